@@ -1,0 +1,14 @@
+# The two commands a newcomer runs. Both install what they need first.
+.PHONY: dev test fmt lint
+
+dev:  ## run a dev node: L2 RPC on http://127.0.0.1:8545
+	scripts/run-dev.sh
+
+test: ## every test: Rust (nextest) and the web3.py wallet suite
+	scripts/test.sh
+
+fmt:
+	cargo fmt --all
+
+lint:
+	cargo clippy --workspace --all-targets -- -D warnings

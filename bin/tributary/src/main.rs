@@ -1,0 +1,24 @@
+//! The `tributary` binary: `tributary node`, `tributary bench`.
+
+mod bench;
+mod cli;
+mod dev_accounts;
+
+use clap::Parser;
+use cli::{Cli, Command};
+
+fn main() -> eyre::Result<()> {
+    let cli = Cli::parse();
+    init_tracing();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    match cli.command {
+        Command::Node(args) => runtime.block_on(cli::run_node(*args)),
+        Command::Bench(args) => bench::run(args),
+    }
+}
+
+fn init_tracing() {
+    use tracing_subscriber::{EnvFilter, fmt};
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}

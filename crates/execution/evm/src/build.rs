@@ -1,0 +1,261 @@
+use crate::{EvmConfig, ExecutionError, Result, bundle_to_diff};
+use alloy::consensus::{
+    Header, Sealed,
+    proofs::{calculate_receipt_root, calculate_transaction_root},
+    transaction::{Recovered, SignerRecoverable},
+};
+use alloy_evm::{
+    Evm, EvmEnv,
+    block::{BlockExecutionError, BlockExecutor, BlockExecutorFactory},
+};
+use alloy_primitives::{B256, Bloom};
+use op_revm::OpSpecId;
+use revm::database::{State, states::bundle_state::BundleRetention};
+use tributary_chainspec::OpHardforks;
+use tributary_primitives::{Block, OpTxEnvelope, Receipt, SealedHeader, TxDeposit};
+use tributary_protocol::{L1BlockInfo, L1InfoFormat};
+use tributary_storage::{Database, ExecutedBlock, StateDiff, StateRootOutput};
+
+/// What the sequencer decides about a new block before running any transaction.
+#[derive(Debug, Clone)]
+pub struct BlockAttributes {
+    /// The block's timestamp.
+    pub timestamp: u64,
+    /// `mixHash`: the L1 origin's RANDAO.
+    pub prev_randao: B256,
+    /// The L1 origin's parent beacon block root.
+    pub parent_beacon_block_root: B256,
+    /// The L1 values for the L1 attributes deposit.
+    pub l1_info: L1BlockInfo,
+    /// User deposits from L1, run right after the L1 attributes deposit.
+    pub deposits: Vec<TxDeposit>,
+}
+
+/// The result of running a block's transactions.
+#[derive(Debug, Clone, Default)]
+pub struct ExecutionOutput {
+    /// One per included transaction.
+    pub receipts: Vec<Receipt>,
+    /// Gas used by the block.
+    pub gas_used: u64,
+    /// Jovian's DA footprint (the header's `blobGasUsed`).
+    pub blob_gas_used: u64,
+    /// State changes.
+    pub diff: StateDiff,
+}
+
+/// A block the sequencer built, ready to commit.
+#[derive(Debug)]
+pub struct BuiltBlock {
+    /// The block with its receipts and state changes.
+    pub block: ExecutedBlock,
+    /// Its trie changes, for [`Database::commit_block`].
+    pub root: StateRootOutput,
+    /// Pool transactions the EVM refused, with the reason.
+    pub rejected: Vec<(B256, String)>,
+}
+
+impl EvmConfig {
+    /// Builds the child of `parent`, which must be the database head: the L1 attributes
+    /// deposit, `attrs.deposits`, then `pool_txs` in order while they fit and are valid.
+    ///
+    /// # Errors
+    ///
+    /// Storage failures and executor failures that are not a transaction's fault.
+    pub fn build_block(
+        &self,
+        db: &Database,
+        parent: &SealedHeader,
+        attrs: BlockAttributes,
+        pool_txs: impl IntoIterator<Item = Recovered<OpTxEnvelope>>,
+    ) -> Result<BuiltBlock> {
+        let head = db.head_number();
+        if parent.number != head {
+            return Err(ExecutionError::NotChildOfHead { number: parent.number + 1, head });
+        }
+        let mut header = self.next_header(
+            parent,
+            attrs.timestamp,
+            attrs.prev_randao,
+            attrs.parent_beacon_block_root,
+        );
+        let forks = self.chain().hardforks();
+        let format = L1InfoFormat::for_block(
+            (
+                forks.is_isthmus_active_at_timestamp(attrs.timestamp),
+                forks.is_isthmus_active_at_timestamp(parent.timestamp),
+            ),
+            (
+                forks.is_jovian_active_at_timestamp(attrs.timestamp),
+                forks.is_jovian_active_at_timestamp(parent.timestamp),
+            ),
+        );
+        let l1_info = attrs.l1_info.deposit_tx(format);
+        let deposits = std::iter::once(l1_info).chain(attrs.deposits).map(|deposit| {
+            let from = deposit.from;
+            Recovered::new_unchecked(OpTxEnvelope::Deposit(Sealed::new(deposit)), from)
+        });
+        let txs = deposits.chain(pool_txs);
+        let (output, included, rejected) = self.run(db, &header, txs, false)?;
+        let root = db.state_root(&output.diff)?;
+        fill_header(&mut header, &output, &included, root.root, self);
+        let (body, senders) = included.into_iter().map(|tx| tx.into_parts()).unzip();
+        let block = ExecutedBlock {
+            header: SealedHeader::new(header),
+            body,
+            senders,
+            receipts: output.receipts,
+            state: output.diff,
+        };
+        Ok(BuiltBlock { block, root, rejected })
+    }
+
+    /// Executes an existing block on top of the head and checks it against its header.
+    ///
+    /// # Errors
+    ///
+    /// [`ExecutionError::InvalidBlock`] when a transaction fails to execute or a root, the gas
+    /// used or the DA footprint differs from the header; storage failures.
+    pub fn execute_block(
+        &self,
+        db: &Database,
+        block: &Block,
+    ) -> Result<(ExecutedBlock, StateRootOutput)> {
+        let header = &block.header;
+        let head = db.head();
+        if header.number != head.number + 1 || header.parent_hash != head.hash() {
+            return Err(ExecutionError::NotChildOfHead {
+                number: header.number,
+                head: head.number,
+            });
+        }
+        let mut txs = Vec::with_capacity(block.body.transactions.len());
+        for tx in &block.body.transactions {
+            let signer =
+                tx.recover_signer().map_err(|_| ExecutionError::BadSignature(tx.tx_hash()))?;
+            txs.push(Recovered::new_unchecked(tx.clone(), signer));
+        }
+        let invalid =
+            |reason: String| ExecutionError::InvalidBlock { number: header.number, reason };
+        let (output, included, _) = self.run(db, header, txs, true)?;
+        let root = db.state_root(&output.diff)?;
+        let mut expected = header.clone();
+        fill_header(&mut expected, &output, &included, root.root, self);
+        for (what, ours, theirs) in [
+            ("state root", expected.state_root, header.state_root),
+            ("receipts root", expected.receipts_root, header.receipts_root),
+            ("transactions root", expected.transactions_root, header.transactions_root),
+        ] {
+            if ours != theirs {
+                return Err(invalid(format!("{what} {ours} != header {theirs}")));
+            }
+        }
+        if expected.gas_used != header.gas_used {
+            return Err(invalid(format!(
+                "gas used {} != header {}",
+                expected.gas_used, header.gas_used
+            )));
+        }
+        if expected.logs_bloom != header.logs_bloom {
+            return Err(invalid("logs bloom differs".into()));
+        }
+        let (body, senders) = included.into_iter().map(|tx| tx.into_parts()).unzip();
+        let executed = ExecutedBlock {
+            header: SealedHeader::new(header.clone()),
+            body,
+            senders,
+            receipts: output.receipts,
+            state: output.diff,
+        };
+        Ok((executed, root))
+    }
+
+    /// Runs `txs` for the block `header` describes, over the current plain state.
+    ///
+    /// With `strict`, any transaction the EVM refuses fails the run; without, it is skipped and
+    /// reported.
+    #[allow(clippy::type_complexity)]
+    fn run(
+        &self,
+        db: &Database,
+        header: &Header,
+        txs: impl IntoIterator<Item = Recovered<OpTxEnvelope>>,
+        strict: bool,
+    ) -> Result<(ExecutionOutput, Vec<Recovered<OpTxEnvelope>>, Vec<(B256, String)>)> {
+        let env: EvmEnv<OpSpecId> = self.evm_env(header);
+        let mut state =
+            State::builder().with_database_ref(db.latest_state()).with_bundle_update().build();
+        let mut included = Vec::new();
+        let mut rejected = Vec::new();
+        let result = {
+            let evm = self.create_evm(&mut state, env);
+            let mut executor =
+                self.executor_factory.create_executor(evm, Self::execution_ctx(header));
+            executor.apply_pre_execution_changes()?;
+            for tx in txs {
+                match executor.execute_transaction(&tx) {
+                    Ok(_) => included.push(tx),
+                    Err(BlockExecutionError::Validation(err)) => {
+                        if strict {
+                            return Err(ExecutionError::InvalidBlock {
+                                number: header.number,
+                                reason: format!("transaction {}: {err}", tx.tx_hash()),
+                            });
+                        }
+                        rejected.push((tx.tx_hash(), err.to_string()));
+                    }
+                    Err(err) => return Err(err.into()),
+                }
+            }
+            let (evm, result) = executor.finish()?;
+            drop(evm);
+            result
+        };
+        state.merge_transitions(BundleRetention::PlainState);
+        let diff = bundle_to_diff(state.take_bundle());
+        let output = ExecutionOutput {
+            receipts: result.receipts,
+            gas_used: result.gas_used,
+            blob_gas_used: result.blob_gas_used,
+            diff,
+        };
+        Ok((output, included, rejected))
+    }
+
+    /// Executes one transaction over `db` in `env` without committing it.
+    ///
+    /// # Errors
+    ///
+    /// The EVM's error: an invalid transaction or a database failure.
+    pub fn transact<DB: alloy_evm::Database>(
+        &self,
+        db: DB,
+        env: EvmEnv<OpSpecId>,
+        tx: alloy_op_evm::OpTx,
+    ) -> Result<
+        revm::context::result::ResultAndState<op_revm::OpHaltReason>,
+        revm::context::result::EVMError<DB::Error, alloy_op_evm::OpTxError>,
+    > {
+        let mut evm = self.create_evm(db, env);
+        evm.transact(tx)
+    }
+}
+
+fn fill_header(
+    header: &mut Header,
+    output: &ExecutionOutput,
+    txs: &[Recovered<OpTxEnvelope>],
+    state_root: B256,
+    config: &EvmConfig,
+) {
+    let envelopes: Vec<&OpTxEnvelope> = txs.iter().map(|tx| tx.inner()).collect();
+    header.state_root = state_root;
+    header.transactions_root = calculate_transaction_root(&envelopes);
+    header.receipts_root = calculate_receipt_root(&output.receipts);
+    header.logs_bloom =
+        output.receipts.iter().fold(Bloom::ZERO, |bloom, r| bloom | *r.logs_bloom());
+    header.gas_used = output.gas_used;
+    if config.chain().hardforks().is_jovian_active_at_timestamp(header.timestamp) {
+        header.blob_gas_used = Some(output.blob_gas_used);
+    }
+}

@@ -1,0 +1,112 @@
+use alloy::{
+    consensus::{EMPTY_OMMER_ROOT_HASH, Header},
+    eips::eip7685::EMPTY_REQUESTS_HASH,
+};
+use alloy_evm::{EvmEnv, EvmFactory as _};
+use alloy_op_evm::{
+    OpBlockExecutionCtx, OpBlockExecutorFactory, OpEvmFactory, block::OpAlloyReceiptBuilder,
+};
+use alloy_primitives::{Address, B256, address};
+use op_revm::OpSpecId;
+use std::sync::Arc;
+use tributary_chainspec::{ChainSpec, OpChainHardforks, OpHardforks};
+use tributary_primitives::SealedHeader;
+use tributary_trie::EMPTY_ROOT_HASH;
+
+/// Priority fees go here: the block's beneficiary on OP chains.
+pub const SEQUENCER_FEE_VAULT: Address = address!("4200000000000000000000000000000000000011");
+
+/// The EVM factory. Issue 3 wraps this to install the Attribution and Royalties precompiles
+/// from `attributionTime`.
+pub type TributaryEvmFactory = OpEvmFactory;
+
+pub(crate) type ExecutorFactory =
+    OpBlockExecutorFactory<OpAlloyReceiptBuilder, OpChainHardforks, TributaryEvmFactory>;
+
+/// Chain spec plus executor factory: everything needed to run Tributary blocks.
+#[derive(Debug, Clone)]
+pub struct EvmConfig {
+    chain: Arc<ChainSpec>,
+    pub(crate) executor_factory: ExecutorFactory,
+}
+
+impl EvmConfig {
+    /// The config for `chain`.
+    pub fn new(chain: Arc<ChainSpec>) -> Self {
+        let executor_factory = OpBlockExecutorFactory::new(
+            OpAlloyReceiptBuilder::default(),
+            chain.hardforks().clone(),
+            TributaryEvmFactory::default(),
+        );
+        Self { chain, executor_factory }
+    }
+
+    /// The chain spec.
+    pub fn chain(&self) -> &Arc<ChainSpec> {
+        &self.chain
+    }
+
+    /// The EVM factory.
+    pub fn evm_factory(&self) -> &TributaryEvmFactory {
+        alloy_evm::block::BlockExecutorFactory::evm_factory(&self.executor_factory)
+    }
+
+    /// The EVM environment for executing `header`'s block.
+    pub fn evm_env(&self, header: &Header) -> EvmEnv<OpSpecId> {
+        alloy_op_evm::evm_env_for_op_block(header, self.chain.hardforks(), self.chain.chain_id())
+    }
+
+    /// The execution context for `header`'s block.
+    pub(crate) fn execution_ctx(header: &Header) -> OpBlockExecutionCtx {
+        OpBlockExecutionCtx {
+            parent_hash: header.parent_hash,
+            parent_beacon_block_root: header.parent_beacon_block_root,
+            extra_data: header.extra_data.clone(),
+        }
+    }
+
+    /// The child of `parent` at `timestamp`, with every field execution does not decide filled
+    /// in; gas used, bloom and the roots are set after execution.
+    pub fn next_header(
+        &self,
+        parent: &SealedHeader,
+        timestamp: u64,
+        prev_randao: B256,
+        parent_beacon_block_root: B256,
+    ) -> Header {
+        let forks = self.chain.hardforks();
+        let cancun = forks.is_ecotone_active_at_timestamp(timestamp);
+        let isthmus = forks.is_isthmus_active_at_timestamp(timestamp);
+        Header {
+            parent_hash: parent.hash(),
+            ommers_hash: EMPTY_OMMER_ROOT_HASH,
+            beneficiary: SEQUENCER_FEE_VAULT,
+            number: parent.number + 1,
+            gas_limit: parent.gas_limit,
+            timestamp,
+            extra_data: self.chain.extra_data_at(timestamp),
+            mix_hash: prev_randao,
+            base_fee_per_gas: Some(self.chain.next_base_fee(parent, timestamp)),
+            // Isthmus: the L2ToL1MessagePasser's storage root. Tributary has no message passer
+            // predeploy, so that storage is always empty.
+            withdrawals_root: forks
+                .is_canyon_active_at_timestamp(timestamp)
+                .then_some(EMPTY_ROOT_HASH),
+            blob_gas_used: cancun.then_some(0),
+            excess_blob_gas: cancun.then_some(0),
+            parent_beacon_block_root: cancun.then_some(parent_beacon_block_root),
+            requests_hash: isthmus.then_some(EMPTY_REQUESTS_HASH),
+            ..Default::default()
+        }
+    }
+
+    /// Creates an EVM over `db` for `env`, as the block executor would.
+    pub fn create_evm<DB: alloy_evm::Database>(
+        &self,
+        db: DB,
+        env: EvmEnv<OpSpecId>,
+    ) -> <TributaryEvmFactory as alloy_evm::EvmFactory>::Evm<DB, revm::inspector::NoOpInspector>
+    {
+        self.evm_factory().create_evm(db, env)
+    }
+}

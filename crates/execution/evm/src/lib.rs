@@ -1,0 +1,37 @@
+//! Tributary's EVM configuration and block executor, on op-revm through alloy-evm and
+//! alloy-op-evm.
+//!
+//! # Parts
+//!
+//! - [`EvmConfig`]: the chain spec, alloy-op-evm's `OpBlockExecutorFactory` and the EVM factory.
+//!   It turns a header into an `EvmEnv` (the OP spec id from the hardfork schedule) and builds
+//!   the next header's fields (base fee, `extraData`, roots).
+//! - [`EvmConfig::build_block`]: the sequencer's path. It runs the L1 attributes deposit and the
+//!   block's deposits, then pool transactions in the order given, skipping any the EVM rejects
+//!   as invalid, computes the state root over the result and seals the header.
+//! - [`EvmConfig::execute_block`]: the import path (replay, followers). Every transaction must
+//!   execute; gas used, receipts root, transactions root and state root must match the header.
+//! - [`EvmConfig::transact`]: one transaction against the state at some block, not committed,
+//!   for `eth_call` and `eth_estimateGas`.
+//!
+//! Both block paths collect revm's `BundleState` for the block and turn it into the storage
+//! crate's [`StateDiff`] (plain changes with their old values), which gives the change sets for
+//! history and unwinds, and the prefix set for the incremental state root.
+//!
+//! # The precompile seam
+//!
+//! The EVM comes from [`TributaryEvmFactory`], which today is alloy-op-evm's `OpEvmFactory`
+//! unchanged. The Attribution and Royalties precompiles (issue 3) are installed there.
+
+mod build;
+mod config;
+mod diff;
+mod error;
+
+pub use build::{BlockAttributes, BuiltBlock, ExecutionOutput};
+pub use config::{EvmConfig, SEQUENCER_FEE_VAULT, TributaryEvmFactory};
+pub use diff::bundle_to_diff;
+pub use error::{ExecutionError, Result};
+
+pub use alloy_op_evm::OpTx;
+pub use op_revm::{OpHaltReason, OpSpecId, OpTransaction};

@@ -1,0 +1,204 @@
+//! Tributary node wiring: open the database, start the pool, the RPC server, block production
+//! and metrics, and stop them in order.
+//!
+//! # Data flow
+//!
+//! ```text
+//! RPC eth_sendRawTransaction -> TxPool -> DevProducer (build_block on a blocking thread)
+//!     -> Database::commit_block (one WriteBatch) -> broadcast of the new block
+//!     -> RPC subscriptions and filters, pool pruning
+//! ```
+//!
+//! # Tasks and shutdown
+//!
+//! Long-running parts are spawned through [`TaskManager`], which names them and turns a
+//! failure or panic into a node shutdown. On SIGINT or SIGTERM [`RunningNode::stop`] asks the
+//! tasks to stop: block production finishes the block in flight (build and commit run to the
+//! end on their blocking thread), then the RPC server stops, then the database closes.
+//!
+//! # Dev mode
+//!
+//! `node --dev` produces blocks itself. Until the sequencer follows a real L1 (issue 4), every
+//! block's L1 attributes deposit carries the fixed dev L1 origin of [`dev_l1_origin`].
+
+mod dev;
+mod metrics;
+mod tasks;
+
+pub use dev::dev_l1_origin;
+pub use metrics::{NodeMetrics, install_exporter};
+pub use tasks::{Shutdown, TaskManager};
+
+use alloy_primitives::{Address, U256};
+use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
+use tokio::sync::{broadcast, mpsc};
+use tributary_chainspec::ChainSpec;
+use tributary_evm::EvmConfig;
+use tributary_rpc::{RpcConfig, RpcContext, RpcServer, SafetyHeads};
+use tributary_storage::{Database, DatabaseConfig, ExecutedBlock};
+use tributary_txpool::{PoolConfig, StateView, TxPool};
+
+/// Node errors.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] tributary_storage::StorageError),
+    /// Execution failed.
+    #[error(transparent)]
+    Execution(#[from] tributary_evm::ExecutionError),
+    /// The RPC server could not start.
+    #[error("rpc server: {0}")]
+    Rpc(std::io::Error),
+    /// The metrics exporter could not start.
+    #[error("metrics: {0}")]
+    Metrics(String),
+    /// A task failed.
+    #[error("{0}")]
+    Task(String),
+}
+
+/// Dev block production.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DevConfig {
+    /// Seal a block this often; zero seals one per incoming transaction.
+    pub block_time: Duration,
+}
+
+impl DevConfig {
+    /// Default block time: 2 seconds, the OP Stack's.
+    pub const DEFAULT_BLOCK_TIME: Duration = Duration::from_secs(2);
+}
+
+impl Default for DevConfig {
+    fn default() -> Self {
+        Self { block_time: Self::DEFAULT_BLOCK_TIME }
+    }
+}
+
+/// Everything [`launch`] needs.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// Where the database lives.
+    pub datadir: PathBuf,
+    /// The chain.
+    pub chain: Arc<ChainSpec>,
+    /// RPC address and limits.
+    pub rpc: RpcConfig,
+    /// Pool limits.
+    pub pool: PoolConfig,
+    /// Block production, when this node makes its own blocks.
+    pub dev: Option<DevConfig>,
+    /// Prometheus listen address.
+    pub metrics: Option<SocketAddr>,
+}
+
+/// A started node.
+#[derive(Debug)]
+pub struct RunningNode {
+    /// Where RPC listens.
+    pub rpc_addr: SocketAddr,
+    /// The database.
+    pub db: Database,
+    /// The pool.
+    pub pool: Arc<TxPool>,
+    tasks: TaskManager,
+    failures: mpsc::UnboundedReceiver<String>,
+    rpc: RpcServer,
+}
+
+impl RunningNode {
+    /// Resolves when a critical task fails, with its message.
+    pub async fn failed(&mut self) -> String {
+        self.failures.recv().await.unwrap_or_else(|| "task manager closed".into())
+    }
+
+    /// Stops block production (after the block in flight), then RPC, then closes the database.
+    pub async fn stop(self) {
+        tracing::info!(target: "node", "shutting down");
+        self.tasks.shutdown().await;
+        if self.rpc.handle.stop().is_ok() {
+            self.rpc.handle.stopped().await;
+        }
+        let head = self.db.head_number();
+        drop(self.db);
+        tracing::info!(target: "node", head, "stopped");
+    }
+}
+
+/// The pool's view of state: nonce and balance at the head.
+struct HeadState(Database);
+
+impl StateView for HeadState {
+    fn nonce_and_balance(&self, address: &Address) -> Result<(u64, U256), String> {
+        let state = self.0.state_at(self.0.head_number());
+        let account = state.account(address).map_err(|err| err.to_string())?;
+        Ok(account.map(|a| (a.nonce, a.balance)).unwrap_or_default())
+    }
+}
+
+/// Opens the database and starts every part.
+///
+/// # Errors
+///
+/// The database cannot be opened (another chain, damage), the RPC port cannot be bound, or the
+/// metrics exporter cannot start.
+pub async fn launch(config: NodeConfig) -> Result<RunningNode, NodeError> {
+    let chain = config.chain.clone();
+    std::fs::create_dir_all(&config.datadir)
+        .map_err(|err| NodeError::Task(format!("cannot create datadir: {err}")))?;
+    let db = Database::open(config.datadir.join("db"), &chain, DatabaseConfig::default())?;
+    let head = db.head();
+    tracing::info!(
+        target: "node",
+        chain_id = chain.chain_id(),
+        head = head.number,
+        hash = %head.hash(),
+        state_root = %head.state_root,
+        datadir = %config.datadir.display(),
+        "database open"
+    );
+    if let Some(addr) = config.metrics {
+        install_exporter(addr).map_err(NodeError::Metrics)?;
+        tracing::info!(target: "node", %addr, "metrics listening");
+    }
+
+    let evm = EvmConfig::new(chain.clone());
+    let pool = Arc::new(TxPool::new(
+        config.pool,
+        chain.chain_id(),
+        chain.spec_id_at(head.timestamp + 1),
+        head.gas_limit,
+        chain.next_base_fee(&head, head.timestamp + 1),
+        Arc::new(HeadState(db.clone())),
+    ));
+    let (blocks, _) = broadcast::channel::<Arc<ExecutedBlock>>(256);
+    let heads = Arc::new(SafetyHeads::default());
+    heads.set(head.number, head.number);
+
+    let ctx = Arc::new(RpcContext::new(
+        db.clone(),
+        pool.clone(),
+        evm.clone(),
+        blocks.clone(),
+        heads.clone(),
+        config.rpc.clone(),
+    ));
+    let rpc = tributary_rpc::start_server(ctx).await.map_err(NodeError::Rpc)?;
+    tracing::info!(target: "node", addr = %rpc.local_addr, "rpc listening (http and ws)");
+
+    let (tasks, failures) = TaskManager::new();
+    if let Some(dev) = config.dev {
+        let producer = dev::DevProducer {
+            db: db.clone(),
+            evm,
+            pool: pool.clone(),
+            blocks,
+            heads,
+            block_time: dev.block_time,
+            metrics: NodeMetrics,
+        };
+        tasks.spawn_critical("dev-block-producer", producer.run(tasks.shutdown_signal()));
+    }
+    Ok(RunningNode { rpc_addr: rpc.local_addr, db, pool, tasks, failures, rpc })
+}

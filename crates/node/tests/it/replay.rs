@@ -1,0 +1,116 @@
+//! Re-execution: unwinding and re-importing blocks, and replaying a chain from genesis into a
+//! fresh database, must give the same hashes and state roots.
+
+use crate::helpers::*;
+use alloy::{
+    consensus::BlockBody,
+    primitives::{Address, Bytes, TxKind, U256},
+    sol_types::SolCall,
+};
+use std::{sync::Arc, time::Duration};
+use tributary_chainspec::ChainSpec;
+use tributary_evm::EvmConfig;
+use tributary_primitives::Block;
+use tributary_storage::{Database, DatabaseConfig};
+
+alloy::sol! {
+    function set(uint256 k, uint256 v);
+}
+
+fn stored_block(db: &Database, number: u64) -> Block {
+    Block {
+        header: db.header(number).unwrap().unwrap(),
+        body: BlockBody {
+            transactions: db.body(number).unwrap().unwrap(),
+            ommers: vec![],
+            withdrawals: Some(Default::default()),
+        },
+    }
+}
+
+/// Runs a node, sends a mix of transactions, and returns its database after stopping it.
+async fn busy_chain() -> (Database, tempfile::TempDir) {
+    let node = TestNode::start(Duration::ZERO).await;
+    let key = dev_key(6);
+    let init = {
+        let artifact: serde_json::Value =
+            serde_json::from_str(include_str!("../../../../tests/contracts/build/Storage.json"))
+                .unwrap();
+        artifact["bytecode"].as_str().unwrap().parse::<Bytes>().unwrap()
+    };
+    let deploy = sign(&key, 0, TxKind::Create, U256::ZERO, init, 500_000, 2 * GWEI, GWEI);
+    let receipt = node.receipt(node.send(deploy).await.unwrap()).await;
+    let storage: Address = receipt["contractAddress"].as_str().unwrap().parse().unwrap();
+    // set(k, v) then clear some: storage writes and deletions
+    for (nonce, (k, v)) in [(1u64, (1u64, 10u64)), (2, (2, 20)), (3, (1, 0)), (4, (3, 30))] {
+        let input = setCall { k: U256::from(k), v: U256::from(v) }.abi_encode();
+        let raw = sign(
+            &key,
+            nonce,
+            TxKind::Call(storage),
+            U256::ZERO,
+            input.into(),
+            100_000,
+            2 * GWEI,
+            GWEI,
+        );
+        assert_eq!(node.receipt(node.send(raw).await.unwrap()).await["status"], "0x1");
+    }
+    for nonce in 5..9u64 {
+        let to = Address::with_last_byte(nonce as u8);
+        node.receipt(node.send(transfer(&key, nonce, to, 1_000 + nonce)).await.unwrap()).await;
+    }
+    let TestNode { node: running, dir, .. } = node;
+    let running = running.unwrap();
+    let db = running.db.clone();
+    running.stop().await;
+    (db, dir)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unwind_then_reimport_gives_the_same_chain() {
+    let (db, _dir) = busy_chain().await;
+    let head = db.head_number();
+    assert!(head >= 9);
+    let k = 5;
+    let blocks: Vec<Block> = (head - k + 1..=head).map(|n| stored_block(&db, n)).collect();
+    let hashes: Vec<_> =
+        (head - k + 1..=head).map(|n| db.block_hash(n).unwrap().unwrap()).collect();
+
+    db.unwind(k).unwrap();
+    assert_eq!(db.head_number(), head - k);
+    assert!(db.header(head).unwrap().is_none());
+
+    let evm = EvmConfig::new(Arc::new(ChainSpec::dev()));
+    for (block, hash) in blocks.iter().zip(&hashes) {
+        let (executed, root) = evm.execute_block(&db, block).unwrap();
+        assert_eq!(executed.header.hash(), *hash);
+        db.commit_block(&executed, root).unwrap();
+    }
+    assert_eq!(db.head_number(), head);
+    assert_eq!(db.head().hash(), *hashes.last().unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replay_from_genesis_into_a_fresh_database() {
+    let (db, _dir) = busy_chain().await;
+    let fresh_dir = tempfile::tempdir().unwrap();
+    let spec = ChainSpec::dev();
+    let fresh = Database::open(fresh_dir.path(), &spec, DatabaseConfig::default()).unwrap();
+    let evm = EvmConfig::new(Arc::new(spec));
+    for number in 1..=db.head_number() {
+        let block = stored_block(&db, number);
+        let (executed, root) = evm.execute_block(&fresh, &block).unwrap();
+        assert_eq!(executed.header.state_root, db.header(number).unwrap().unwrap().state_root);
+        fresh.commit_block(&executed, root).unwrap();
+    }
+    assert_eq!(fresh.head().hash(), db.head().hash());
+
+    // a block with a wrong state root is refused
+    let next = db.head_number();
+    fresh.unwind(1).unwrap();
+    let mut bad = stored_block(&db, next);
+    bad.header.state_root = Default::default();
+    let err = evm.execute_block(&fresh, &bad).unwrap_err();
+    assert!(err.to_string().contains("state root"), "{err}");
+}

@@ -1,0 +1,43 @@
+//! Block, transaction and receipt types shared by every Tributary crate.
+//!
+//! Almost everything here is op-alloy's: Tributary's transactions are OP transactions
+//! ([`OpTxEnvelope`]: legacy, EIP-2930, EIP-1559, EIP-7702 and deposits) and its receipts are
+//! OP receipts. The one type of our own is [`Account`], the plain-state account record the
+//! storage, execution and RPC crates pass around.
+
+pub use alloy::consensus::{Header, Sealable, Sealed};
+
+/// A header with its hash.
+pub type SealedHeader = Sealed<Header>;
+pub use op_alloy::consensus::{
+    OpDepositReceipt, OpReceiptEnvelope, OpTxEnvelope, OpTxType, TxDeposit,
+};
+
+use alloy_primitives::{B256, U256};
+
+/// An OP block: header plus transactions.
+pub type Block = alloy::consensus::Block<OpTxEnvelope>;
+
+/// A receipt as stored and served.
+pub type Receipt = OpReceiptEnvelope;
+
+/// `keccak256` of empty code.
+pub const KECCAK_EMPTY: B256 = alloy::primitives::KECCAK256_EMPTY;
+
+/// An account in plain state: what revm calls `AccountInfo`, minus the code itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Account {
+    /// Transactions sent (or contracts created, for a contract).
+    pub nonce: u64,
+    /// Balance in wei.
+    pub balance: U256,
+    /// `keccak256` of the code; [`KECCAK_EMPTY`] for none.
+    pub code_hash: B256,
+}
+
+impl Account {
+    /// Whether the account has code.
+    pub fn has_code(&self) -> bool {
+        self.code_hash != KECCAK_EMPTY && self.code_hash != B256::ZERO
+    }
+}

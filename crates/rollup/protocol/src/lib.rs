@@ -1,0 +1,25 @@
+//! OP Stack wire formats for Tributary. Pure encoding and decoding: no I/O, no async.
+//!
+//! So far this holds the L1 attributes deposit ([`L1BlockInfo`]), the first transaction of every
+//! L2 block. Frames, channels, batches and user deposits join it with the rollup issue.
+//!
+//! # L1 attributes calldata
+//!
+//! The deposit calls our L1Block predeploy (`contracts/L1Block.sol`) with packed, not
+//! ABI-encoded, arguments after a 4-byte selector, as the OP Stack specs define them:
+//!
+//! | format | selector | fields after the selector |
+//! |---|---|---|
+//! | Ecotone | `0x440a5e20` | baseFeeScalar u32, blobBaseFeeScalar u32, sequenceNumber u64, timestamp u64, number u64, basefee u256, blobBaseFee u256, hash b256, batcherHash b256 |
+//! | Isthmus | `0x098999be` | Ecotone's, then operatorFeeScalar u32, operatorFeeConstant u64 |
+//! | Jovian | `0x3db6be2b` | Isthmus', then daFootprintGasScalar u16 |
+//!
+//! A fork's first block still uses the previous fork's format (the specs' activation-block
+//! rule), so [`L1InfoFormat::for_block`] takes the parent's forks into account.
+
+mod l1_info;
+
+pub use l1_info::{
+    DEFAULT_DA_FOOTPRINT_GAS_SCALAR, L1_ATTRIBUTES_DEPOSITOR, L1_BLOCK_ADDRESS,
+    L1_INFO_DEPOSIT_GAS, L1BlockInfo, L1InfoError, L1InfoFormat,
+};

@@ -1,0 +1,348 @@
+//! The `eth_` namespace.
+
+mod call;
+pub(crate) mod convert;
+mod fees;
+mod filter;
+
+pub(crate) use filter::Filters;
+
+use crate::{
+    RpcContext, RpcError, RpcResult,
+    api::{EthApiServer, RpcBlock, RpcTransaction},
+};
+use alloy::{
+    eips::{BlockId, BlockNumberOrTag},
+    rpc::types::{
+        BlockOverrides, FeeHistory, Filter, FilterChanges, Log, SyncStatus, TransactionRequest,
+        state::StateOverride,
+    },
+};
+use alloy_primitives::{Address, B256, Bytes, U64, U256};
+use convert::{position, rpc_block, rpc_receipts, rpc_transaction};
+use jsonrpsee::{PendingSubscriptionSink, core::SubscriptionResult};
+use op_alloy::rpc_types::OpTransactionReceipt;
+use revm::database::WrapDatabaseRef;
+use serde_json::Value;
+use std::sync::Arc;
+use tributary_primitives::{OpTxEnvelope, Receipt, SealedHeader};
+
+/// Serves `eth_`.
+#[derive(Clone)]
+pub(crate) struct EthHandler {
+    pub(crate) ctx: Arc<RpcContext>,
+}
+
+impl EthHandler {
+    /// Runs `f` on the blocking pool: execution, log scans and other long reads.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(Self) -> Result<T, RpcError> + Send + 'static,
+    ) -> RpcResult<T> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || f(this))
+            .await
+            .map_err(RpcError::internal)?
+            .map_err(Into::into)
+    }
+
+    /// The block a tag names, or `None` past the head.
+    pub(crate) fn resolve_tag(&self, tag: BlockNumberOrTag) -> Option<u64> {
+        let head = self.ctx.db.head_number();
+        match tag {
+            BlockNumberOrTag::Latest | BlockNumberOrTag::Pending => Some(head),
+            BlockNumberOrTag::Safe => Some(self.ctx.heads.safe().min(head)),
+            BlockNumberOrTag::Finalized => Some(self.ctx.heads.finalized().min(head)),
+            BlockNumberOrTag::Earliest => Some(0),
+            BlockNumberOrTag::Number(n) => (n <= head).then_some(n),
+        }
+    }
+
+    /// The block an optional id names (default `latest`); unknown blocks are an error, as
+    /// geth answers for state queries.
+    pub(crate) fn resolve_id(&self, id: Option<BlockId>) -> Result<u64, RpcError> {
+        match id.unwrap_or(BlockId::Number(BlockNumberOrTag::Latest)) {
+            BlockId::Number(tag) => self.resolve_tag(tag).ok_or(RpcError::HeaderNotFound),
+            BlockId::Hash(hash) => {
+                self.ctx.db.block_number(&hash.block_hash)?.ok_or(RpcError::HeaderNotFound)
+            }
+        }
+    }
+
+    pub(crate) fn sealed_header(&self, number: u64) -> Result<SealedHeader, RpcError> {
+        self.ctx.db.sealed_header(number)?.ok_or(RpcError::HeaderNotFound)
+    }
+
+    /// Header, body, senders of a canonical block.
+    #[allow(clippy::type_complexity)]
+    fn block_parts(
+        &self,
+        number: u64,
+    ) -> Result<Option<(SealedHeader, Vec<OpTxEnvelope>, Vec<Address>)>, RpcError> {
+        let db = &self.ctx.db;
+        let Some(header) = db.sealed_header(number)? else { return Ok(None) };
+        let body = db.body(number)?.unwrap_or_default();
+        let senders = db.senders(number)?.unwrap_or_default();
+        Ok(Some((header, body, senders)))
+    }
+
+    fn block(&self, number: Option<u64>, full: bool) -> Result<Option<RpcBlock>, RpcError> {
+        let Some(number) = number else { return Ok(None) };
+        let Some((header, body, senders)) = self.block_parts(number)? else { return Ok(None) };
+        let receipts = if full { self.ctx.db.receipts(number)? } else { None };
+        Ok(Some(rpc_block(&header, &body, &senders, receipts.as_deref(), full)))
+    }
+
+    fn tx_in_block(
+        &self,
+        number: Option<u64>,
+        index: usize,
+    ) -> Result<Option<RpcTransaction>, RpcError> {
+        let Some(number) = number else { return Ok(None) };
+        let Some((header, body, senders)) = self.block_parts(number)? else { return Ok(None) };
+        let (Some(tx), Some(sender)) = (body.get(index), senders.get(index)) else {
+            return Ok(None);
+        };
+        let receipts = self.ctx.db.receipts(number)?.unwrap_or_default();
+        Ok(Some(rpc_transaction(tx, *sender, Some(position(&header, index)), receipts.get(index))))
+    }
+
+    /// The receipts of block `number` in RPC form.
+    pub(crate) fn receipts_of(
+        &self,
+        number: u64,
+    ) -> Result<Option<Vec<OpTransactionReceipt>>, RpcError> {
+        let Some((header, body, senders)) = self.block_parts(number)? else { return Ok(None) };
+        let receipts: Vec<Receipt> = self.ctx.db.receipts(number)?.unwrap_or_default();
+        let spec = self.ctx.evm.chain().spec_id_at(header.timestamp);
+        let mut db = WrapDatabaseRef(self.ctx.db.state_at(number));
+        let l1 = op_revm::L1BlockInfo::try_fetch(&mut db, U256::from(number), spec).ok();
+        Ok(Some(rpc_receipts(&header, &body, &senders, &receipts, l1.map(|l1| (l1, spec)))))
+    }
+}
+
+#[jsonrpsee::core::async_trait]
+impl EthApiServer for EthHandler {
+    async fn chain_id(&self) -> RpcResult<U64> {
+        Ok(U64::from(self.ctx.evm.chain().chain_id()))
+    }
+
+    async fn syncing(&self) -> RpcResult<SyncStatus> {
+        Ok(SyncStatus::None)
+    }
+
+    async fn block_number(&self) -> RpcResult<U64> {
+        Ok(U64::from(self.ctx.db.head_number()))
+    }
+
+    async fn accounts(&self) -> RpcResult<Vec<Address>> {
+        Ok(Vec::new())
+    }
+
+    async fn block_by_number(
+        &self,
+        block: BlockNumberOrTag,
+        full: bool,
+    ) -> RpcResult<Option<RpcBlock>> {
+        self.blocking(move |this| this.block(this.resolve_tag(block), full)).await
+    }
+
+    async fn block_by_hash(&self, hash: B256, full: bool) -> RpcResult<Option<RpcBlock>> {
+        self.blocking(move |this| this.block(this.ctx.db.block_number(&hash)?, full)).await
+    }
+
+    async fn block_tx_count_by_number(&self, block: BlockNumberOrTag) -> RpcResult<Option<U64>> {
+        let Some(number) = self.resolve_tag(block) else { return Ok(None) };
+        Ok(self.ctx.db.senders(number).map_err(RpcError::from)?.map(|s| U64::from(s.len())))
+    }
+
+    async fn block_tx_count_by_hash(&self, hash: B256) -> RpcResult<Option<U64>> {
+        let Some(number) = self.ctx.db.block_number(&hash).map_err(RpcError::from)? else {
+            return Ok(None);
+        };
+        Ok(self.ctx.db.senders(number).map_err(RpcError::from)?.map(|s| U64::from(s.len())))
+    }
+
+    async fn balance(&self, address: Address, block: Option<BlockId>) -> RpcResult<U256> {
+        let number = self.resolve_id(block)?;
+        let account = self.ctx.db.state_at(number).account(&address).map_err(RpcError::from)?;
+        Ok(account.map(|a| a.balance).unwrap_or_default())
+    }
+
+    async fn code(&self, address: Address, block: Option<BlockId>) -> RpcResult<Bytes> {
+        let number = self.resolve_id(block)?;
+        Ok(self.ctx.db.state_at(number).code_at(&address).map_err(RpcError::from)?)
+    }
+
+    async fn storage_at(
+        &self,
+        address: Address,
+        slot: U256,
+        block: Option<BlockId>,
+    ) -> RpcResult<B256> {
+        let number = self.resolve_id(block)?;
+        let value = self
+            .ctx
+            .db
+            .state_at(number)
+            .storage(&address, &B256::from(slot))
+            .map_err(RpcError::from)?;
+        Ok(B256::from(value))
+    }
+
+    async fn transaction_count(&self, address: Address, block: Option<BlockId>) -> RpcResult<U64> {
+        if matches!(block, Some(BlockId::Number(BlockNumberOrTag::Pending)))
+            && let Some(nonce) = self.ctx.pool.pending_nonce(&address)
+        {
+            return Ok(U64::from(nonce));
+        }
+        let number = self.resolve_id(block)?;
+        let account = self.ctx.db.state_at(number).account(&address).map_err(RpcError::from)?;
+        Ok(U64::from(account.map(|a| a.nonce).unwrap_or_default()))
+    }
+
+    async fn call(
+        &self,
+        request: TransactionRequest,
+        block: Option<BlockId>,
+        state_overrides: Option<StateOverride>,
+        block_overrides: Option<Box<BlockOverrides>>,
+    ) -> RpcResult<Bytes> {
+        self.blocking(move |this| this.call_inner(request, block, state_overrides, block_overrides))
+            .await
+    }
+
+    async fn estimate_gas(
+        &self,
+        request: TransactionRequest,
+        block: Option<BlockId>,
+        state_overrides: Option<StateOverride>,
+    ) -> RpcResult<U64> {
+        self.blocking(move |this| {
+            this.estimate_gas_inner(request, block, state_overrides).map(U64::from)
+        })
+        .await
+    }
+
+    async fn gas_price(&self) -> RpcResult<U256> {
+        self.blocking(|this| this.gas_price_inner()).await
+    }
+
+    async fn max_priority_fee(&self) -> RpcResult<U256> {
+        self.blocking(|this| this.suggested_tip().map(U256::from)).await
+    }
+
+    async fn fee_history(
+        &self,
+        block_count: U64,
+        newest: BlockNumberOrTag,
+        percentiles: Option<Vec<f64>>,
+    ) -> RpcResult<FeeHistory> {
+        self.blocking(move |this| this.fee_history_inner(block_count.to(), newest, percentiles))
+            .await
+    }
+
+    async fn send_raw_transaction(&self, raw: Bytes) -> RpcResult<B256> {
+        let pool = self.ctx.pool.clone();
+        let hash = tokio::task::spawn_blocking(move || pool.add_raw(&raw))
+            .await
+            .map_err(RpcError::internal)?
+            .map_err(RpcError::from)?;
+        Ok(hash)
+    }
+
+    async fn transaction_by_hash(&self, hash: B256) -> RpcResult<Option<RpcTransaction>> {
+        self.blocking(move |this| {
+            if let Some(location) = this.ctx.db.transaction_location(&hash)? {
+                return this.tx_in_block(Some(location.block_number), location.index as usize);
+            }
+            Ok(this
+                .ctx
+                .pool
+                .get(&hash)
+                .map(|pooled| rpc_transaction(pooled.tx.inner(), pooled.tx.signer(), None, None)))
+        })
+        .await
+    }
+
+    async fn transaction_by_block_hash_and_index(
+        &self,
+        hash: B256,
+        index: U64,
+    ) -> RpcResult<Option<RpcTransaction>> {
+        self.blocking(move |this| this.tx_in_block(this.ctx.db.block_number(&hash)?, index.to()))
+            .await
+    }
+
+    async fn transaction_by_block_number_and_index(
+        &self,
+        block: BlockNumberOrTag,
+        index: U64,
+    ) -> RpcResult<Option<RpcTransaction>> {
+        self.blocking(move |this| this.tx_in_block(this.resolve_tag(block), index.to())).await
+    }
+
+    async fn transaction_receipt(&self, hash: B256) -> RpcResult<Option<OpTransactionReceipt>> {
+        self.blocking(move |this| {
+            let Some(location) = this.ctx.db.transaction_location(&hash)? else { return Ok(None) };
+            let receipts = this.receipts_of(location.block_number)?.unwrap_or_default();
+            Ok(receipts.into_iter().nth(location.index as usize))
+        })
+        .await
+    }
+
+    async fn block_receipts(&self, block: BlockId) -> RpcResult<Option<Vec<OpTransactionReceipt>>> {
+        self.blocking(move |this| {
+            let number = match block {
+                BlockId::Number(tag) => this.resolve_tag(tag),
+                BlockId::Hash(hash) => this.ctx.db.block_number(&hash.block_hash)?,
+            };
+            match number {
+                Some(number) => this.receipts_of(number),
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
+    async fn logs(&self, filter: Filter) -> RpcResult<Vec<Log>> {
+        self.blocking(move |this| this.logs_inner(&filter)).await
+    }
+
+    async fn new_filter(&self, filter: Filter) -> RpcResult<U256> {
+        Ok(self.ctx.filters.install_logs(filter, self.ctx.db.head_number())?)
+    }
+
+    async fn new_block_filter(&self) -> RpcResult<U256> {
+        Ok(self.ctx.filters.install_blocks(self.ctx.db.head_number())?)
+    }
+
+    async fn new_pending_transaction_filter(&self) -> RpcResult<U256> {
+        Ok(self.ctx.filters.install_pending(self.ctx.pool.subscribe())?)
+    }
+
+    async fn filter_changes(&self, id: U256) -> RpcResult<FilterChanges> {
+        self.blocking(move |this| this.filter_changes_inner(id)).await
+    }
+
+    async fn filter_logs(&self, id: U256) -> RpcResult<Vec<Log>> {
+        self.blocking(move |this| {
+            let filter = this.ctx.filters.log_filter(id)?;
+            this.logs_inner(&filter)
+        })
+        .await
+    }
+
+    async fn uninstall_filter(&self, id: U256) -> RpcResult<bool> {
+        Ok(self.ctx.filters.uninstall(id))
+    }
+
+    async fn subscribe(
+        &self,
+        pending: PendingSubscriptionSink,
+        kind: String,
+        params: Option<Value>,
+    ) -> SubscriptionResult {
+        self.subscribe_inner(pending, kind, params).await
+    }
+}

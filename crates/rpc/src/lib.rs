@@ -1,0 +1,76 @@
+//! Tributary's JSON-RPC: the `eth`, `net`, `web3` and `txpool` namespaces, served over HTTP
+//! and WebSocket on one port with jsonrpsee.
+//!
+//! # Parts
+//!
+//! - `api.rs`: the method signatures, one jsonrpsee trait per namespace.
+//! - `eth/`: `eth_` over the database, the pool and the EVM. `convert.rs` shapes stored blocks,
+//!   transactions and receipts (with the OP L1 fee fields, recomputed with op-revm from the
+//!   L1Block storage at that block, exactly as execution charged them); `call.rs` runs
+//!   `eth_call` and the `eth_estimateGas` binary search; `fees.rs` suggests prices and builds
+//!   `eth_feeHistory`; `filter.rs` answers `eth_getLogs`, polled filters and subscriptions.
+//! - [`RpcContext`]: what handlers share. New blocks arrive on its broadcast channel from the
+//!   node's block pipeline; subscriptions and filters read them from there.
+//!
+//! # Behaviour wallets rely on
+//!
+//! - A revert is error code 3, message `execution reverted: <reason>`, revert data in `data`.
+//! - Unknown blocks in state queries are `-32000 header not found`; in block queries, `null`.
+//! - Pool errors keep geth's wording (`nonce too low`, `replacement transaction underpriced`).
+//! - Request body size, batch length, connections, log range and log count are bounded.
+//! - Execution, log scans and receipts run on tokio's blocking pool.
+
+mod api;
+mod error;
+mod eth;
+mod server;
+
+pub use api::{
+    EthApiServer, NetApiServer, RpcBlock, RpcTransaction, TxPoolApiServer, Web3ApiServer,
+};
+pub use error::{RpcError, RpcResult};
+pub use server::{RpcConfig, RpcServer, SafetyHeads, start_server};
+
+use std::sync::Arc;
+use tokio::sync::broadcast;
+use tributary_evm::EvmConfig;
+use tributary_storage::{Database, ExecutedBlock};
+use tributary_txpool::TxPool;
+
+/// Everything the handlers share.
+pub struct RpcContext {
+    /// The database.
+    pub db: Database,
+    /// The transaction pool.
+    pub pool: Arc<TxPool>,
+    /// Execution, for calls.
+    pub evm: EvmConfig,
+    /// New canonical blocks, as the node commits them.
+    pub blocks: broadcast::Sender<Arc<ExecutedBlock>>,
+    /// The safe and finalized heads.
+    pub heads: Arc<SafetyHeads>,
+    /// Limits.
+    pub config: RpcConfig,
+    pub(crate) filters: eth::Filters,
+}
+
+impl std::fmt::Debug for RpcContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RpcContext").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+impl RpcContext {
+    /// A context over the node's parts.
+    pub fn new(
+        db: Database,
+        pool: Arc<TxPool>,
+        evm: EvmConfig,
+        blocks: broadcast::Sender<Arc<ExecutedBlock>>,
+        heads: Arc<SafetyHeads>,
+        config: RpcConfig,
+    ) -> Self {
+        let filters = eth::Filters::new(config.max_filters);
+        Self { db, pool, evm, blocks, heads, config, filters }
+    }
+}

@@ -1,0 +1,276 @@
+use crate::{
+    Result, StateProvider, StorageError,
+    tables::{self, META_CHAIN_ID, META_GENESIS_HASH, META_HEAD, cf, decode_number, number_key},
+    write::StateDiff,
+};
+use alloy_primitives::{Address, B256};
+use alloy_rlp::{Decodable, Encodable};
+use parking_lot::{Mutex, RwLock};
+use rocksdb::{BlockBasedOptions, Cache, ColumnFamilyDescriptor, DB, Options};
+use std::{path::Path, sync::Arc};
+use tributary_chainspec::ChainSpec;
+use tributary_primitives::{Header, OpTxEnvelope, Receipt, SealedHeader};
+
+/// Tuning knobs for RocksDB.
+#[derive(Debug, Clone, Copy)]
+pub struct DatabaseConfig {
+    /// Shared block cache, in bytes.
+    pub block_cache_bytes: usize,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self { block_cache_bytes: 256 << 20 }
+    }
+}
+
+/// Where a transaction was included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredTxLocation {
+    /// Block number.
+    pub block_number: u64,
+    /// Index in the block.
+    pub index: u32,
+}
+
+/// The node's database. Cheap to clone; all clones share one RocksDB instance.
+#[derive(Clone)]
+pub struct Database {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) db: DB,
+    pub(crate) head: RwLock<SealedHeader>,
+    /// Serializes writers: commits and unwinds must each see the head they build on.
+    pub(crate) write_lock: Mutex<()>,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database").field("head", &self.head().number).finish_non_exhaustive()
+    }
+}
+
+impl Database {
+    /// Opens (or creates) the database in `path` for `chain`, writing genesis into a new one.
+    ///
+    /// # Errors
+    ///
+    /// RocksDB failures, a datadir made for another chain, or a genesis whose state root our
+    /// trie does not reproduce.
+    pub fn open(path: impl AsRef<Path>, chain: &ChainSpec, config: DatabaseConfig) -> Result<Self> {
+        let cache = Cache::new_lru_cache(config.block_cache_bytes);
+        let mut table_options = BlockBasedOptions::default();
+        table_options.set_block_cache(&cache);
+        table_options.set_bloom_filter(10.0, false);
+        table_options.set_cache_index_and_filter_blocks(true);
+        let mut cf_options = Options::default();
+        cf_options.set_block_based_table_factory(&table_options);
+        cf_options.set_compression_type(rocksdb::DBCompressionType::Lz4);
+
+        let mut db_options = Options::default();
+        db_options.create_if_missing(true);
+        db_options.create_missing_column_families(true);
+        db_options.increase_parallelism(2);
+        db_options.set_max_open_files(512);
+        let descriptors = tables::cf::ALL
+            .iter()
+            .map(|name| ColumnFamilyDescriptor::new(*name, cf_options.clone()));
+        let db = DB::open_cf_descriptors(&db_options, path, descriptors)?;
+
+        let genesis = chain.genesis_header();
+        let stored_chain = db.get_cf(db.cf_handle(cf::META).expect("cf"), META_CHAIN_ID)?;
+        let database = match stored_chain {
+            Some(raw) => {
+                let found = decode_number(&raw)?;
+                let meta = db.cf_handle(cf::META).expect("cf");
+                let found_genesis = db
+                    .get_cf(meta, META_GENESIS_HASH)?
+                    .map(|raw| B256::try_from(raw.as_slice()))
+                    .transpose()
+                    .map_err(|_| StorageError::corrupt("genesis hash"))?
+                    .unwrap_or_default();
+                if found != chain.chain_id() || found_genesis != genesis.hash() {
+                    return Err(StorageError::WrongChain {
+                        expected: chain.chain_id(),
+                        expected_genesis: genesis.hash(),
+                        found,
+                        found_genesis,
+                    });
+                }
+                let head_number = db
+                    .get_cf(meta, META_HEAD)?
+                    .map(|raw| decode_number(&raw))
+                    .transpose()?
+                    .ok_or(StorageError::corrupt("head"))?;
+                let inner =
+                    Inner { db, head: RwLock::new(genesis.clone()), write_lock: Mutex::new(()) };
+                let database = Self { inner: Arc::new(inner) };
+                let head = database
+                    .sealed_header(head_number)?
+                    .ok_or(StorageError::corrupt("head header"))?;
+                *database.inner.head.write() = head;
+                database
+            }
+            None => {
+                let inner =
+                    Inner { db, head: RwLock::new(genesis.clone()), write_lock: Mutex::new(()) };
+                let database = Self { inner: Arc::new(inner) };
+                database.write_genesis(chain)?;
+                database
+            }
+        };
+        Ok(database)
+    }
+
+    fn write_genesis(&self, chain: &ChainSpec) -> Result<()> {
+        let header = chain.genesis_header().clone();
+        let diff = StateDiff::from_genesis(chain.genesis());
+        let root = self.state_root(&diff)?;
+        if root.root != header.state_root {
+            return Err(StorageError::StateRootMismatch {
+                number: 0,
+                computed: root.root,
+                expected: header.state_root,
+            });
+        }
+        let block = crate::ExecutedBlock {
+            header,
+            body: Vec::new(),
+            senders: Vec::new(),
+            receipts: Vec::new(),
+            state: diff,
+        };
+        let mut batch = rocksdb::WriteBatch::default();
+        let meta = self.cf(cf::META);
+        batch.put_cf(meta, META_CHAIN_ID, number_key(chain.chain_id()));
+        batch.put_cf(meta, META_GENESIS_HASH, chain.genesis_header().hash());
+        self.write_block(batch, &block, root)
+    }
+
+    pub(crate) fn cf(&self, name: &str) -> &rocksdb::ColumnFamily {
+        self.inner.db.cf_handle(name).expect("column families are created at open")
+    }
+
+    pub(crate) fn get(&self, table: &str, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>> {
+        Ok(self.inner.db.get_cf(self.cf(table), key)?)
+    }
+
+    /// The current head.
+    pub fn head(&self) -> SealedHeader {
+        self.inner.head.read().clone()
+    }
+
+    /// The current head's number.
+    pub fn head_number(&self) -> u64 {
+        self.inner.head.read().number
+    }
+
+    /// The canonical header at `number`.
+    ///
+    /// # Errors
+    ///
+    /// RocksDB or decoding failures.
+    pub fn header(&self, number: u64) -> Result<Option<Header>> {
+        self.get(cf::HEADERS, number_key(number))?
+            .map(|raw| Header::decode(&mut raw.as_slice()).map_err(Into::into))
+            .transpose()
+    }
+
+    /// The canonical header at `number`, with its hash.
+    ///
+    /// # Errors
+    ///
+    /// RocksDB or decoding failures.
+    pub fn sealed_header(&self, number: u64) -> Result<Option<SealedHeader>> {
+        let Some(header) = self.header(number)? else { return Ok(None) };
+        let hash = self.block_hash(number)?.ok_or(StorageError::corrupt("canonical hash"))?;
+        Ok(Some(SealedHeader::new_unchecked(header, hash)))
+    }
+
+    /// The canonical hash at `number`.
+    ///
+    /// # Errors
+    ///
+    /// RocksDB failures.
+    pub fn block_hash(&self, number: u64) -> Result<Option<B256>> {
+        self.get(cf::CANONICAL, number_key(number))?
+            .map(|raw| B256::try_from(raw.as_slice()).map_err(|_| StorageError::corrupt("hash")))
+            .transpose()
+    }
+
+    /// The number of the canonical block with `hash`.
+    ///
+    /// # Errors
+    ///
+    /// RocksDB failures.
+    pub fn block_number(&self, hash: &B256) -> Result<Option<u64>> {
+        self.get(cf::BLOCK_NUMBERS, hash)?.map(|raw| decode_number(&raw)).transpose()
+    }
+
+    /// The transactions of block `number`.
+    ///
+    /// # Errors
+    ///
+    /// RocksDB or decoding failures.
+    pub fn body(&self, number: u64) -> Result<Option<Vec<OpTxEnvelope>>> {
+        self.get(cf::BODIES, number_key(number))?
+            .map(|raw| Vec::<OpTxEnvelope>::decode(&mut raw.as_slice()).map_err(Into::into))
+            .transpose()
+    }
+
+    /// The senders of block `number`'s transactions, in order.
+    ///
+    /// # Errors
+    ///
+    /// RocksDB failures.
+    pub fn senders(&self, number: u64) -> Result<Option<Vec<Address>>> {
+        Ok(self
+            .get(cf::SENDERS, number_key(number))?
+            .map(|raw| raw.chunks_exact(20).map(Address::from_slice).collect()))
+    }
+
+    /// The receipts of block `number`.
+    ///
+    /// # Errors
+    ///
+    /// RocksDB or decoding failures.
+    pub fn receipts(&self, number: u64) -> Result<Option<Vec<Receipt>>> {
+        self.get(cf::RECEIPTS, number_key(number))?
+            .map(|raw| Vec::<Receipt>::decode(&mut raw.as_slice()).map_err(Into::into))
+            .transpose()
+    }
+
+    /// Where the transaction with `hash` was included.
+    ///
+    /// # Errors
+    ///
+    /// RocksDB failures.
+    pub fn transaction_location(&self, hash: &B256) -> Result<Option<StoredTxLocation>> {
+        let Some(raw) = self.get(cf::TX_INDEX, hash)? else { return Ok(None) };
+        if raw.len() != 12 {
+            return Err(StorageError::corrupt("tx index"));
+        }
+        let block_number = decode_number(&raw[..8])?;
+        let index = u32::from_be_bytes(raw[8..12].try_into().expect("4 bytes"));
+        Ok(Some(StoredTxLocation { block_number, index }))
+    }
+
+    /// State after block `number`, for readers.
+    pub fn state_at(&self, number: u64) -> StateProvider {
+        StateProvider::historical(self.clone(), number)
+    }
+
+    /// The current plain state, without history lookups. Only for the block writer, which
+    /// knows no other commit runs meanwhile.
+    pub fn latest_state(&self) -> StateProvider {
+        StateProvider::latest(self.clone())
+    }
+}
+
+pub(crate) fn encode_rlp<T: Encodable>(value: &T) -> Vec<u8> {
+    let mut out = Vec::with_capacity(value.length());
+    value.encode(&mut out);
+    out
+}

@@ -1,0 +1,68 @@
+use alloy_primitives::B256;
+
+/// Storage errors.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// RocksDB failed.
+    #[error("rocksdb: {0}")]
+    Rocks(#[from] rocksdb::Error),
+    /// A stored record does not decode: the datadir is damaged.
+    #[error("corrupt {0} record in the database")]
+    Corrupt(&'static str),
+    /// A stored RLP record does not decode.
+    #[error("corrupt RLP record: {0}")]
+    Rlp(#[from] alloy_rlp::Error),
+    /// A stored trie node does not decode.
+    #[error(transparent)]
+    TrieNode(#[from] tributary_trie::DecodeNodeError),
+    /// The datadir was made for another chain.
+    #[error(
+        "datadir belongs to chain {found} (genesis {found_genesis}), but this node runs chain \
+         {expected} (genesis {expected_genesis}); use another --datadir"
+    )]
+    WrongChain {
+        /// Chain id of the running spec.
+        expected: u64,
+        /// Genesis hash of the running spec.
+        expected_genesis: B256,
+        /// Chain id in the datadir.
+        found: u64,
+        /// Genesis hash in the datadir.
+        found_genesis: B256,
+    },
+    /// The computed state root is not the expected one.
+    #[error("state root mismatch at block {number}: computed {computed}, expected {expected}")]
+    StateRootMismatch {
+        /// Block the root is for.
+        number: u64,
+        /// What the trie gave.
+        computed: B256,
+        /// What the header says.
+        expected: B256,
+    },
+    /// A block that does not extend the head.
+    #[error("block {number} does not extend head {head}")]
+    NotNextBlock {
+        /// The block's number.
+        number: u64,
+        /// The current head.
+        head: u64,
+    },
+    /// An unwind that would remove genesis.
+    #[error("cannot unwind {requested} blocks from head {head}: genesis stays")]
+    UnwindPastGenesis {
+        /// Blocks asked for.
+        requested: u64,
+        /// The current head.
+        head: u64,
+    },
+}
+
+impl StorageError {
+    pub(crate) fn corrupt(what: &'static str) -> Self {
+        Self::Corrupt(what)
+    }
+}
+
+/// The storage `Result`.
+pub type Result<T, E = StorageError> = std::result::Result<T, E>;

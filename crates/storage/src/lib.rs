@@ -1,0 +1,50 @@
+//! RocksDB storage for Tributary: blocks, receipts, the tx index, plain state, history and the
+//! state trie.
+//!
+//! # Layout
+//!
+//! One RocksDB database with a column family per table (the list and key encodings are in
+//! `tables.rs`). It is an archive node's layout, after reth's:
+//!
+//! - **Blocks**: headers, bodies, senders and receipts by block number; the canonical hash by
+//!   number; the number by hash; `(number, index)` by transaction hash.
+//! - **Plain state**: accounts by address, storage by `address ++ slot`, code by hash. This is
+//!   what execution reads.
+//! - **Change sets**: for every block, the value each account and slot had *before* the block.
+//!   They serve history and unwinds.
+//! - **History index**: `address ++ number` (and `address ++ slot ++ number`) for every block
+//!   that changed the key. The state after block `N` is read by seeking the first change after
+//!   `N`: if there is one, its change set holds the value; if not, plain state does.
+//! - **Hashed state and trie nodes**: the trie's leaves (`keccak(address)`, `keccak(slot)`) and
+//!   the branch nodes of the account trie and of every storage trie, for the incremental root
+//!   (see `tributary-trie`).
+//!
+//! # Writes
+//!
+//! [`Database::commit_block`] writes a block, its receipts, its state changes, change sets,
+//! history, hashed state and trie nodes, and the new head pointer, in one `WriteBatch`: after a
+//! crash the node resumes at the last block written whole. [`Database::unwind`] removes blocks
+//! from the tip the same way, one batch per block, restoring state from the change sets and
+//! re-hashing the trie under the keys it restores; it checks the root it gets against the
+//! parent header before writing anything.
+//!
+//! # Reads and concurrency
+//!
+//! One writer (the node's block pipeline), many readers. Readers always read state *at a block
+//! number* ([`Database::state_at`]); they read plain state first and the history index second,
+//! so a block committed between the two reads is seen in the history index and the answer stays
+//! the state at that number. Only the writer uses [`Database::latest_state`], which skips the
+//! history lookup.
+
+mod db;
+mod error;
+mod state;
+mod tables;
+mod trie_source;
+mod write;
+
+pub use db::{Database, DatabaseConfig, StoredTxLocation};
+pub use error::{Result, StorageError};
+pub use state::StateProvider;
+pub use trie_source::StateRootOutput;
+pub use write::{AccountChange, ExecutedBlock, StateDiff, StorageChange};

@@ -1,0 +1,317 @@
+//! The state root of a pending [`StateDiff`]: hashed changes laid over the stored hashed state.
+
+use crate::{
+    Database, Result, StateDiff, StorageError,
+    tables::{cf, decode_hashed_account, decode_path, encode_path},
+};
+use alloy_primitives::{B256, U256, keccak256, map::HashMap};
+use std::collections::BTreeMap;
+use tributary_primitives::Account;
+use tributary_trie::{
+    BranchNodeCompact, EMPTY_ROOT_HASH, Nibbles, PrefixSet, TrieAccount, TrieSource, TrieUpdates,
+    compute_root, decode_node,
+};
+
+/// The new state root and everything needed to store the hashed state and trie behind it.
+#[derive(Debug, Default)]
+pub struct StateRootOutput {
+    /// The state root.
+    pub root: B256,
+    /// `keccak(address)` -> the new account and storage root (`None`: deleted).
+    pub(crate) accounts: Vec<(B256, Option<(Account, B256)>)>,
+    /// Per changed storage trie.
+    pub(crate) storage: Vec<StorageTrieOutput>,
+    /// Account trie node changes.
+    pub(crate) account_nodes: TrieUpdates,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct StorageTrieOutput {
+    pub(crate) hashed_address: B256,
+    /// All previous slots and nodes go first.
+    pub(crate) wiped: bool,
+    /// `keccak(slot)` -> new value (zero: delete).
+    pub(crate) slots: BTreeMap<B256, U256>,
+    pub(crate) nodes: TrieUpdates,
+}
+
+impl Database {
+    /// Computes the state root the state would have with `diff` applied, re-hashing only the
+    /// paths under changed keys.
+    ///
+    /// # Errors
+    ///
+    /// RocksDB or decoding failures.
+    pub fn state_root(&self, diff: &StateDiff) -> Result<StateRootOutput> {
+        // Storage tries first: account leaves need their roots.
+        let mut storage_roots: HashMap<B256, B256> = HashMap::default();
+        let mut storage = Vec::with_capacity(diff.storage.len());
+        for change in &diff.storage {
+            let hashed_address = keccak256(change.address);
+            let slots: BTreeMap<B256, U256> =
+                change.slots.iter().map(|(slot, _, new)| (keccak256(slot), *new)).collect();
+            let source =
+                StorageTrie { db: self, hashed_address, slots: &slots, wiped: change.wiped };
+            let nodes = compute_root(&source, &PrefixSet::from_hashed_keys(slots.keys().copied()))?;
+            storage_roots.insert(hashed_address, nodes.root);
+            storage.push(StorageTrieOutput { hashed_address, wiped: change.wiped, slots, nodes });
+        }
+
+        let mut accounts: BTreeMap<B256, Option<(Account, B256)>> = BTreeMap::new();
+        for change in &diff.accounts {
+            let hashed = keccak256(change.address);
+            let leaf = match change.new {
+                None => None,
+                Some(account) => {
+                    let root = match storage_roots.get(&hashed) {
+                        Some(root) => *root,
+                        None => self.stored_storage_root(&hashed)?,
+                    };
+                    Some((account, root))
+                }
+            };
+            accounts.insert(hashed, leaf);
+        }
+        // Storage changed but the account did not: same account, new root.
+        for (hashed, root) in &storage_roots {
+            if accounts.contains_key(hashed) {
+                continue;
+            }
+            let stored = self.get(cf::HASHED_ACCOUNTS, hashed)?;
+            let account = match stored {
+                Some(raw) => decode_hashed_account(&raw)?.0,
+                None => return Err(StorageError::corrupt("storage change for a missing account")),
+            };
+            accounts.insert(*hashed, Some((account, *root)));
+        }
+
+        let leaves: BTreeMap<B256, Option<Vec<u8>>> = accounts
+            .iter()
+            .map(|(hashed, leaf)| (*hashed, leaf.as_ref().map(|(a, root)| account_rlp(a, root))))
+            .collect();
+        let source = AccountTrie { db: self, leaves: &leaves };
+        let account_nodes =
+            compute_root(&source, &PrefixSet::from_hashed_keys(leaves.keys().copied()))?;
+        Ok(StateRootOutput {
+            root: account_nodes.root,
+            accounts: accounts.into_iter().collect(),
+            storage,
+            account_nodes,
+        })
+    }
+
+    fn stored_storage_root(&self, hashed_address: &B256) -> Result<B256> {
+        match self.get(cf::HASHED_ACCOUNTS, hashed_address)? {
+            Some(raw) => Ok(decode_hashed_account(&raw)?.1),
+            None => Ok(EMPTY_ROOT_HASH),
+        }
+    }
+
+    /// Iterates `table` over `[prefix ++ from, prefix ++ to)`, calling `f(key suffix, value)`.
+    fn scan(
+        &self,
+        table: &str,
+        prefix: &[u8],
+        from: &B256,
+        to: Option<&B256>,
+        f: &mut dyn FnMut(&[u8], &[u8]) -> Result<()>,
+    ) -> Result<()> {
+        let mut opts = rocksdb::ReadOptions::default();
+        let upper = match to {
+            Some(to) => [prefix, to.as_slice()].concat(),
+            None => match increment(prefix) {
+                Some(next) => next,
+                None => Vec::new(),
+            },
+        };
+        if !upper.is_empty() {
+            opts.set_iterate_upper_bound(upper);
+        }
+        let mut iter = self.inner.db.raw_iterator_cf_opt(self.cf(table), opts);
+        iter.seek([prefix, from.as_slice()].concat());
+        while iter.valid() {
+            let (Some(key), Some(value)) = (iter.key(), iter.value()) else { break };
+            if !key.starts_with(prefix) {
+                break;
+            }
+            f(&key[prefix.len()..], value)?;
+            iter.next();
+        }
+        iter.status()?;
+        Ok(())
+    }
+
+    fn first_node(
+        &self,
+        table: &str,
+        key_prefix: &[u8],
+        path: &Nibbles,
+    ) -> Result<Option<(Nibbles, BranchNodeCompact)>> {
+        let mut seek = key_prefix.to_vec();
+        seek.extend_from_slice(&encode_path(path));
+        let mut iter = self.inner.db.raw_iterator_cf(self.cf(table));
+        iter.seek(&seek);
+        if !iter.valid() {
+            iter.status()?;
+            return Ok(None);
+        }
+        let (Some(key), Some(value)) = (iter.key(), iter.value()) else { return Ok(None) };
+        if !key.starts_with(&seek) {
+            return Ok(None);
+        }
+        Ok(Some((decode_path(&key[key_prefix.len()..])?, decode_node(value)?)))
+    }
+}
+
+/// The RLP of an account trie leaf.
+pub(crate) fn account_rlp(account: &Account, storage_root: &B256) -> Vec<u8> {
+    alloy_rlp::encode(TrieAccount {
+        nonce: account.nonce,
+        balance: account.balance,
+        storage_root: *storage_root,
+        code_hash: account.code_hash,
+    })
+}
+
+/// The byte string after every string starting with `prefix`; `None` if there is none.
+fn increment(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut out = prefix.to_vec();
+    while let Some(last) = out.pop() {
+        if last < u8::MAX {
+            out.push(last + 1);
+            return Some(out);
+        }
+    }
+    None
+}
+
+/// Merges sorted stored leaves with the pending overlay (`None` in the overlay deletes).
+fn merge_leaves(
+    stored: impl FnOnce(&mut dyn FnMut(B256, &[u8]) -> Result<()>) -> Result<()>,
+    overlay: &mut std::iter::Peekable<impl Iterator<Item = (B256, Option<Vec<u8>>)>>,
+    f: &mut dyn FnMut(B256, &[u8]),
+) -> Result<()> {
+    stored(&mut |key, value| {
+        while let Some((next, _)) = overlay.peek() {
+            if *next >= key {
+                break;
+            }
+            if let Some((k, Some(v))) = overlay.next() {
+                f(k, &v);
+            }
+        }
+        match overlay.peek() {
+            Some((next, _)) if *next == key => {
+                if let Some((k, Some(v))) = overlay.next() {
+                    f(k, &v);
+                }
+            }
+            _ => f(key, value),
+        }
+        Ok(())
+    })?;
+    for (k, v) in overlay {
+        if let Some(v) = v {
+            f(k, &v);
+        }
+    }
+    Ok(())
+}
+
+struct AccountTrie<'a> {
+    db: &'a Database,
+    leaves: &'a BTreeMap<B256, Option<Vec<u8>>>,
+}
+
+impl TrieSource for AccountTrie<'_> {
+    type Error = StorageError;
+
+    fn first_node_under(&self, prefix: &Nibbles) -> Result<Option<(Nibbles, BranchNodeCompact)>> {
+        self.db.first_node(cf::ACCOUNT_TRIE, &[], prefix)
+    }
+
+    fn for_each_leaf(
+        &self,
+        from: B256,
+        to: Option<B256>,
+        f: &mut dyn FnMut(B256, &[u8]),
+    ) -> Result<()> {
+        let range = match to {
+            Some(to) => self.leaves.range(from..to),
+            None => self.leaves.range(from..),
+        };
+        let mut overlay = range.map(|(k, v)| (*k, v.clone())).peekable();
+        merge_leaves(
+            |g| {
+                self.db.scan(cf::HASHED_ACCOUNTS, &[], &from, to.as_ref(), &mut |key, value| {
+                    let (account, root) = decode_hashed_account(value)?;
+                    g(leaf_key(key)?, &account_rlp(&account, &root))
+                })
+            },
+            &mut overlay,
+            f,
+        )
+    }
+}
+
+struct StorageTrie<'a> {
+    db: &'a Database,
+    hashed_address: B256,
+    slots: &'a BTreeMap<B256, U256>,
+    /// Stored slots and nodes of this account no longer count.
+    wiped: bool,
+}
+
+impl TrieSource for StorageTrie<'_> {
+    type Error = StorageError;
+
+    fn first_node_under(&self, prefix: &Nibbles) -> Result<Option<(Nibbles, BranchNodeCompact)>> {
+        if self.wiped {
+            return Ok(None);
+        }
+        self.db.first_node(cf::STORAGE_TRIE, self.hashed_address.as_slice(), prefix)
+    }
+
+    fn for_each_leaf(
+        &self,
+        from: B256,
+        to: Option<B256>,
+        f: &mut dyn FnMut(B256, &[u8]),
+    ) -> Result<()> {
+        let range = match to {
+            Some(to) => self.slots.range(from..to),
+            None => self.slots.range(from..),
+        };
+        let mut overlay =
+            range.map(|(k, v)| (*k, (!v.is_zero()).then(|| alloy_rlp::encode(v)))).peekable();
+        if self.wiped {
+            for (k, v) in overlay {
+                if let Some(v) = v {
+                    f(k, &v);
+                }
+            }
+            return Ok(());
+        }
+        let prefix = self.hashed_address;
+        merge_leaves(
+            |g| {
+                self.db.scan(
+                    cf::HASHED_STORAGE,
+                    prefix.as_slice(),
+                    &from,
+                    to.as_ref(),
+                    &mut |k, v| {
+                        let value = crate::tables::decode_u256(v)?;
+                        g(leaf_key(k)?, &alloy_rlp::encode(value))
+                    },
+                )
+            },
+            &mut overlay,
+            f,
+        )
+    }
+}
+
+fn leaf_key(raw: &[u8]) -> Result<B256> {
+    B256::try_from(raw).map_err(|_| StorageError::corrupt("hashed state key"))
+}

@@ -1,0 +1,29 @@
+//! Tributary's transaction pool.
+//!
+//! # Shape
+//!
+//! Transactions arrive as raw EIP-2718 bytes ([`TxPool::add_raw`]) and are checked in this
+//! order, each failure worded as geth and reth word it: size (128 KiB), decoding, type (no
+//! deposits, no blobs), chain id, signature, fee fields, intrinsic gas, block gas limit, nonce
+//! against state, balance for `gas * maxFee + value`, and replacement of a known nonce (a 10%
+//! bump on both fee fields).
+//!
+//! Each sender's transactions sit in a nonce-ordered map. Those contiguous from the sender's
+//! state nonce are *pending* (executable now); the rest are *queued* until the gap fills. The
+//! pool learns new state nonces from [`TxPool::on_new_block`], which drops mined and stale
+//! transactions and so promotes queued ones.
+//!
+//! [`TxPool::best_transactions`] yields pending transactions for a block: a max-heap by
+//! effective tip over each sender's next nonce, so every sender's order is kept.
+//!
+//! When full, a new transaction evicts the cheapest tail transaction (the highest nonce of its
+//! sender, so no pending chain breaks) if it pays more; otherwise it is refused.
+//!
+//! The pool reads state through [`StateView`], which the node implements over the database and
+//! tests implement over a map.
+
+mod pool;
+mod validate;
+
+pub use pool::{PoolConfig, PoolContent, PoolStatus, PooledTx, TxPool};
+pub use validate::{PoolError, StateView};

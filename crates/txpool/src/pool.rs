@@ -1,0 +1,361 @@
+use crate::{
+    PoolError, StateView,
+    validate::{ChainLimits, check_stateless, max_cost},
+};
+use alloy::consensus::{Transaction, transaction::Recovered};
+use alloy_primitives::{Address, B256, map::HashMap};
+use op_revm::OpSpecId;
+use parking_lot::RwLock;
+use std::{
+    cmp::Reverse,
+    collections::{BTreeMap, BinaryHeap},
+    sync::Arc,
+};
+use tokio::sync::broadcast;
+use tributary_primitives::OpTxEnvelope;
+
+/// Pool limits. Parsing no CLI flags gives [`PoolConfig::default`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolConfig {
+    /// Most transactions held at once.
+    pub max_count: usize,
+    /// How far past the account nonce a transaction may be queued.
+    pub max_nonce_gap: u64,
+    /// Fee increase, in percent, a replacement must offer on both fee fields.
+    pub price_bump_percent: u128,
+    /// Largest encoded transaction accepted, in bytes.
+    pub max_tx_size: usize,
+}
+
+impl PoolConfig {
+    /// Default [`PoolConfig::max_count`].
+    pub const DEFAULT_MAX_COUNT: usize = 10_000;
+    /// Default [`PoolConfig::max_nonce_gap`].
+    pub const DEFAULT_MAX_NONCE_GAP: u64 = 64;
+    /// Default [`PoolConfig::price_bump_percent`].
+    pub const DEFAULT_PRICE_BUMP: u128 = 10;
+    /// Default [`PoolConfig::max_tx_size`]: 128 KiB.
+    pub const DEFAULT_MAX_TX_SIZE: usize = 128 * 1024;
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        Self {
+            max_count: Self::DEFAULT_MAX_COUNT,
+            max_nonce_gap: Self::DEFAULT_MAX_NONCE_GAP,
+            price_bump_percent: Self::DEFAULT_PRICE_BUMP,
+            max_tx_size: Self::DEFAULT_MAX_TX_SIZE,
+        }
+    }
+}
+
+/// A transaction in the pool.
+#[derive(Debug)]
+pub struct PooledTx {
+    /// The transaction and its sender.
+    pub tx: Recovered<OpTxEnvelope>,
+    /// Its hash.
+    pub hash: B256,
+    /// Encoded size.
+    pub size: usize,
+    /// Arrival order, for ties.
+    seq: u64,
+}
+
+/// Counts for `txpool_status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PoolStatus {
+    /// Executable now.
+    pub pending: usize,
+    /// Waiting for a nonce gap to fill.
+    pub queued: usize,
+}
+
+/// Transactions by sender and nonce, for `txpool_content`.
+#[derive(Debug, Default)]
+pub struct PoolContent {
+    /// Executable now.
+    pub pending: BTreeMap<Address, BTreeMap<u64, Arc<PooledTx>>>,
+    /// Waiting for a nonce gap to fill.
+    pub queued: BTreeMap<Address, BTreeMap<u64, Arc<PooledTx>>>,
+}
+
+#[derive(Debug, Default)]
+struct SenderTxs {
+    /// The account's nonce at the head, as last read.
+    state_nonce: u64,
+    txs: BTreeMap<u64, Arc<PooledTx>>,
+}
+
+impl SenderTxs {
+    /// The contiguous run from the state nonce.
+    fn pending(&self) -> impl Iterator<Item = &Arc<PooledTx>> {
+        let mut next = self.state_nonce;
+        self.txs.range(self.state_nonce..).map_while(move |(nonce, tx)| {
+            (*nonce == next).then(|| {
+                next += 1;
+                tx
+            })
+        })
+    }
+}
+
+#[derive(Debug)]
+struct Inner {
+    by_hash: HashMap<B256, Arc<PooledTx>>,
+    senders: HashMap<Address, SenderTxs>,
+    limits: ChainLimits,
+    seq: u64,
+}
+
+/// The transaction pool. Shared by the RPC (adds) and the block producer (takes, prunes).
+pub struct TxPool {
+    inner: RwLock<Inner>,
+    config: PoolConfig,
+    state: Arc<dyn StateView>,
+    added: broadcast::Sender<B256>,
+}
+
+impl std::fmt::Debug for TxPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TxPool").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+impl TxPool {
+    /// A pool for chain `chain_id`, reading state through `state`.
+    pub fn new(
+        config: PoolConfig,
+        chain_id: u64,
+        spec: OpSpecId,
+        block_gas_limit: u64,
+        base_fee: u64,
+        state: Arc<dyn StateView>,
+    ) -> Self {
+        let limits = ChainLimits { chain_id, block_gas_limit, base_fee, spec };
+        let inner =
+            Inner { by_hash: HashMap::default(), senders: HashMap::default(), limits, seq: 0 };
+        let (added, _) = broadcast::channel(4096);
+        Self { inner: RwLock::new(inner), config, state, added }
+    }
+
+    /// The pool's limits.
+    pub fn config(&self) -> &PoolConfig {
+        &self.config
+    }
+
+    /// Validates and adds a raw EIP-2718 transaction, returning its hash.
+    ///
+    /// # Errors
+    ///
+    /// The first check it fails, worded as geth words it.
+    pub fn add_raw(&self, raw: &[u8]) -> Result<B256, PoolError> {
+        let limits = self.inner.read().limits;
+        let checked = check_stateless(raw, &limits, self.config.max_tx_size)?;
+        let hash = checked.tx.tx_hash();
+        if self.inner.read().by_hash.contains_key(&hash) {
+            return Err(PoolError::AlreadyKnown);
+        }
+        let sender = checked.sender;
+        let (state_nonce, balance) =
+            self.state.nonce_and_balance(&sender).map_err(PoolError::State)?;
+        let nonce = checked.tx.nonce();
+        if nonce < state_nonce {
+            return Err(PoolError::NonceTooLow { state: state_nonce, tx: nonce });
+        }
+        if nonce > state_nonce.saturating_add(self.config.max_nonce_gap) {
+            return Err(PoolError::NonceTooHigh { state: state_nonce, tx: nonce });
+        }
+        let cost = max_cost(&checked.tx);
+        if cost > balance {
+            return Err(PoolError::InsufficientFunds { balance, cost });
+        }
+
+        let mut inner = self.inner.write();
+        if inner.by_hash.contains_key(&hash) {
+            return Err(PoolError::AlreadyKnown);
+        }
+        let replaced = inner.senders.get(&sender).and_then(|s| s.txs.get(&nonce)).cloned();
+        if let Some(old) = &replaced {
+            if !self.is_bump(&old.tx, &checked.tx) {
+                return Err(PoolError::ReplacementUnderpriced);
+            }
+        } else if inner.by_hash.len() >= self.config.max_count {
+            let victim = inner.cheapest_tail().ok_or(PoolError::PoolFull)?;
+            if victim.tx.max_fee_per_gas() >= checked.tx.max_fee_per_gas() {
+                return Err(PoolError::PoolFull);
+            }
+            inner.remove(&victim.hash);
+        }
+        if let Some(old) = replaced {
+            inner.remove(&old.hash);
+        }
+        inner.seq += 1;
+        let pooled = Arc::new(PooledTx {
+            tx: Recovered::new_unchecked(checked.tx, sender),
+            hash,
+            size: checked.size,
+            seq: inner.seq,
+        });
+        inner.by_hash.insert(hash, pooled.clone());
+        let entry = inner.senders.entry(sender).or_default();
+        entry.state_nonce = state_nonce;
+        entry.txs.insert(nonce, pooled);
+        drop(inner);
+        let _ = self.added.send(hash);
+        Ok(hash)
+    }
+
+    fn is_bump(&self, old: &OpTxEnvelope, new: &OpTxEnvelope) -> bool {
+        let bump = |value: u128| value.saturating_mul(100 + self.config.price_bump_percent) / 100;
+        let old_tip = old.max_priority_fee_per_gas().unwrap_or(old.max_fee_per_gas());
+        let new_tip = new.max_priority_fee_per_gas().unwrap_or(new.max_fee_per_gas());
+        new.max_fee_per_gas() >= bump(old.max_fee_per_gas()) && new_tip >= bump(old_tip)
+    }
+
+    /// After a new head: re-reads every sender's nonce, drops mined and stale transactions (so
+    /// queued ones move up), and records the head's base fee and gas limit.
+    pub fn on_new_block(&self, base_fee: u64, block_gas_limit: u64, spec: OpSpecId) {
+        let senders: Vec<Address> = self.inner.read().senders.keys().copied().collect();
+        let mut nonces = Vec::with_capacity(senders.len());
+        for sender in senders {
+            match self.state.nonce_and_balance(&sender) {
+                Ok((nonce, _)) => nonces.push((sender, nonce)),
+                Err(err) => {
+                    tracing::warn!(target: "txpool", %sender, %err, "cannot read sender nonce")
+                }
+            }
+        }
+        let mut inner = self.inner.write();
+        inner.limits.base_fee = base_fee;
+        inner.limits.block_gas_limit = block_gas_limit;
+        inner.limits.spec = spec;
+        for (sender, nonce) in nonces {
+            let stale: Vec<B256> = match inner.senders.get_mut(&sender) {
+                Some(entry) => {
+                    entry.state_nonce = nonce;
+                    entry.txs.range(..nonce).map(|(_, tx)| tx.hash).collect()
+                }
+                None => continue,
+            };
+            for hash in stale {
+                inner.remove(&hash);
+            }
+        }
+    }
+
+    /// Removes transactions, e.g. ones the block builder found invalid.
+    pub fn remove(&self, hashes: &[B256]) {
+        let mut inner = self.inner.write();
+        for hash in hashes {
+            inner.remove(hash);
+        }
+    }
+
+    /// Pending transactions, best effective tip first, each sender's in nonce order. Senders
+    /// whose next transaction cannot pay `base_fee` are left out.
+    pub fn best_transactions(&self, base_fee: u64) -> Vec<Recovered<OpTxEnvelope>> {
+        let inner = self.inner.read();
+        let chains: Vec<Vec<&Arc<PooledTx>>> = inner
+            .senders
+            .values()
+            .map(|s| s.pending().collect())
+            .filter(|c: &Vec<_>| !c.is_empty())
+            .collect();
+        let mut heap = BinaryHeap::new();
+        let key =
+            |tx: &PooledTx| tx.tx.effective_tip_per_gas(base_fee).map(|tip| (tip, Reverse(tx.seq)));
+        for (i, chain) in chains.iter().enumerate() {
+            if let Some(k) = key(chain[0]) {
+                heap.push((k, i, 0usize));
+            }
+        }
+        let mut out = Vec::new();
+        while let Some((_, i, pos)) = heap.pop() {
+            out.push(chains[i][pos].tx.clone());
+            if let Some(next) = chains[i].get(pos + 1)
+                && let Some(k) = key(next)
+            {
+                heap.push((k, i, pos + 1));
+            }
+        }
+        out
+    }
+
+    /// A pooled transaction by hash.
+    pub fn get(&self, hash: &B256) -> Option<Arc<PooledTx>> {
+        self.inner.read().by_hash.get(hash).cloned()
+    }
+
+    /// The next nonce `address` would use counting its pending pool transactions, if it has any.
+    pub fn pending_nonce(&self, address: &Address) -> Option<u64> {
+        let inner = self.inner.read();
+        let sender = inner.senders.get(address)?;
+        sender.pending().last().map(|tx| tx.tx.nonce() + 1)
+    }
+
+    /// Pending and queued counts.
+    pub fn status(&self) -> PoolStatus {
+        let inner = self.inner.read();
+        let pending: usize = inner.senders.values().map(|s| s.pending().count()).sum();
+        PoolStatus { pending, queued: inner.by_hash.len() - pending }
+    }
+
+    /// Every transaction, split into pending and queued.
+    pub fn content(&self) -> PoolContent {
+        let inner = self.inner.read();
+        let mut content = PoolContent::default();
+        for (sender, txs) in &inner.senders {
+            let pending: Vec<B256> = txs.pending().map(|tx| tx.hash).collect();
+            for (nonce, tx) in &txs.txs {
+                let side = if pending.contains(&tx.hash) {
+                    &mut content.pending
+                } else {
+                    &mut content.queued
+                };
+                side.entry(*sender).or_default().insert(*nonce, tx.clone());
+            }
+        }
+        content
+    }
+
+    /// Number of transactions held.
+    pub fn len(&self) -> usize {
+        self.inner.read().by_hash.len()
+    }
+
+    /// Whether the pool is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Hashes of transactions as they are accepted.
+    pub fn subscribe(&self) -> broadcast::Receiver<B256> {
+        self.added.subscribe()
+    }
+}
+
+impl Inner {
+    fn remove(&mut self, hash: &B256) {
+        let Some(tx) = self.by_hash.remove(hash) else { return };
+        let sender = tx.tx.signer();
+        if let Some(entry) = self.senders.get_mut(&sender) {
+            entry.txs.remove(&tx.tx.nonce());
+            if entry.txs.is_empty() {
+                self.senders.remove(&sender);
+            }
+        }
+    }
+
+    /// The lowest-paying transaction that is last in its sender's line.
+    fn cheapest_tail(&self) -> Option<Arc<PooledTx>> {
+        self.senders
+            .values()
+            .filter_map(|s| s.txs.values().next_back())
+            .min_by_key(|tx| (tx.tx.max_fee_per_gas(), Reverse(tx.seq)))
+            .cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests;

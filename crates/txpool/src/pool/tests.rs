@@ -1,0 +1,168 @@
+use super::*;
+use alloy::{
+    consensus::{SignableTransaction, TxEip1559, TxLegacy},
+    eips::Encodable2718,
+    network::TxSignerSync,
+    signers::local::PrivateKeySigner,
+};
+use alloy_primitives::{Bytes, TxKind, U256};
+use parking_lot::Mutex;
+
+const CHAIN: u64 = 901;
+
+#[derive(Default)]
+struct MapState(Mutex<HashMap<Address, (u64, U256)>>);
+
+impl StateView for MapState {
+    fn nonce_and_balance(&self, address: &Address) -> Result<(u64, U256), String> {
+        Ok(self.0.lock().get(address).copied().unwrap_or_default())
+    }
+}
+
+struct Fixture {
+    pool: TxPool,
+    state: Arc<MapState>,
+    key: PrivateKeySigner,
+}
+
+fn fixture(config: PoolConfig) -> Fixture {
+    let state = Arc::new(MapState::default());
+    let key = PrivateKeySigner::random();
+    state.0.lock().insert(key.address(), (0, U256::from(10u128.pow(20))));
+    let pool = TxPool::new(config, CHAIN, OpSpecId::JOVIAN, 30_000_000, 1_000, state.clone());
+    Fixture { pool, state, key }
+}
+
+fn eip1559(key: &PrivateKeySigner, nonce: u64, max_fee: u128, tip: u128) -> Vec<u8> {
+    let mut tx = TxEip1559 {
+        chain_id: CHAIN,
+        nonce,
+        gas_limit: 21_000,
+        max_fee_per_gas: max_fee,
+        max_priority_fee_per_gas: tip,
+        to: TxKind::Call(Address::repeat_byte(7)),
+        value: U256::from(1),
+        ..Default::default()
+    };
+    let sig = key.sign_transaction_sync(&mut tx).unwrap();
+    OpTxEnvelope::Eip1559(tx.into_signed(sig)).encoded_2718()
+}
+
+#[test]
+fn accepts_and_orders_by_tip() {
+    let f = fixture(PoolConfig::default());
+    let other = PrivateKeySigner::random();
+    f.state.0.lock().insert(other.address(), (0, U256::from(10u128.pow(20))));
+    let low = f.pool.add_raw(&eip1559(&f.key, 0, 10_000, 10)).unwrap();
+    let high = f.pool.add_raw(&eip1559(&other, 0, 10_000, 500)).unwrap();
+    let best: Vec<B256> = f.pool.best_transactions(1_000).iter().map(|t| t.tx_hash()).collect();
+    assert_eq!(best, vec![high, low]);
+    assert_eq!(f.pool.status(), PoolStatus { pending: 2, queued: 0 });
+    assert_eq!(f.pool.add_raw(&eip1559(&f.key, 0, 10_000, 10)), Err(PoolError::AlreadyKnown));
+}
+
+#[test]
+fn nonce_gap_is_queued_then_promoted() {
+    let f = fixture(PoolConfig::default());
+    f.pool.add_raw(&eip1559(&f.key, 1, 10_000, 10)).unwrap();
+    assert_eq!(f.pool.status(), PoolStatus { pending: 0, queued: 1 });
+    assert!(f.pool.best_transactions(1_000).is_empty());
+    f.pool.add_raw(&eip1559(&f.key, 0, 10_000, 10)).unwrap();
+    assert_eq!(f.pool.status(), PoolStatus { pending: 2, queued: 0 });
+    let best = f.pool.best_transactions(1_000);
+    assert_eq!(best.iter().map(|t| t.nonce()).collect::<Vec<_>>(), vec![0, 1]);
+    assert_eq!(f.pool.pending_nonce(&f.key.address()), Some(2));
+
+    // nonce 0 mined: the pool drops it and keeps nonce 1 pending
+    f.state.0.lock().get_mut(&f.key.address()).unwrap().0 = 1;
+    f.pool.on_new_block(1_000, 30_000_000, OpSpecId::JOVIAN);
+    assert_eq!(f.pool.status(), PoolStatus { pending: 1, queued: 0 });
+    let err = f.pool.add_raw(&eip1559(&f.key, 0, 20_000, 20)).unwrap_err();
+    assert!(err.to_string().starts_with("nonce too low"), "{err}");
+}
+
+#[test]
+fn replacement_needs_ten_percent() {
+    let f = fixture(PoolConfig::default());
+    let first = f.pool.add_raw(&eip1559(&f.key, 0, 10_000, 100)).unwrap();
+    let err = f.pool.add_raw(&eip1559(&f.key, 0, 10_999, 110)).unwrap_err();
+    assert_eq!(err.to_string(), "replacement transaction underpriced");
+    let err = f.pool.add_raw(&eip1559(&f.key, 0, 11_000, 109)).unwrap_err();
+    assert_eq!(err, PoolError::ReplacementUnderpriced);
+    let second = f.pool.add_raw(&eip1559(&f.key, 0, 11_000, 110)).unwrap();
+    assert!(f.pool.get(&first).is_none());
+    assert!(f.pool.get(&second).is_some());
+    assert_eq!(f.pool.len(), 1);
+}
+
+#[test]
+fn full_pool_evicts_the_cheapest() {
+    let f = fixture(PoolConfig { max_count: 2, ..Default::default() });
+    let a = PrivateKeySigner::random();
+    let b = PrivateKeySigner::random();
+    for k in [&a, &b] {
+        f.state.0.lock().insert(k.address(), (0, U256::from(10u128.pow(20))));
+    }
+    let cheap = f.pool.add_raw(&eip1559(&f.key, 0, 2_000, 1)).unwrap();
+    f.pool.add_raw(&eip1559(&a, 0, 5_000, 1)).unwrap();
+    assert_eq!(f.pool.add_raw(&eip1559(&b, 0, 1_500, 1)), Err(PoolError::PoolFull));
+    f.pool.add_raw(&eip1559(&b, 0, 9_000, 1)).unwrap();
+    assert!(f.pool.get(&cheap).is_none());
+    assert_eq!(f.pool.len(), 2);
+}
+
+#[test]
+fn stateless_and_state_rejections() {
+    let f = fixture(PoolConfig::default());
+    let poor = PrivateKeySigner::random();
+    let err = f.pool.add_raw(&eip1559(&poor, 0, 10_000, 1)).unwrap_err();
+    assert!(err.to_string().starts_with("insufficient funds for gas * price + value"), "{err}");
+
+    assert!(matches!(f.pool.add_raw(&[0xde, 0xad]), Err(PoolError::Decode(_))));
+    assert!(matches!(f.pool.add_raw(&[]), Err(PoolError::Decode(_))));
+    let mut big = eip1559(&f.key, 0, 10_000, 1);
+    big.resize(200 * 1024, 0);
+    assert!(matches!(f.pool.add_raw(&big), Err(PoolError::Oversized { .. })));
+
+    // fee cap below the base fee
+    assert!(matches!(
+        f.pool.add_raw(&eip1559(&f.key, 0, 999, 1)),
+        Err(PoolError::FeeCapTooLow { .. })
+    ));
+    // tip above cap
+    assert_eq!(f.pool.add_raw(&eip1559(&f.key, 0, 2_000, 3_000)), Err(PoolError::TipAboveFeeCap));
+    // nonce far ahead
+    assert!(matches!(
+        f.pool.add_raw(&eip1559(&f.key, 1_000, 2_000, 1)),
+        Err(PoolError::NonceTooHigh { .. })
+    ));
+
+    // wrong chain id
+    let mut tx = TxLegacy {
+        chain_id: Some(1),
+        nonce: 0,
+        gas_price: 10_000,
+        gas_limit: 21_000,
+        to: TxKind::Call(Address::ZERO),
+        value: U256::ZERO,
+        input: Bytes::new(),
+    };
+    let sig = f.key.sign_transaction_sync(&mut tx).unwrap();
+    let raw = OpTxEnvelope::Legacy(tx.into_signed(sig)).encoded_2718();
+    assert!(matches!(f.pool.add_raw(&raw), Err(PoolError::WrongChainId { .. })));
+
+    // intrinsic gas: a call with data needs more than 21000
+    let mut tx = TxEip1559 {
+        chain_id: CHAIN,
+        gas_limit: 21_000,
+        max_fee_per_gas: 10_000,
+        to: TxKind::Call(Address::ZERO),
+        input: Bytes::from(vec![1u8; 100]),
+        ..Default::default()
+    };
+    let sig = f.key.sign_transaction_sync(&mut tx).unwrap();
+    let raw = OpTxEnvelope::Eip1559(tx.into_signed(sig)).encoded_2718();
+    let err = f.pool.add_raw(&raw).unwrap_err();
+    assert!(err.to_string().starts_with("intrinsic gas too low"), "{err}");
+    assert!(f.pool.is_empty());
+}
