@@ -1,0 +1,5 @@
+//! End-to-end tests across processes: the real `tributary` binary, started, killed and
+//! restarted on 127.0.0.1 with an ephemeral port.
+
+mod crash;
+mod process;
