@@ -8,11 +8,14 @@ use tokio::{
     task::JoinHandle,
 };
 
+/// A spawned task's supervisor handle, with the task's name.
+type NamedTask = (&'static str, JoinHandle<()>);
+
 /// Spawns and stops the node's tasks.
 #[derive(Debug, Clone)]
 pub struct TaskManager {
     shutdown: watch::Sender<bool>,
-    handles: Arc<Mutex<Vec<(&'static str, JoinHandle<()>)>>>,
+    handles: Arc<Mutex<Vec<NamedTask>>>,
     failed: mpsc::UnboundedSender<String>,
 }
 

@@ -114,15 +114,12 @@ impl Database {
         prefix: &[u8],
         from: &B256,
         to: Option<&B256>,
-        f: &mut dyn FnMut(&[u8], &[u8]) -> Result<()>,
+        f: &mut RowVisitor<'_>,
     ) -> Result<()> {
         let mut opts = rocksdb::ReadOptions::default();
         let upper = match to {
             Some(to) => [prefix, to.as_slice()].concat(),
-            None => match increment(prefix) {
-                Some(next) => next,
-                None => Vec::new(),
-            },
+            None => increment(prefix).unwrap_or_default(),
         };
         if !upper.is_empty() {
             opts.set_iterate_upper_bound(upper);
@@ -162,6 +159,9 @@ impl Database {
         Ok(Some((decode_path(&key[key_prefix.len()..])?, decode_node(value)?)))
     }
 }
+
+/// Called with `(key suffix, value)` for each row of a scan.
+type RowVisitor<'a> = dyn FnMut(&[u8], &[u8]) -> Result<()> + 'a;
 
 /// The RLP of an account trie leaf.
 pub(crate) fn account_rlp(account: &Account, storage_root: &B256) -> Vec<u8> {

@@ -256,7 +256,7 @@ mod tests {
                     break;
                 }
                 let i = (next(&mut seed) as usize) % live.len();
-                if next(&mut seed) % 2 == 0 {
+                if next(&mut seed).is_multiple_of(2) {
                     changes.push((live.swap_remove(i), None));
                 } else {
                     changes.push((live[i], Some(value(round))));

@@ -109,6 +109,16 @@ pub(crate) fn dev_key(index: u32) -> PrivateKeySigner {
 
 pub(crate) const GWEI: u128 = 1_000_000_000;
 
+/// `maxFeePerGas` and `maxPriorityFeePerGas`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fees {
+    pub(crate) max: u128,
+    pub(crate) tip: u128,
+}
+
+/// 2 gwei cap, 1 gwei tip.
+pub(crate) const FEES: Fees = Fees { max: 2 * GWEI, tip: GWEI };
+
 /// An EIP-1559 transaction signed by `key`.
 pub(crate) fn sign(
     key: &PrivateKeySigner,
@@ -117,9 +127,9 @@ pub(crate) fn sign(
     value: U256,
     input: Bytes,
     gas_limit: u64,
-    max_fee: u128,
-    tip: u128,
+    fees: Fees,
 ) -> Vec<u8> {
+    let Fees { max: max_fee, tip } = fees;
     let mut tx = TxEip1559 {
         chain_id: 901,
         nonce,
@@ -136,7 +146,7 @@ pub(crate) fn sign(
 }
 
 pub(crate) fn transfer(key: &PrivateKeySigner, nonce: u64, to: Address, value: u64) -> Vec<u8> {
-    sign(key, nonce, TxKind::Call(to), U256::from(value), Bytes::new(), 21_000, 2 * GWEI, GWEI)
+    sign(key, nonce, TxKind::Call(to), U256::from(value), Bytes::new(), 21_000, FEES)
 }
 
 pub(crate) fn addr(a: Address) -> Value {

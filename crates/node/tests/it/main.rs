@@ -34,16 +34,7 @@ fn counter_init_code(start: u64) -> Bytes {
 
 async fn deploy_counter(node: &TestNode, key: &alloy::signers::local::PrivateKeySigner) -> Address {
     let nonce = node.nonce(key.address()).await;
-    let raw = sign(
-        key,
-        nonce,
-        TxKind::Create,
-        U256::ZERO,
-        counter_init_code(5),
-        1_000_000,
-        2 * GWEI,
-        GWEI,
-    );
+    let raw = sign(key, nonce, TxKind::Create, U256::ZERO, counter_init_code(5), 1_000_000, FEES);
     let receipt = node.receipt(node.send(raw).await.unwrap()).await;
     assert_eq!(receipt["status"], "0x1");
     receipt["contractAddress"].as_str().unwrap().parse().unwrap()
@@ -112,7 +103,7 @@ async fn deploy_call_logs_and_reverts() {
 
     let nonce = node.nonce(key.address()).await;
     let input = Bytes::from(Counter::incrementCall {}.abi_encode());
-    let raw = sign(&key, nonce, TxKind::Call(counter), U256::ZERO, input, 100_000, 2 * GWEI, GWEI);
+    let raw = sign(&key, nonce, TxKind::Call(counter), U256::ZERO, input, 100_000, FEES);
     let receipt = node.receipt(node.send(raw).await.unwrap()).await;
     let logs = receipt["logs"].as_array().unwrap();
     assert_eq!(logs.len(), 1);
@@ -157,7 +148,7 @@ async fn deploy_call_logs_and_reverts() {
     let estimate = hex_u64(&node.rpc("eth_estimateGas", vec![inc]).await);
     let nonce = node.nonce(key.address()).await;
     let input = Bytes::from(Counter::incrementCall {}.abi_encode());
-    let raw = sign(&key, nonce, TxKind::Call(counter), U256::ZERO, input, estimate, 2 * GWEI, GWEI);
+    let raw = sign(&key, nonce, TxKind::Call(counter), U256::ZERO, input, estimate, FEES);
     assert_eq!(node.receipt(node.send(raw).await.unwrap()).await["status"], "0x1");
 
     // state overrides: pretend the counter holds 1000
@@ -192,13 +183,19 @@ async fn nonce_gap_replacement_and_pool() {
         U256::from(6),
         Bytes::new(),
         21_000,
-        2 * GWEI + 1,
-        GWEI + 1,
+        Fees { max: 2 * GWEI + 1, tip: GWEI + 1 },
     );
     let (_, message, _) = error_parts(node.send(cheap).await.unwrap_err());
     assert_eq!(message, "replacement transaction underpriced");
-    let bumped =
-        sign(&key, 1, TxKind::Call(to), U256::from(7), Bytes::new(), 21_000, 3 * GWEI, 2 * GWEI);
+    let bumped = sign(
+        &key,
+        1,
+        TxKind::Call(to),
+        U256::from(7),
+        Bytes::new(),
+        21_000,
+        Fees { max: 3 * GWEI, tip: 2 * GWEI },
+    );
     let replacement = node.send(bumped).await.unwrap();
     let got = node.rpc("eth_getTransactionByHash", vec![replacement.to_string().into()]).await;
     assert!(got["blockHash"].is_null(), "still pooled");
@@ -316,7 +313,7 @@ async fn filters_and_websocket_subscriptions() {
 
     let nonce = node.nonce(key.address()).await;
     let input = Bytes::from(Counter::incrementCall {}.abi_encode());
-    let raw = sign(&key, nonce, TxKind::Call(counter), U256::ZERO, input, 100_000, 2 * GWEI, GWEI);
+    let raw = sign(&key, nonce, TxKind::Call(counter), U256::ZERO, input, 100_000, FEES);
     let hash = node.send(raw).await.unwrap();
     let receipt = node.receipt(hash).await;
 
@@ -343,5 +340,117 @@ async fn filters_and_websocket_subscriptions() {
     let err = node.try_rpc("eth_getFilterChanges", vec![log_filter]).await.unwrap_err();
     assert_eq!(error_parts(err).1, "filter not found");
     let _ = keccak256([0u8]);
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn eip7702_delegation_sets_the_authority_code() {
+    use alloy::{
+        consensus::{SignableTransaction, TxEip7702},
+        eips::{Encodable2718, eip7702::Authorization},
+        network::TxSignerSync,
+        signers::SignerSync,
+    };
+    let node = TestNode::start(Duration::ZERO).await;
+    let sponsor = dev_key(8);
+    let authority = dev_key(9);
+    let counter = deploy_counter(&node, &sponsor).await;
+    let auth = Authorization {
+        chain_id: U256::from(901),
+        address: counter,
+        nonce: node.nonce(authority.address()).await,
+    };
+    let sig = authority.sign_hash_sync(&auth.signature_hash()).unwrap();
+    let mut tx = TxEip7702 {
+        chain_id: 901,
+        nonce: node.nonce(sponsor.address()).await,
+        gas_limit: 200_000,
+        max_fee_per_gas: 2 * GWEI,
+        max_priority_fee_per_gas: GWEI,
+        to: authority.address(),
+        value: U256::ZERO,
+        input: Bytes::from(Counter::incrementCall {}.abi_encode()),
+        access_list: Default::default(),
+        authorization_list: vec![auth.into_signed(sig)],
+    };
+    let sig = sponsor.sign_transaction_sync(&mut tx).unwrap();
+    let raw = tributary_primitives::OpTxEnvelope::Eip7702(tx.into_signed(sig)).encoded_2718();
+    let receipt = node.receipt(node.send(raw).await.unwrap()).await;
+    assert_eq!(receipt["status"], "0x1");
+    assert_eq!(receipt["type"], "0x4");
+    let code = node.rpc("eth_getCode", vec![addr(authority.address()), "latest".into()]).await;
+    let expected = format!("0xef0100{}", hex_lower(counter));
+    assert_eq!(code, expected.as_str());
+    // the delegated code ran in the authority's storage: count went 0 -> 1
+    let count = node
+        .rpc(
+            "eth_call",
+            vec![call_json(authority.address(), Counter::countCall {}), "latest".into()],
+        )
+        .await;
+    assert_eq!(hex_u256(&count), U256::from(1));
+    node.stop().await;
+}
+
+fn hex_lower(address: Address) -> String {
+    alloy::primitives::hex::encode(address)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn prometheus_metrics_are_served() {
+    use std::io::{Read, Write};
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = tributary_node::NodeConfig {
+        datadir: dir.path().to_path_buf(),
+        chain: std::sync::Arc::new(tributary_chainspec::ChainSpec::dev()),
+        rpc: tributary_rpc::RpcConfig {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            ..Default::default()
+        },
+        pool: Default::default(),
+        dev: Some(tributary_node::DevConfig { block_time: Duration::from_millis(200) }),
+        metrics: Some(format!("127.0.0.1:{port}").parse().unwrap()),
+    };
+    let node = tributary_node::launch(config).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let body = tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut body = String::new();
+        stream.read_to_string(&mut body).unwrap();
+        body
+    })
+    .await
+    .unwrap();
+    assert!(body.contains("tributary_head_block_number"), "{body}");
+    assert!(body.contains("tributary_block_build_seconds"), "{body}");
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn oversized_batches_and_bodies_are_refused() {
+    use jsonrpsee::core::{client::ClientT, params::BatchRequestBuilder};
+    let node = TestNode::start(Duration::from_secs(3600)).await;
+    let mut batch = BatchRequestBuilder::new();
+    for _ in 0..101 {
+        batch.insert("eth_blockNumber", rpc_params![]).unwrap();
+    }
+    assert!(node.client.batch_request::<Value>(batch).await.is_err(), "batch over the limit");
+    let mut batch = BatchRequestBuilder::new();
+    for _ in 0..10 {
+        batch.insert("eth_blockNumber", rpc_params![]).unwrap();
+    }
+    let ok = node.client.batch_request::<Value>(batch).await.unwrap();
+    assert_eq!(ok.num_successful_calls(), 10);
+    // a 16 MiB transaction is refused before it reaches the pool
+    let huge = format!("0x{}", "00".repeat(16 * 1024 * 1024));
+    assert!(node.try_rpc("eth_sendRawTransaction", vec![huge.into()]).await.is_err());
+    assert_eq!(node.block_number().await, 0);
     node.stop().await;
 }

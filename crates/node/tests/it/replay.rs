@@ -38,22 +38,13 @@ async fn busy_chain() -> (Database, tempfile::TempDir) {
                 .unwrap();
         artifact["bytecode"].as_str().unwrap().parse::<Bytes>().unwrap()
     };
-    let deploy = sign(&key, 0, TxKind::Create, U256::ZERO, init, 500_000, 2 * GWEI, GWEI);
+    let deploy = sign(&key, 0, TxKind::Create, U256::ZERO, init, 500_000, FEES);
     let receipt = node.receipt(node.send(deploy).await.unwrap()).await;
     let storage: Address = receipt["contractAddress"].as_str().unwrap().parse().unwrap();
     // set(k, v) then clear some: storage writes and deletions
     for (nonce, (k, v)) in [(1u64, (1u64, 10u64)), (2, (2, 20)), (3, (1, 0)), (4, (3, 30))] {
         let input = setCall { k: U256::from(k), v: U256::from(v) }.abi_encode();
-        let raw = sign(
-            &key,
-            nonce,
-            TxKind::Call(storage),
-            U256::ZERO,
-            input.into(),
-            100_000,
-            2 * GWEI,
-            GWEI,
-        );
+        let raw = sign(&key, nonce, TxKind::Call(storage), U256::ZERO, input.into(), 100_000, FEES);
         assert_eq!(node.receipt(node.send(raw).await.unwrap()).await["status"], "0x1");
     }
     for nonce in 5..9u64 {
