@@ -4,6 +4,14 @@
 //
 //   {"contractName": ..., "abi": [...], "bytecode": "0x...", "deployedBytecode": "0x..."}
 //
+// Interfaces (and abstract contracts) have no bytecode and get no artifact.
+//
+// Imports: a relative import ("./X.sol", "../../crates/.../IAttribution.sol") is resolved
+// against the importing file; solc does that itself and asks for the resulting
+// repository-relative path, which the import callback reads from disk. Any other import path
+// is taken relative to the repository root. Imports may not leave the repository. Only the
+// files under the source folders get artifacts, not the files they import.
+//
 // The artifacts are committed; the Rust build and tests read them directly, so nothing
 // here is needed to build or test the node. Run it (normally through
 // scripts/compile-contracts.sh) after changing a contract, and commit the result.
@@ -68,10 +76,20 @@ function findSources(dir) {
   return out.sort();
 }
 
-// Resolves imports relative to the repository root.
+// The import callback. Sources are named by their repository-relative path, and solc has
+// already resolved a relative import against the importing file's folder (dropping any `..`
+// past the root), so `p` is read relative to the repository root.
 function findImport(p) {
-  const abs = path.join(ROOT, p);
-  if (fs.existsSync(abs)) return { contents: fs.readFileSync(abs, 'utf8') };
+  const abs = path.resolve(ROOT, p);
+  const rel = path.relative(ROOT, abs);
+  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) {
+    return { error: 'import outside the repository: ' + p };
+  }
+  try {
+    if (fs.statSync(abs).isFile()) return { contents: fs.readFileSync(abs, 'utf8') };
+  } catch (e) {
+    // falls through to "not found"
+  }
   return { error: 'import not found: ' + p };
 }
 
@@ -118,10 +136,16 @@ function main() {
   const seen = new Map();
   let written = 0;
   let stale = 0;
+  let skipped = 0;
   for (const file of files) {
     const contracts = (output.contracts || {})[file] || {};
     for (const name of Object.keys(contracts).sort()) {
       const c = contracts[name];
+      // Interfaces and abstract contracts: nothing to deploy, no artifact.
+      if (hex(c.evm && c.evm.bytecode && c.evm.bytecode.object) === '0x') {
+        skipped++;
+        continue;
+      }
       const outDir = path.join(ROOT, path.posix.dirname(file), 'build');
       const outFile = path.join(outDir, name + '.json');
       if (seen.has(outFile)) {
@@ -164,7 +188,8 @@ function main() {
     console.log('all ' + seen.size + ' artifacts are up to date (solc ' + version + ')');
   } else {
     console.log('compiled ' + files.length + ' source(s), wrote ' + written +
-      ' artifact(s) with solc ' + version);
+      ' artifact(s) with solc ' + version +
+      (skipped > 0 ? ' (' + skipped + ' without bytecode skipped)' : ''));
   }
 }
 

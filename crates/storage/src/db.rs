@@ -157,6 +157,28 @@ impl Database {
         Ok(self.inner.db.get_cf(self.cf(table), key)?)
     }
 
+    /// Calls `f(key without the prefix, value)` for every row of `table` whose key starts with
+    /// `prefix`, in key order.
+    pub(crate) fn for_each_prefixed(
+        &self,
+        table: &str,
+        prefix: &[u8],
+        mut f: impl FnMut(&[u8], &[u8]) -> Result<()>,
+    ) -> Result<()> {
+        let mut iter = self.inner.db.raw_iterator_cf(self.cf(table));
+        iter.seek(prefix);
+        while iter.valid() {
+            let (Some(key), Some(value)) = (iter.key(), iter.value()) else { break };
+            if !key.starts_with(prefix) {
+                break;
+            }
+            f(&key[prefix.len()..], value)?;
+            iter.next();
+        }
+        iter.status()?;
+        Ok(())
+    }
+
     /// The current head.
     pub fn head(&self) -> SealedHeader {
         self.inner.head.read().clone()

@@ -218,6 +218,18 @@ fn merge_leaves(
     Ok(())
 }
 
+/// The overlay entries with `from <= key < to`.
+fn key_range<V>(
+    map: &BTreeMap<B256, V>,
+    from: B256,
+    to: Option<B256>,
+) -> std::collections::btree_map::Range<'_, B256, V> {
+    match to {
+        Some(to) => map.range(from..to),
+        None => map.range(from..),
+    }
+}
+
 struct AccountTrie<'a> {
     db: &'a Database,
     leaves: &'a BTreeMap<B256, Option<Vec<u8>>>,
@@ -236,11 +248,7 @@ impl TrieSource for AccountTrie<'_> {
         to: Option<B256>,
         f: &mut dyn FnMut(B256, &[u8]),
     ) -> Result<()> {
-        let range = match to {
-            Some(to) => self.leaves.range(from..to),
-            None => self.leaves.range(from..),
-        };
-        let mut overlay = range.map(|(k, v)| (*k, v.clone())).peekable();
+        let mut overlay = key_range(self.leaves, from, to).map(|(k, v)| (*k, v.clone())).peekable();
         merge_leaves(
             |g| {
                 self.db.scan(cf::HASHED_ACCOUNTS, &[], &from, to.as_ref(), &mut |key, value| {
@@ -278,12 +286,9 @@ impl TrieSource for StorageTrie<'_> {
         to: Option<B256>,
         f: &mut dyn FnMut(B256, &[u8]),
     ) -> Result<()> {
-        let range = match to {
-            Some(to) => self.slots.range(from..to),
-            None => self.slots.range(from..),
-        };
-        let mut overlay =
-            range.map(|(k, v)| (*k, (!v.is_zero()).then(|| alloy_rlp::encode(v)))).peekable();
+        let mut overlay = key_range(self.slots, from, to)
+            .map(|(k, v)| (*k, (!v.is_zero()).then(|| alloy_rlp::encode(v))))
+            .peekable();
         if self.wiped {
             for (k, v) in overlay {
                 if let Some(v) = v {

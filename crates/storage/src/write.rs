@@ -214,19 +214,11 @@ impl Database {
 
     fn plain_storage_of(&self, address: &Address) -> Result<Vec<(B256, U256)>> {
         let mut out = Vec::new();
-        let mut iter = self.inner.db.raw_iterator_cf(self.cf(cf::STORAGE));
-        iter.seek(address);
-        while iter.valid() {
-            let (Some(key), Some(value)) = (iter.key(), iter.value()) else { break };
-            if !key.starts_with(address.as_slice()) {
-                break;
-            }
-            let slot =
-                B256::try_from(&key[20..]).map_err(|_| StorageError::corrupt("storage key"))?;
+        self.for_each_prefixed(cf::STORAGE, address.as_slice(), |key, value| {
+            let slot = B256::try_from(key).map_err(|_| StorageError::corrupt("storage key"))?;
             out.push((slot, decode_u256(value)?));
-            iter.next();
-        }
-        iter.status()?;
+            Ok(())
+        })?;
         Ok(out)
     }
 
@@ -370,41 +362,26 @@ impl Database {
     fn reverse_diff(&self, number: u64) -> Result<StateDiff> {
         let mut diff = StateDiff::default();
         let prefix = number_key(number);
-        let mut iter = self.inner.db.raw_iterator_cf(self.cf(cf::ACCOUNT_CHANGES));
-        iter.seek(prefix);
-        while iter.valid() {
-            let (Some(key), Some(value)) = (iter.key(), iter.value()) else { break };
-            if !key.starts_with(&prefix) {
-                break;
-            }
-            let address = Address::try_from(&key[8..])
-                .map_err(|_| StorageError::corrupt("change set key"))?;
+        self.for_each_prefixed(cf::ACCOUNT_CHANGES, &prefix, |key, value| {
+            let address =
+                Address::try_from(key).map_err(|_| StorageError::corrupt("change set key"))?;
             let before = if value.is_empty() { None } else { Some(decode_account(value)?) };
             let now = self.latest_state().account(&address)?;
             diff.accounts.push(AccountChange { address, old: now, new: before });
-            iter.next();
-        }
-        iter.status()?;
+            Ok(())
+        })?;
 
         let mut storage: BTreeMap<Address, Vec<(B256, U256, U256)>> = BTreeMap::new();
-        let mut iter = self.inner.db.raw_iterator_cf(self.cf(cf::STORAGE_CHANGES));
-        iter.seek(prefix);
-        while iter.valid() {
-            let (Some(key), Some(value)) = (iter.key(), iter.value()) else { break };
-            if !key.starts_with(&prefix) {
-                break;
-            }
-            if key.len() != 60 {
+        self.for_each_prefixed(cf::STORAGE_CHANGES, &prefix, |key, value| {
+            if key.len() != 52 {
                 return Err(StorageError::corrupt("storage change key"));
             }
-            let address = Address::from_slice(&key[8..28]);
-            let slot = B256::from_slice(&key[28..60]);
-            let before = decode_u256(value)?;
+            let address = Address::from_slice(&key[..20]);
+            let slot = B256::from_slice(&key[20..52]);
             let now = self.latest_state().storage(&address, &slot)?;
-            storage.entry(address).or_default().push((slot, now, before));
-            iter.next();
-        }
-        iter.status()?;
+            storage.entry(address).or_default().push((slot, now, decode_u256(value)?));
+            Ok(())
+        })?;
         diff.storage = storage
             .into_iter()
             .map(|(address, slots)| StorageChange { address, wiped: false, slots })

@@ -185,6 +185,9 @@ impl EvmConfig {
         let env: EvmEnv<OpSpecId> = self.evm_env(header);
         let mut state =
             State::builder().with_database_ref(db.latest_state()).with_bundle_update().build();
+        if self.evm_factory().attribution_active(header.timestamp) {
+            keep_precompile_accounts(&mut state)?;
+        }
         let mut included = Vec::new();
         let mut rejected = Vec::new();
         let result = {
@@ -239,6 +242,33 @@ impl EvmConfig {
         let mut evm = self.create_evm(db, env);
         evm.transact(tx)
     }
+}
+
+/// Gives the precompile accounts nonce 1 the first time they are active, so that their storage
+/// is never dropped as an empty account's (EIP-161) when they are touched.
+fn keep_precompile_accounts(
+    state: &mut State<revm::database::WrapDatabaseRef<tributary_storage::StateProvider>>,
+) -> Result<()> {
+    use revm::{Database as _, DatabaseCommit as _};
+    let mut changes = alloy_primitives::map::AddressMap::default();
+    for address in
+        [tributary_precompiles::ATTRIBUTION_ADDRESS, tributary_precompiles::ROYALTIES_ADDRESS]
+    {
+        let info = state
+            .basic(address)
+            .map_err(|err| BlockExecutionError::msg(format!("loading {address}: {err}")))?
+            .unwrap_or_default();
+        if info.nonce == 0 {
+            let mut account =
+                revm::state::Account::from(revm::state::AccountInfo { nonce: 1, ..info });
+            account.mark_touch();
+            changes.insert(address, account);
+        }
+    }
+    if !changes.is_empty() {
+        state.commit(changes);
+    }
+    Ok(())
 }
 
 fn fill_header(

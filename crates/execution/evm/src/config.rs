@@ -2,9 +2,11 @@ use alloy::{
     consensus::{EMPTY_OMMER_ROOT_HASH, Header},
     eips::eip7685::EMPTY_REQUESTS_HASH,
 };
+use alloy_evm::precompiles::PrecompilesMap;
 use alloy_evm::{EvmEnv, EvmFactory as _};
 use alloy_op_evm::{
-    OpBlockExecutionCtx, OpBlockExecutorFactory, OpEvmFactory, block::OpAlloyReceiptBuilder,
+    OpBlockExecutionCtx, OpBlockExecutorFactory, OpEvmContext, OpEvmFactory, OpTx,
+    block::OpAlloyReceiptBuilder,
 };
 use alloy_primitives::{Address, B256, address};
 use op_revm::OpSpecId;
@@ -16,9 +18,77 @@ use tributary_trie::EMPTY_ROOT_HASH;
 /// Priority fees go here: the block's beneficiary on OP chains.
 pub const SEQUENCER_FEE_VAULT: Address = address!("4200000000000000000000000000000000000011");
 
-/// The EVM factory. Issue 3 wraps this to install the Attribution and Royalties precompiles
-/// from `attributionTime`.
-pub type TributaryEvmFactory = OpEvmFactory;
+/// alloy-op-evm's `OpEvmFactory` plus the Attribution and Royalties precompiles, installed in
+/// every EVM whose block timestamp is at or past the chain spec's `attributionTime`.
+#[derive(Debug, Clone, Copy)]
+pub struct TributaryEvmFactory {
+    inner: OpEvmFactory,
+    activation_time: u64,
+    params: tributary_precompiles::Params,
+}
+
+impl TributaryEvmFactory {
+    /// The factory for `chain`.
+    pub fn new(chain: &ChainSpec) -> Self {
+        let attribution = chain.attribution();
+        Self {
+            inner: OpEvmFactory::default(),
+            activation_time: attribution.activation_time,
+            params: attribution.into(),
+        }
+    }
+
+    /// Whether the precompiles exist at `timestamp`.
+    pub fn attribution_active(&self, timestamp: u64) -> bool {
+        timestamp >= self.activation_time
+    }
+
+    fn install<E: alloy_evm::Evm<Precompiles = PrecompilesMap>>(
+        &self,
+        evm: &mut E,
+        timestamp: u64,
+    ) {
+        if self.attribution_active(timestamp) {
+            tributary_precompiles::install(evm.precompiles_mut(), self.params);
+        }
+    }
+}
+
+impl alloy_evm::EvmFactory for TributaryEvmFactory {
+    type Evm<DB: alloy_evm::Database, I: revm::Inspector<OpEvmContext<DB>>> =
+        <OpEvmFactory as alloy_evm::EvmFactory>::Evm<DB, I>;
+    type Context<DB: alloy_evm::Database> = OpEvmContext<DB>;
+    type Tx = OpTx;
+    type Error<DBError: std::error::Error + Send + Sync + 'static> =
+        revm::context::result::EVMError<DBError, alloy_op_evm::OpTxError>;
+    type HaltReason = op_revm::OpHaltReason;
+    type Spec = OpSpecId;
+    type BlockEnv = revm::context::BlockEnv;
+    type Precompiles = PrecompilesMap;
+
+    fn create_evm<DB: alloy_evm::Database>(
+        &self,
+        db: DB,
+        input: EvmEnv<OpSpecId>,
+    ) -> Self::Evm<DB, revm::inspector::NoOpInspector> {
+        let timestamp = input.block_env.timestamp.saturating_to();
+        let mut evm = self.inner.create_evm(db, input);
+        self.install(&mut evm, timestamp);
+        evm
+    }
+
+    fn create_evm_with_inspector<DB: alloy_evm::Database, I: revm::Inspector<Self::Context<DB>>>(
+        &self,
+        db: DB,
+        input: EvmEnv<OpSpecId>,
+        inspector: I,
+    ) -> Self::Evm<DB, I> {
+        let timestamp = input.block_env.timestamp.saturating_to();
+        let mut evm = self.inner.create_evm_with_inspector(db, input, inspector);
+        self.install(&mut evm, timestamp);
+        evm
+    }
+}
 
 pub(crate) type ExecutorFactory =
     OpBlockExecutorFactory<OpAlloyReceiptBuilder, OpChainHardforks, TributaryEvmFactory>;
@@ -36,7 +106,7 @@ impl EvmConfig {
         let executor_factory = OpBlockExecutorFactory::new(
             OpAlloyReceiptBuilder::default(),
             chain.hardforks().clone(),
-            TributaryEvmFactory::default(),
+            TributaryEvmFactory::new(&chain),
         );
         Self { chain, executor_factory }
     }

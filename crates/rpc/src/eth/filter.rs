@@ -212,8 +212,9 @@ impl EthHandler {
     ) -> SubscriptionResult {
         match kind.as_str() {
             "newHeads" => {
-                let sink = pending.accept().await?;
+                // Listen before accepting: the client may act as soon as it has the id.
                 let rx = self.ctx.blocks.subscribe();
+                let sink = pending.accept().await?;
                 tokio::spawn(forward(sink, rx, |block| vec![rpc_header(&block.header)]));
             }
             "logs" => {
@@ -227,16 +228,16 @@ impl EthHandler {
                         return Ok(());
                     }
                 };
-                let sink = pending.accept().await?;
                 let rx = self.ctx.blocks.subscribe();
+                let sink = pending.accept().await?;
                 let this = self.clone();
                 tokio::spawn(forward(sink, rx, move |block| {
                     this.block_logs(&block.header, &filter).unwrap_or_default()
                 }));
             }
             "newPendingTransactions" => {
-                let sink = pending.accept().await?;
                 let rx = self.ctx.pool.subscribe();
+                let sink = pending.accept().await?;
                 tokio::spawn(forward(sink, rx, |hash| vec![hash]));
             }
             other => {

@@ -1,0 +1,4 @@
+//! Execution tests: the precompiles inside the OP EVM.
+
+mod harness;
+mod precompiles;

@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.20;
+
+/// @title Attribution: Datanets, contributions, models and the Proof of Attribution ledger.
+/// @notice A native precompile at 0x0000000000000000000000000000000000000A01, active from the chain
+/// spec's `attributionTime`. Its state lives in its own account's storage, so the state root
+/// covers it. Fees are settled by the Royalties precompile's rules (see IRoyalties) in the same
+/// call that records the inference.
+/// @dev Decisions the design left open, fixed here:
+///  - Ids start at 1; 0 never names anything, so a zero id in a view reverts with the Unknown* error.
+///  - A contribution is Pending until its Datanet's curator (the Datanet's creator) reviews it once;
+///    a review is final.
+///  - `weight` on a contribution is the contributor's declared weight, kept for the record; the
+///    split uses the per-inference `weights` given to `recordInference`.
+///  - An inference stores its model, payer, operator, tokens, fee, hash, block number and the
+///    keccak256 of its attribution list (`attributionHash` = keccak256(abi.encode(contributionIds,
+///    weights))). The full list is in the InferenceRecorded event.
+///  - At most 64 attributions per inference; every weight must be non-zero.
+///  - Royalty roles in RoyaltyPaid: 0 creator, 1 data contributor, 2 operator, 3 protocol.
+///  - `payer` for a msg.value-paid inference is recorded as given; with no value it must have
+///    escrow and an allowance for the model (IRoyalties.approve), and the caller must be the
+///    model's owner or one of its operators in both cases.
+interface IAttribution {
+    enum ContributionStatus {
+        Pending,
+        Accepted,
+        Rejected
+    }
+
+    struct Datanet {
+        address curator;
+        string metadataUri;
+        uint64 contributionCount;
+    }
+
+    struct Contribution {
+        uint64 datanetId;
+        address contributor;
+        bytes32 contentHash;
+        uint32 weight;
+        ContributionStatus status;
+    }
+
+    struct Model {
+        address owner;
+        bytes32 modelHash;
+        string metadataUri;
+        uint256 pricePerKiloToken;
+        uint16 dataBps;
+        uint16 operatorBps;
+        uint64[] datanetIds;
+    }
+
+    /// @notice One inference to settle, for `recordInferences`.
+    struct Inference {
+        uint64 modelId;
+        address payer;
+        uint64 tokens;
+        bytes32 inferenceHash;
+        uint64[] contributionIds;
+        uint32[] weights;
+    }
+
+    /// @notice What the ledger keeps of a settled inference.
+    struct InferenceRecord {
+        uint64 modelId;
+        address payer;
+        address operator;
+        uint64 tokens;
+        uint256 fee;
+        bytes32 inferenceHash;
+        bytes32 attributionHash;
+        uint64 blockNumber;
+    }
+
+    /// @notice Lifetime totals of a model.
+    struct ModelStats {
+        uint64 inferences;
+        uint256 tokens;
+        uint256 fees;
+    }
+
+    event DatanetCreated(uint64 indexed datanetId, address indexed curator, string metadataUri);
+    event ContributionSubmitted(
+        uint64 indexed contributionId, uint64 indexed datanetId, address indexed contributor, bytes32 contentHash, uint32 weight
+    );
+    event ContributionReviewed(uint64 indexed contributionId, bool accepted);
+    event ModelRegistered(
+        uint64 indexed modelId,
+        address indexed owner,
+        bytes32 modelHash,
+        uint256 pricePerKiloToken,
+        uint16 dataBps,
+        uint16 operatorBps,
+        uint64[] datanetIds
+    );
+    event ModelPriceChanged(uint64 indexed modelId, uint256 oldPrice, uint256 newPrice);
+    event ModelTransferred(uint64 indexed modelId, address indexed from, address indexed to);
+    event OperatorChanged(uint64 indexed modelId, address indexed operator, bool allowed);
+    event InferenceRecorded(
+        uint64 indexed inferenceId,
+        uint64 indexed modelId,
+        address indexed payer,
+        address operator,
+        uint64 tokens,
+        uint256 fee,
+        bytes32 inferenceHash,
+        uint64[] contributionIds,
+        uint32[] weights
+    );
+
+    /// @notice The caller may not do this (not the owner, operator or curator).
+    error Unauthorized(address caller);
+    error UnknownDatanet(uint64 datanetId);
+    error UnknownContribution(uint64 contributionId);
+    error UnknownModel(uint64 modelId);
+    error UnknownInference(uint64 inferenceId);
+    /// @notice dataBps + operatorBps + the chain's protocolBps exceeds 10000.
+    error InvalidShares(uint256 totalBps);
+    error ZeroModelHash();
+    error ZeroAddress();
+    error AlreadyReviewed(uint64 contributionId);
+    error ContributionNotAccepted(uint64 contributionId);
+    error ContributionNotInModelDatanets(uint64 contributionId, uint64 modelId);
+    error DuplicateContribution(uint64 contributionId);
+    error TooManyAttributions(uint256 count, uint256 max);
+    error LengthMismatch(uint256 contributionIds, uint256 weights);
+    error ZeroWeight(uint64 contributionId);
+    error EmptyBatch();
+    /// @notice msg.value is below the fee.
+    error InsufficientPayment(uint256 fee, uint256 value);
+    /// @notice The payer's escrow cannot cover the fee.
+    error InsufficientEscrow(address payer, uint256 fee, uint256 escrow);
+    /// @notice The fee exceeds what the payer allowed this model.
+    error AllowanceExceeded(address payer, uint64 modelId, uint256 fee, uint256 allowance);
+    /// @notice A state-changing call under STATICCALL.
+    error WriteInStaticCall();
+    /// @notice The precompile was reached by DELEGATECALL or CALLCODE.
+    error DelegateCallNotAllowed();
+    /// @notice Value sent to a function that is not payable.
+    error NotPayable();
+
+    function createDatanet(string calldata metadataUri) external returns (uint64 datanetId);
+    function submitContribution(uint64 datanetId, bytes32 contentHash, uint32 weight) external returns (uint64 contributionId);
+    /// @notice Datanet curator only; once per contribution.
+    function reviewContribution(uint64 contributionId, bool accepted) external;
+    function registerModel(
+        bytes32 modelHash,
+        string calldata metadataUri,
+        uint256 pricePerKiloToken,
+        uint16 dataBps,
+        uint16 operatorBps,
+        uint64[] calldata datanetIds
+    ) external returns (uint64 modelId);
+    /// @notice Owner only.
+    function setPrice(uint64 modelId, uint256 pricePerKiloToken) external;
+    /// @notice Owner only.
+    function transferModel(uint64 modelId, address newOwner) external;
+    /// @notice Owner only.
+    function setOperator(uint64 modelId, address operator, bool allowed) external;
+    /// @notice Owner or operator. Fee = tokens * pricePerKiloToken / 1000, paid by msg.value (excess
+    /// refunded to the caller) or, with no value, from the payer's escrow within its allowance.
+    function recordInference(
+        uint64 modelId,
+        address payer,
+        uint64 tokens,
+        bytes32 inferenceHash,
+        uint64[] calldata contributionIds,
+        uint32[] calldata weights
+    ) external payable returns (uint64 inferenceId);
+    /// @notice Settles every inference in one call; msg.value, if any, pays for all of them.
+    function recordInferences(Inference[] calldata batch) external payable returns (uint64 firstInferenceId);
+
+    function getDatanet(uint64 datanetId) external view returns (Datanet memory);
+    function getContribution(uint64 contributionId) external view returns (Contribution memory);
+    function getModel(uint64 modelId) external view returns (Model memory);
+    function getInference(uint64 inferenceId) external view returns (InferenceRecord memory);
+    function isOperator(uint64 modelId, address operator) external view returns (bool);
+    function modelStats(uint64 modelId) external view returns (ModelStats memory);
+    function datanetCount() external view returns (uint64);
+    function contributionCount() external view returns (uint64);
+    function modelCount() external view returns (uint64);
+    function inferenceCount() external view returns (uint64);
+}
