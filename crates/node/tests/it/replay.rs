@@ -51,6 +51,57 @@ async fn busy_chain() -> (Database, tempfile::TempDir) {
         let to = Address::with_last_byte(nonce as u8);
         node.receipt(node.send(transfer(&key, nonce, to, 1_000 + nonce)).await.unwrap()).await;
     }
+    // Attribution and Royalties state: it lives in the precompile accounts' storage, and the
+    // replay below must reproduce its roots.
+    use tributary_precompiles::{
+        ATTRIBUTION_ADDRESS as ATTR, IAttribution as A, IRoyalties as R, ROYALTIES_ADDRESS as ROY,
+    };
+    let calls: Vec<(Address, U256, Vec<u8>)> = vec![
+        (ATTR, U256::ZERO, A::createDatanetCall { metadataUri: "ipfs://d".into() }.abi_encode()),
+        (
+            ATTR,
+            U256::ZERO,
+            A::submitContributionCall { datanetId: 1, contentHash: Default::default(), weight: 1 }
+                .abi_encode(),
+        ),
+        (
+            ATTR,
+            U256::ZERO,
+            A::reviewContributionCall { contributionId: 1, accepted: true }.abi_encode(),
+        ),
+        (
+            ATTR,
+            U256::ZERO,
+            A::registerModelCall {
+                modelHash: alloy::primitives::B256::repeat_byte(1),
+                metadataUri: "m".into(),
+                pricePerKiloToken: U256::from(2_000_000_000_000_000u64),
+                dataBps: 3_000,
+                operatorBps: 1_000,
+                datanetIds: vec![1],
+            }
+            .abi_encode(),
+        ),
+        (
+            ATTR,
+            U256::from(1_600_000_000_000_000u64),
+            A::recordInferenceCall {
+                modelId: 1,
+                payer: key.address(),
+                tokens: 800,
+                inferenceHash: Default::default(),
+                contributionIds: vec![1],
+                weights: vec![1],
+            }
+            .abi_encode(),
+        ),
+        (ROY, U256::from(10u64.pow(18)), R::depositCall {}.abi_encode()),
+    ];
+    for (i, (to, value, data)) in calls.into_iter().enumerate() {
+        let raw = sign(&key, 9 + i as u64, TxKind::Call(to), value, data.into(), 1_000_000, FEES);
+        let receipt = node.receipt(node.send(raw).await.unwrap()).await;
+        assert_eq!(receipt["status"], "0x1", "precompile call {i}");
+    }
     let TestNode { node: running, dir, .. } = node;
     let running = running.unwrap();
     let db = running.db.clone();

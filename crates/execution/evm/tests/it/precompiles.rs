@@ -4,7 +4,7 @@
 use crate::harness::{Harness, OPEN, Outcome};
 use alloy::{
     primitives::{Address, B256, U256},
-    sol_types::{SolCall, SolEvent},
+    sol_types::{SolCall, SolError, SolEvent, SolInterface},
 };
 use proptest::prelude::*;
 use tributary_precompiles::{
@@ -605,5 +605,127 @@ proptest! {
         prop_assert_eq!(before[4] - after[4], fee - operator_share);
         prop_assert_eq!(after[0], before[0], "Alice, the curator, is not paid");
         prop_assert_eq!(after[5], before[5], "Frank is not involved");
+    }
+}
+
+alloy::sol! {
+    interface AttributionCaller {
+        function registerModel(bytes32 modelHash, string calldata uri, uint256 price, uint16 dataBps, uint16 operatorBps, uint64[] calldata datanetIds) external returns (uint64);
+        function record(uint64 modelId, address payer, uint64 tokens, bytes32 inferenceHash, uint64[] calldata ids, uint32[] calldata weights) external payable returns (uint64);
+        function tryStatic(address target, bytes calldata data) external view returns (bool ok, bytes memory ret);
+        function tryDelegate(address target, bytes calldata data) external returns (bool ok, bytes memory ret);
+    }
+}
+
+fn caller_init_code() -> alloy::primitives::Bytes {
+    let artifact: serde_json::Value = serde_json::from_str(include_str!(
+        "../../../../../tests/contracts/build/AttributionCaller.json"
+    ))
+    .unwrap();
+    artifact["bytecode"].as_str().unwrap().parse().unwrap()
+}
+
+/// A Solidity contract uses the precompiles through their interface: settlement works, a write
+/// under STATICCALL reverts, and DELEGATECALL reverts.
+#[test]
+fn solidity_contract_calls_the_precompiles() {
+    let mut h = setup();
+    let z = U256::ZERO;
+    let caller = h.deploy(DAVE, caller_init_code(), z);
+    let register = AttributionCaller::registerModelCall {
+        modelHash: B256::repeat_byte(5),
+        uri: "via contract".into(),
+        price: U256::from(PRICE),
+        dataBps: 2_000,
+        operatorBps: 0,
+        datanetIds: vec![1],
+    };
+    let out = ok(h.send(DAVE, caller, z, register.abi_encode()));
+    let model = out.decode::<AttributionCaller::registerModelCall>();
+    assert_eq!(model, 2);
+    let owner = ok(h.attribution(BOB, z, attr::getModelCall { modelId: 2 }))
+        .decode::<attr::getModelCall>()
+        .owner;
+    assert_eq!(owner, caller, "the contract owns the model");
+
+    // settlement through the contract, paying by value, with attribution
+    let fee = U256::from(PRICE);
+    let bob = h.balance(BOB);
+    let record = AttributionCaller::recordCall {
+        modelId: 2,
+        payer: DAVE,
+        tokens: 1_000,
+        inferenceHash: B256::repeat_byte(1),
+        ids: vec![1],
+        weights: vec![1],
+    };
+    let out = ok(h.send(DAVE, caller, fee, record.abi_encode()));
+    assert_eq!(out.decode::<AttributionCaller::recordCall>(), 1);
+    assert_eq!(h.balance(BOB) - bob, fee * U256::from(2_000) / U256::from(10_000));
+
+    // a write under STATICCALL reverts with WriteInStaticCall; a view works
+    let write = attr::recordInferenceCall {
+        modelId: 2,
+        payer: DAVE,
+        tokens: 1,
+        inferenceHash: B256::ZERO,
+        contributionIds: vec![],
+        weights: vec![],
+    }
+    .abi_encode();
+    let out = ok(h.send(
+        DAVE,
+        caller,
+        z,
+        AttributionCaller::tryStaticCall {
+            target: ATTRIBUTION_ADDRESS,
+            data: write.clone().into(),
+        }
+        .abi_encode(),
+    ));
+    let result = out.decode::<AttributionCaller::tryStaticCall>();
+    assert!(!result.ok);
+    assert!(matches!(AErr::abi_decode(&result.ret).unwrap(), AErr::WriteInStaticCall(_)));
+    let view = attr::modelStatsCall { modelId: 2 }.abi_encode();
+    let out = ok(h.send(
+        DAVE,
+        caller,
+        z,
+        AttributionCaller::tryStaticCall { target: ATTRIBUTION_ADDRESS, data: view.clone().into() }
+            .abi_encode(),
+    ));
+    assert!(out.decode::<AttributionCaller::tryStaticCall>().ok);
+    let deposit = roy::depositCall {}.abi_encode();
+    let out = ok(h.send(
+        DAVE,
+        caller,
+        z,
+        AttributionCaller::tryStaticCall { target: ROYALTIES_ADDRESS, data: deposit.into() }
+            .abi_encode(),
+    ));
+    let result = out.decode::<AttributionCaller::tryStaticCall>();
+    assert!(!result.ok);
+
+    // DELEGATECALL reverts, for writes and views alike
+    for (target, data) in [
+        (ATTRIBUTION_ADDRESS, write),
+        (ATTRIBUTION_ADDRESS, view),
+        (ROYALTIES_ADDRESS, roy::escrowOfCall { account: DAVE }.abi_encode()),
+    ] {
+        let out = ok(h.send(
+            DAVE,
+            caller,
+            z,
+            AttributionCaller::tryDelegateCall { target, data: data.into() }.abi_encode(),
+        ));
+        let result = out.decode::<AttributionCaller::tryDelegateCall>();
+        assert!(!result.ok);
+        let selector = &result.ret[..4];
+        assert!(
+            selector == attr::DelegateCallNotAllowed::SELECTOR
+                || selector == roy::DelegateCallNotAllowed::SELECTOR,
+            "{:?}",
+            result.ret
+        );
     }
 }
