@@ -62,8 +62,8 @@ pub(crate) struct HttpArgs {
     /// Listen port (0 picks a free one). WebSocket is served on the same port.
     #[arg(long = "http.port", default_value_t = RpcConfig::DEFAULT_PORT, env = "TRIBUTARY_HTTP_PORT")]
     pub(crate) port: u16,
-    /// Namespaces to serve. Today every node serves eth, net, web3 and txpool.
-    #[arg(long = "http.api", value_delimiter = ',', default_value = "eth,net,web3,txpool")]
+    /// Namespaces to serve. Today every node serves eth, net, web3, txpool and attr.
+    #[arg(long = "http.api", value_delimiter = ',', default_value = "eth,net,web3,txpool,attr")]
     pub(crate) api: Vec<String>,
     /// Accepted for compatibility: WebSocket is always served on the HTTP port.
     #[arg(long)]

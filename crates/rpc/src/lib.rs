@@ -1,4 +1,4 @@
-//! Tributary's JSON-RPC: the `eth`, `net`, `web3` and `txpool` namespaces, served over HTTP
+//! Tributary's JSON-RPC: the `eth`, `net`, `web3`, `txpool` and `attr` namespaces, served over HTTP
 //! and WebSocket on one port with jsonrpsee.
 //!
 //! # Parts
@@ -9,6 +9,8 @@
 //!   L1Block storage at that block, exactly as execution charged them); `call.rs` runs
 //!   `eth_call` and the `eth_estimateGas` binary search; `fees.rs` suggests prices and builds
 //!   `eth_feeHistory`; `filter.rs` answers `eth_getLogs`, polled filters and subscriptions.
+//! - `attr.rs`: `attr_`, the Attribution and Royalties records as JSON, read by calling the
+//!   precompiles' views at the requested block.
 //! - [`RpcContext`]: what handlers share. New blocks arrive on its broadcast channel from the
 //!   node's block pipeline; subscriptions and filters read them from there.
 //!
@@ -21,6 +23,7 @@
 //! - Execution, log scans and receipts run on tokio's blocking pool.
 
 mod api;
+mod attr;
 mod error;
 mod eth;
 mod server;
@@ -28,6 +31,7 @@ mod server;
 pub use api::{
     EthApiServer, NetApiServer, RpcBlock, RpcTransaction, TxPoolApiServer, Web3ApiServer,
 };
+pub use attr::{AttrApiServer, MAX_PAGE};
 pub use error::{RpcError, RpcResult};
 pub use server::{RpcConfig, RpcServer, SafetyHeads, start_server};
 

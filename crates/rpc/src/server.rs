@@ -1,7 +1,7 @@
 //! The jsonrpsee server, the small namespaces, and the limits.
 
 use crate::{
-    RpcContext, RpcResult,
+    AttrApiServer, RpcContext, RpcResult,
     api::{EthApiServer, NetApiServer, TxPoolApiServer, Web3ApiServer},
     eth::{EthHandler, convert::rpc_transaction},
 };
@@ -115,7 +115,11 @@ pub async fn start_server(ctx: Arc<RpcContext>) -> eyre_free::Result<RpcServer> 
     let server = Server::builder().set_config(server_config).build(config.addr).await?;
     let local_addr = server.local_addr()?;
     let mut module = RpcModule::new(());
-    module.merge(EthHandler { ctx: ctx.clone() }.into_rpc()).map_err(eyre_free::other)?;
+    let eth = EthHandler { ctx: ctx.clone() };
+    module
+        .merge(crate::attr::AttrHandler { eth: eth.clone() }.into_rpc())
+        .map_err(eyre_free::other)?;
+    module.merge(eth.into_rpc()).map_err(eyre_free::other)?;
     module.merge(Small { ctx: ctx.clone() }.into_rpc_net()).map_err(eyre_free::other)?;
     module.merge(Web3ApiServer::into_rpc(Small { ctx: ctx.clone() })).map_err(eyre_free::other)?;
     module.merge(TxPoolApiServer::into_rpc(Small { ctx })).map_err(eyre_free::other)?;

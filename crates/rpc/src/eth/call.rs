@@ -91,7 +91,7 @@ impl EthHandler {
         })
     }
 
-    pub(super) fn call_inner(
+    pub(crate) fn call_inner(
         &self,
         request: TransactionRequest,
         block: Option<BlockId>,
