@@ -1,5 +1,6 @@
 //! End-to-end tests across processes: the real `tributary` binary, started, killed and
 //! restarted on 127.0.0.1 with an ephemeral port.
 
+mod attr_cli;
 mod crash;
 mod process;

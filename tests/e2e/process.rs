@@ -17,6 +17,7 @@ use std::{
 pub(crate) struct NodeProcess {
     child: Child,
     pub(crate) client: HttpClient,
+    pub(crate) url: String,
 }
 
 impl NodeProcess {
@@ -47,7 +48,7 @@ impl NodeProcess {
             }
         };
         let client = HttpClientBuilder::default().build(&url).unwrap();
-        Self { child, client }
+        Self { child, client, url }
     }
 
     pub(crate) async fn rpc(&self, method: &str, params: Vec<Value>) -> Value {

@@ -28,6 +28,8 @@ pub(crate) enum Command {
     Node(Box<NodeArgs>),
     /// Whole-node benchmarks.
     Bench(BenchArgs),
+    /// Models, Datanets, inferences and royalties, against any node over JSON-RPC.
+    Attr(Box<crate::attr_cli::AttrArgs>),
 }
 
 /// `tributary node`.

@@ -1,5 +1,6 @@
-//! The `tributary` binary: `tributary node`, `tributary bench`.
+//! The `tributary` binary: `tributary node`, `tributary attr`, `tributary bench`.
 
+mod attr_cli;
 mod bench;
 mod cli;
 mod dev_accounts;
@@ -14,6 +15,7 @@ fn main() -> eyre::Result<()> {
     match cli.command {
         Command::Node(args) => runtime.block_on(cli::run_node(*args)),
         Command::Bench(args) => bench::run(args),
+        Command::Attr(args) => runtime.block_on(attr_cli::run(*args)),
     }
 }
 
