@@ -1,6 +1,6 @@
 //! The precompiles' ABI, bound from the Solidity interfaces: they are the one source of truth.
 
-#![allow(missing_docs)]
+#![allow(missing_docs, clippy::too_many_arguments)]
 
 alloy::sol!(
     #[sol(all_derives, abi)]

@@ -18,7 +18,7 @@ use alloy::{
     sol,
     sol_types::{SolCall, SolValue},
 };
-use clap::{Args, Subcommand, ValueEnum};
+use clap::ValueEnum;
 use revm::{
     Context, ExecuteCommitEvm, MainBuilder, MainContext,
     context::TxEnv,
@@ -36,20 +36,7 @@ sol! {
     function transfer(address to, uint256 amount) returns (bool);
 }
 
-/// `tributary bench`.
-#[derive(Debug, Args)]
-pub(crate) struct BenchArgs {
-    #[command(subcommand)]
-    pub(crate) kind: BenchKind,
-}
-
-#[derive(Debug, Subcommand)]
-pub(crate) enum BenchKind {
-    /// Block import through execution, state root and RocksDB commit, against bare revm.
-    Import(ImportArgs),
-}
-
-#[derive(Debug, Args)]
+#[derive(Debug, clap::Args)]
 pub(crate) struct ImportArgs {
     /// Transfer blocks per workload.
     #[arg(long, default_value_t = 20)]
@@ -68,8 +55,7 @@ enum Workload {
     Erc20,
 }
 
-pub(crate) fn run(args: BenchArgs) -> eyre::Result<()> {
-    let BenchKind::Import(args) = args.kind;
+pub(crate) fn run(args: ImportArgs) -> eyre::Result<()> {
     println!(
         "{:<8} {:>6} {:>7} {:>10} {:>14} {:>14} {:>7}",
         "workload", "blocks", "txs", "Mgas", "import Mgas/s", "revm Mgas/s", "ratio"
@@ -111,7 +97,7 @@ impl Measured {
 
 fn token_init_code() -> eyre::Result<Bytes> {
     let artifact: serde_json::Value =
-        serde_json::from_str(include_str!("../../../tests/contracts/build/Token.json"))?;
+        serde_json::from_str(include_str!("../../../../tests/contracts/build/Token.json"))?;
     let code: Bytes = artifact["bytecode"].as_str().unwrap_or_default().parse()?;
     let supply = U256::from(10u64).pow(U256::from(30));
     Ok([code.to_vec(), supply.abi_encode()].concat().into())

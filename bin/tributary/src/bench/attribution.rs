@@ -1,0 +1,260 @@
+//! `tributary bench attribution`: the same inferences settled by the native precompile and by
+//! `tests/contracts/SolidityAttribution.sol` (the same logic as a contract), in the same EVM,
+//! in the same run.
+//!
+//! Cases: 1, 8 and 64 attributions per inference; contributions from one contributor ("same")
+//! or each from its own ("different"); 100 inferences sent one per transaction ("single") or
+//! as one `recordInferences` batch. Figures per inference: gas (the whole transaction, intrinsic
+//! cost included) and wall time of execution plus commit to the in-memory state. Gas is free
+//! (base fee zero) so balances never limit the run.
+
+use alloy::{
+    primitives::{Address, B256, Bytes, TxKind, U256},
+    sol_types::{SolCall, SolValue},
+};
+use clap::Args;
+use op_revm::OpTransaction;
+use revm::{
+    DatabaseCommit, DatabaseRef,
+    context::TxEnv,
+    database::{CacheDB, EmptyDB},
+    state::AccountInfo,
+};
+use std::{sync::Arc, time::Instant};
+use tributary_chainspec::ChainSpec;
+use tributary_evm::{EvmConfig, OpTx};
+use tributary_precompiles::{ATTRIBUTION_ADDRESS, IAttribution as A, ROYALTIES_ADDRESS};
+
+#[derive(Debug, Args)]
+pub(crate) struct AttributionArgs {
+    /// Inferences per case.
+    #[arg(long, default_value_t = 100)]
+    inferences: usize,
+}
+
+const PRICE: u64 = 2_000_000_000_000_000;
+const TOKENS: u64 = 800;
+
+struct Chain {
+    evm: EvmConfig,
+    db: CacheDB<EmptyDB>,
+    env: alloy_evm::EvmEnv<op_revm::OpSpecId>,
+}
+
+impl Chain {
+    fn new(chain: Arc<ChainSpec>) -> Self {
+        let evm = EvmConfig::new(chain.clone());
+        let mut header = chain.genesis_header().inner().clone();
+        header.number = 1;
+        header.timestamp = 100;
+        header.base_fee_per_gas = Some(0);
+        let env = evm.evm_env(&header);
+        let mut db = CacheDB::new(EmptyDB::default());
+        for address in [ATTRIBUTION_ADDRESS, ROYALTIES_ADDRESS] {
+            db.insert_account_info(address, AccountInfo { nonce: 1, ..Default::default() });
+        }
+        Self { evm, db, env }
+    }
+
+    fn fund(&mut self, address: Address) {
+        let info = AccountInfo { balance: U256::from(10u128.pow(24)), ..Default::default() };
+        self.db.insert_account_info(address, info);
+    }
+
+    /// Sends one transaction; returns (output, gas used).
+    fn send(
+        &mut self,
+        from: Address,
+        to: TxKind,
+        value: U256,
+        data: Vec<u8>,
+    ) -> eyre::Result<(Bytes, u64)> {
+        let nonce = self.db.basic_ref(from)?.map(|a| a.nonce).unwrap_or_default();
+        let base = TxEnv {
+            caller: from,
+            gas_limit: 60_000_000,
+            kind: to,
+            value,
+            data: data.into(),
+            nonce,
+            chain_id: Some(901),
+            ..Default::default()
+        };
+        let tx = OpTx(OpTransaction {
+            base,
+            enveloped_tx: Some(Bytes::new()),
+            deposit: Default::default(),
+        });
+        let out = self
+            .evm
+            .transact(&mut self.db, self.env.clone(), tx)
+            .map_err(|e| eyre::eyre!("{e}"))?;
+        self.db.commit(out.state);
+        let result = out.result;
+        eyre::ensure!(result.is_success(), "transaction failed: {result:?}");
+        Ok((result.output().cloned().unwrap_or_default(), result.tx_gas_used()))
+    }
+}
+
+/// One implementation under test: where its ABI lives.
+#[derive(Clone, Copy)]
+struct Target {
+    name: &'static str,
+    address: Address,
+}
+
+const OWNER: Address = Address::with_last_byte(0x01);
+
+/// Datanet 1, 64 accepted contributions by one contributor (ids 1..=64) and 64 by distinct
+/// contributors (ids 65..=128), and model 1 on datanet 1 owned by OWNER.
+fn set_up(chain: &mut Chain, target: Target) -> eyre::Result<()> {
+    let to = TxKind::Call(target.address);
+    let z = U256::ZERO;
+    chain.send(OWNER, to, z, A::createDatanetCall { metadataUri: "bench".into() }.abi_encode())?;
+    let same = Address::with_last_byte(0x02);
+    chain.fund(same);
+    for i in 0..128u64 {
+        let who =
+            if i < 64 { same } else { Address::left_padding_from(&(0x1000 + i).to_be_bytes()) };
+        if i >= 64 {
+            chain.fund(who);
+        }
+        let call = A::submitContributionCall {
+            datanetId: 1,
+            contentHash: B256::with_last_byte(i as u8),
+            weight: 1,
+        };
+        chain.send(who, to, z, call.abi_encode())?;
+        chain.send(
+            OWNER,
+            to,
+            z,
+            A::reviewContributionCall { contributionId: i + 1, accepted: true }.abi_encode(),
+        )?;
+    }
+    let register = A::registerModelCall {
+        modelHash: B256::repeat_byte(1),
+        metadataUri: "bench".into(),
+        pricePerKiloToken: U256::from(PRICE),
+        dataBps: 4_000,
+        operatorBps: 1_000,
+        datanetIds: vec![1],
+    };
+    chain.send(OWNER, to, z, register.abi_encode())?;
+    let _ = target.name;
+    Ok(())
+}
+
+fn inference(attributions: usize, different: bool, salt: u64) -> A::Inference {
+    let first = if different { 65 } else { 1 };
+    A::Inference {
+        modelId: 1,
+        payer: OWNER,
+        tokens: TOKENS,
+        inferenceHash: B256::from(U256::from(salt)),
+        contributionIds: (first..first + attributions as u64).collect(),
+        weights: vec![1; attributions],
+    }
+}
+
+/// Per-inference gas and seconds.
+fn measure(
+    chain: &mut Chain,
+    target: Target,
+    attributions: usize,
+    different: bool,
+    batch: bool,
+    n: usize,
+) -> eyre::Result<(f64, f64)> {
+    let fee = U256::from(TOKENS * PRICE / 1000);
+    let to = TxKind::Call(target.address);
+    let started = Instant::now();
+    let mut gas = 0u64;
+    if batch {
+        let batch: Vec<_> = (0..n).map(|i| inference(attributions, different, i as u64)).collect();
+        let call = A::recordInferencesCall { batch };
+        gas += chain.send(OWNER, to, fee * U256::from(n), call.abi_encode())?.1;
+    } else {
+        for i in 0..n {
+            let one = inference(attributions, different, i as u64);
+            let call = A::recordInferenceCall {
+                modelId: one.modelId,
+                payer: one.payer,
+                tokens: one.tokens,
+                inferenceHash: one.inferenceHash,
+                contributionIds: one.contributionIds,
+                weights: one.weights,
+            };
+            gas += chain.send(OWNER, to, fee, call.abi_encode())?.1;
+        }
+    }
+    Ok((gas as f64 / n as f64, started.elapsed().as_secs_f64() / n as f64))
+}
+
+pub(crate) fn run(args: AttributionArgs) -> eyre::Result<()> {
+    let spec = Arc::new(ChainSpec::dev());
+    let params = spec.attribution();
+    let mut native = Chain::new(spec.clone());
+    let mut solidity = Chain::new(spec.clone());
+    for chain in [&mut native, &mut solidity] {
+        chain.fund(OWNER);
+    }
+    let artifact: serde_json::Value = serde_json::from_str(include_str!(
+        "../../../../tests/contracts/build/SolidityAttribution.json"
+    ))?;
+    let code: Bytes = artifact["bytecode"].as_str().unwrap_or_default().parse()?;
+    let init = [code.to_vec(), (params.protocol_bps, params.treasury).abi_encode_params()].concat();
+    solidity.send(OWNER, TxKind::Create, U256::ZERO, init)?;
+    let contract = OWNER.create(0);
+    let native_target = Target { name: "precompile", address: ATTRIBUTION_ADDRESS };
+    let solidity_target = Target { name: "solidity", address: contract };
+    set_up(&mut native, native_target)?;
+    set_up(&mut solidity, solidity_target)?;
+
+    let n = args.inferences;
+    println!(
+        "{:<5} {:<9} {:<6} {:>13} {:>13} {:>9} {:>12} {:>12} {:>9}",
+        "attr",
+        "who",
+        "mode",
+        "native gas",
+        "solidity gas",
+        "gas ratio",
+        "native us",
+        "solidity us",
+        "time ratio"
+    );
+    let mut single_gas = std::collections::HashMap::new();
+    for attributions in [1usize, 8, 64] {
+        for different in [false, true] {
+            for batch in [false, true] {
+                let (ng, nt) =
+                    measure(&mut native, native_target, attributions, different, batch, n)?;
+                let (sg, st) =
+                    measure(&mut solidity, solidity_target, attributions, different, batch, n)?;
+                println!(
+                    "{:<5} {:<9} {:<6} {:>13.0} {:>13.0} {:>9.3} {:>12.1} {:>12.1} {:>9.3}",
+                    attributions,
+                    if different { "different" } else { "same" },
+                    if batch { "batch" } else { "single" },
+                    ng,
+                    sg,
+                    ng / sg,
+                    nt * 1e6,
+                    st * 1e6,
+                    nt / st,
+                );
+                if batch {
+                    let single: f64 = single_gas[&(attributions, different)];
+                    println!(
+                        "      batch of {n} vs one by one (native gas per inference): {:.1}x cheaper",
+                        single / ng
+                    );
+                } else {
+                    single_gas.insert((attributions, different), ng);
+                }
+            }
+        }
+    }
+    Ok(())
+}
