@@ -165,8 +165,25 @@ impl Database {
         prefix: &[u8],
         mut f: impl FnMut(&[u8], &[u8]) -> Result<()>,
     ) -> Result<()> {
-        let mut iter = self.inner.db.raw_iterator_cf(self.cf(table));
-        iter.seek(prefix);
+        self.for_each_from(table, prefix, prefix, None, &mut f)
+    }
+
+    /// Calls `f(key without the prefix, value)` for the rows of `table` from `start` on that
+    /// start with `prefix` and sort below `upper`, in key order.
+    pub(crate) fn for_each_from(
+        &self,
+        table: &str,
+        prefix: &[u8],
+        start: &[u8],
+        upper: Option<Vec<u8>>,
+        f: &mut dyn FnMut(&[u8], &[u8]) -> Result<()>,
+    ) -> Result<()> {
+        let mut opts = rocksdb::ReadOptions::default();
+        if let Some(upper) = upper {
+            opts.set_iterate_upper_bound(upper);
+        }
+        let mut iter = self.inner.db.raw_iterator_cf_opt(self.cf(table), opts);
+        iter.seek(start);
         while iter.valid() {
             let (Some(key), Some(value)) = (iter.key(), iter.value()) else { break };
             if !key.starts_with(prefix) {

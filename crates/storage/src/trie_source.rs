@@ -116,26 +116,11 @@ impl Database {
         to: Option<&B256>,
         f: &mut RowVisitor<'_>,
     ) -> Result<()> {
-        let mut opts = rocksdb::ReadOptions::default();
         let upper = match to {
-            Some(to) => [prefix, to.as_slice()].concat(),
-            None => increment(prefix).unwrap_or_default(),
+            Some(to) => Some([prefix, to.as_slice()].concat()),
+            None => increment(prefix),
         };
-        if !upper.is_empty() {
-            opts.set_iterate_upper_bound(upper);
-        }
-        let mut iter = self.inner.db.raw_iterator_cf_opt(self.cf(table), opts);
-        iter.seek([prefix, from.as_slice()].concat());
-        while iter.valid() {
-            let (Some(key), Some(value)) = (iter.key(), iter.value()) else { break };
-            if !key.starts_with(prefix) {
-                break;
-            }
-            f(&key[prefix.len()..], value)?;
-            iter.next();
-        }
-        iter.status()?;
-        Ok(())
+        self.for_each_from(table, prefix, &[prefix, from.as_slice()].concat(), upper, f)
     }
 
     fn first_node(
