@@ -454,3 +454,73 @@ async fn oversized_batches_and_bodies_are_refused() {
     assert_eq!(node.block_number().await, 0);
     node.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn attr_namespace_reads_the_ledger() {
+    use tributary_precompiles::{ATTRIBUTION_ADDRESS as ATTR, IAttribution as A};
+    let node = TestNode::start(Duration::ZERO).await;
+    let key = dev_key(7);
+    let hash = alloy::primitives::B256::repeat_byte(7);
+    let calls: Vec<(U256, Vec<u8>)> = vec![
+        (U256::ZERO, A::createDatanetCall { metadataUri: "ipfs://d".into() }.abi_encode()),
+        (
+            U256::ZERO,
+            A::submitContributionCall { datanetId: 1, contentHash: hash, weight: 2 }.abi_encode(),
+        ),
+        (U256::ZERO, A::reviewContributionCall { contributionId: 1, accepted: true }.abi_encode()),
+        (
+            U256::ZERO,
+            A::registerModelCall {
+                modelHash: hash,
+                metadataUri: "m".into(),
+                pricePerKiloToken: U256::from(1_000),
+                dataBps: 1_000,
+                operatorBps: 0,
+                datanetIds: vec![1],
+            }
+            .abi_encode(),
+        ),
+        (
+            U256::from(5),
+            A::recordInferenceCall {
+                modelId: 1,
+                payer: key.address(),
+                tokens: 5,
+                inferenceHash: hash,
+                contributionIds: vec![1],
+                weights: vec![1],
+            }
+            .abi_encode(),
+        ),
+    ];
+    for (value, data) in calls {
+        let nonce = node.nonce(key.address()).await;
+        let raw = sign(&key, nonce, TxKind::Call(ATTR), value, data.into(), 1_000_000, FEES);
+        assert_eq!(node.receipt(node.send(raw).await.unwrap()).await["status"], "0x1");
+    }
+    let model = node.rpc("attr_getModel", vec!["0x1".into()]).await;
+    assert_eq!(model["owner"].as_str().unwrap().parse::<Address>().unwrap(), key.address());
+    assert_eq!(model["datanetIds"], json!(["0x1"]));
+    assert!(node.rpc("attr_getModel", vec!["0x9".into()]).await.is_null());
+    let datanet = node.rpc("attr_getDatanet", vec!["0x1".into()]).await;
+    assert_eq!(datanet["contributionCount"], "0x1");
+    let contribution = node.rpc("attr_getContribution", vec!["0x1".into()]).await;
+    assert_eq!(contribution["status"], "accepted");
+    let inference = node.rpc("attr_getInference", vec!["0x1".into()]).await;
+    assert_eq!(inference["tokens"], "0x5");
+    assert_eq!(hex_u256(&inference["fee"]), U256::from(5));
+    let list = node.rpc("attr_listModels", vec!["0x0".into(), "0xa".into()]).await;
+    assert_eq!(list["total"], "0x1");
+    assert_eq!(list["models"].as_array().unwrap().len(), 1);
+    let stats = node.rpc("attr_modelStats", vec!["0x1".into()]).await;
+    assert_eq!(stats["inferences"], "0x1");
+    // a 5-wei fee: the 5% protocol and 10% data shares round down to zero, the creator takes all
+    let earned = hex_u256(&node.rpc("attr_earnings", vec![addr(key.address())]).await);
+    assert_eq!(earned, U256::from(5));
+    // state at an older block: the model did not exist yet
+    assert!(node.rpc("attr_getModel", vec!["0x1".into(), "0x1".into()]).await.is_null());
+    let err =
+        node.try_rpc("attr_listModels", vec!["0x0".into(), "0x1000".into()]).await.unwrap_err();
+    assert_eq!(error_parts(err).0, -32602);
+    node.stop().await;
+}
