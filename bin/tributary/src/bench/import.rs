@@ -205,12 +205,20 @@ fn run_workload(workload: Workload, blocks: usize, per_block: usize) -> eyre::Re
     }
     let started = Instant::now();
     let mut gas = 0;
+    let mut commit_secs = 0.0;
     for block in &chain[setup_blocks..] {
         let (executed, root) = evm.execute_block(&import_db, block)?;
         gas += executed.header.gas_used;
+        let commit = Instant::now();
         import_db.commit_block(&executed, root)?;
+        commit_secs += commit.elapsed().as_secs_f64();
     }
     let import_secs = started.elapsed().as_secs_f64();
+    eprintln!(
+        "  {workload:?}: import {:.1} ms/block, of which commit {:.1} ms/block",
+        import_secs * 1e3 / blocks as f64,
+        commit_secs * 1e3 / blocks as f64
+    );
     let head: &SealedHeader = &import_db.head();
     eyre::ensure!(head.hash() == built_db.head().hash(), "import reached a different head");
 

@@ -10,6 +10,7 @@ use alloy_evm::{
 };
 use alloy_primitives::{B256, Bloom};
 use op_revm::OpSpecId;
+use rayon::prelude::*;
 use revm::database::{State, states::bundle_state::BundleRetention};
 use tributary_chainspec::OpHardforks;
 use tributary_primitives::{Block, OpTxEnvelope, Receipt, SealedHeader, TxDeposit};
@@ -129,12 +130,17 @@ impl EvmConfig {
                 head: head.number,
             });
         }
-        let mut txs = Vec::with_capacity(block.body.transactions.len());
-        for tx in &block.body.transactions {
-            let signer =
-                tx.recover_signer().map_err(|_| ExecutionError::BadSignature(tx.tx_hash()))?;
-            txs.push(Recovered::new_unchecked(tx.clone(), signer));
-        }
+        // Sender recovery is most of a block's CPU time: spread it over the cores.
+        let txs = block
+            .body
+            .transactions
+            .par_iter()
+            .map(|tx| {
+                let signer =
+                    tx.recover_signer().map_err(|_| ExecutionError::BadSignature(tx.tx_hash()))?;
+                Ok(Recovered::new_unchecked(tx.clone(), signer))
+            })
+            .collect::<Result<Vec<_>>>()?;
         let invalid =
             |reason: String| ExecutionError::InvalidBlock { number: header.number, reason };
         let (output, included, _) = self.run(db, header, txs, true)?;
