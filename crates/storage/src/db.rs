@@ -11,6 +11,9 @@ use std::{path::Path, sync::Arc};
 use tributary_chainspec::ChainSpec;
 use tributary_primitives::{Header, OpTxEnvelope, Receipt, SealedHeader};
 
+/// Called with `(key suffix, value)` for each row of a scan.
+pub(crate) type RowVisitor<'a> = dyn FnMut(&[u8], &[u8]) -> Result<()> + 'a;
+
 /// Tuning knobs for RocksDB.
 #[derive(Debug, Clone, Copy)]
 pub struct DatabaseConfig {
@@ -176,7 +179,7 @@ impl Database {
         prefix: &[u8],
         start: &[u8],
         upper: Option<Vec<u8>>,
-        f: &mut dyn FnMut(&[u8], &[u8]) -> Result<()>,
+        f: &mut RowVisitor<'_>,
     ) -> Result<()> {
         let mut opts = rocksdb::ReadOptions::default();
         if let Some(upper) = upper {

@@ -2,6 +2,7 @@
 
 use crate::{
     Database, Result, StateDiff, StorageError,
+    db::RowVisitor,
     tables::{cf, decode_hashed_account, decode_path, encode_path},
 };
 use alloy_primitives::{B256, U256, keccak256, map::HashMap};
@@ -144,9 +145,6 @@ impl Database {
         Ok(Some((decode_path(&key[key_prefix.len()..])?, decode_node(value)?)))
     }
 }
-
-/// Called with `(key suffix, value)` for each row of a scan.
-type RowVisitor<'a> = dyn FnMut(&[u8], &[u8]) -> Result<()> + 'a;
 
 /// The RLP of an account trie leaf.
 pub(crate) fn account_rlp(account: &Account, storage_root: &B256) -> Vec<u8> {

@@ -1,7 +1,9 @@
 //! OP Stack wire formats for Tributary. Pure encoding and decoding: no I/O, no async.
 //!
-//! So far this holds the L1 attributes deposit ([`L1BlockInfo`]), the first transaction of every
-//! L2 block. Frames, channels, batches and user deposits join it with the rollup issue.
+//! So far: the L1 attributes deposit ([`L1BlockInfo`]), the first transaction of every L2
+//! block; frames and batcher transactions (`frame.rs`); channels, their zlib or brotli
+//! compression and singular batches (`channel.rs`). Span batches and user deposits come with
+//! the rest of the rollup issue.
 //!
 //! # L1 attributes calldata
 //!
@@ -17,8 +19,18 @@
 //! A fork's first block still uses the previous fork's format (the specs' activation-block
 //! rule), so [`L1InfoFormat::for_block`] takes the parent's forks into account.
 
+mod channel;
+mod frame;
 mod l1_info;
 
+pub use channel::{
+    BROTLI_MARKER, Channel, ChannelError, Compression, MAX_RLP_BYTES_PER_CHANNEL, SINGULAR_BATCH,
+    SPAN_BATCH, SingularBatch, compress, decode_batches, decompress, encode_batches,
+};
+pub use frame::{
+    ChannelId, DERIVATION_VERSION_0, FRAME_OVERHEAD, Frame, FrameError, MAX_FRAME_LEN,
+    decode_batcher_tx, encode_batcher_tx, split_into_frames,
+};
 pub use l1_info::{
     DEFAULT_DA_FOOTPRINT_GAS_SCALAR, L1_ATTRIBUTES_DEPOSITOR, L1_BLOCK_ADDRESS,
     L1_INFO_DEPOSIT_GAS, L1BlockInfo, L1InfoError, L1InfoFormat,

@@ -1,0 +1,296 @@
+//! Channels: frames reassembled, decompressed (zlib, or brotli behind a `0x01` byte), and read
+//! as a stream of RLP-wrapped batches. Singular batches (version 0) are here; span batches
+//! (version 1) come with the batcher (issue 4).
+
+use crate::frame::{ChannelId, Frame};
+use alloy_primitives::{B256, Bytes};
+use alloy_rlp::{Decodable, Encodable, RlpDecodable, RlpEncodable};
+use std::{collections::BTreeMap, io::Read};
+
+/// The brotli marker byte in front of a brotli channel.
+pub const BROTLI_MARKER: u8 = 0x01;
+/// Most bytes a channel may decompress to (Fjord's limit).
+pub const MAX_RLP_BYTES_PER_CHANNEL: usize = 100_000_000;
+/// The singular batch version byte.
+pub const SINGULAR_BATCH: u8 = 0;
+/// The span batch version byte.
+pub const SPAN_BATCH: u8 = 1;
+
+/// How a channel's data is compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// zlib (RFC 1950).
+    Zlib,
+    /// brotli, behind [`BROTLI_MARKER`].
+    Brotli,
+}
+
+/// A channel that cannot be assembled or read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChannelError {
+    /// A frame of another channel.
+    #[error("frame belongs to another channel")]
+    WrongChannel,
+    /// Two frames with one number.
+    #[error("duplicate frame number {0}")]
+    DuplicateFrame(u16),
+    /// A frame numbered after the closing frame, or a second closing frame.
+    #[error("frame {0} comes after the channel closed")]
+    AfterLast(u16),
+    /// Neither zlib nor the brotli marker.
+    #[error("unknown compression (first byte {0:#04x})")]
+    UnknownCompression(u8),
+    /// The compressed stream is corrupt.
+    #[error("decompression failed: {0}")]
+    Decompress(String),
+    /// The channel decompresses to more than the limit.
+    #[error("channel decompresses past {MAX_RLP_BYTES_PER_CHANNEL} bytes")]
+    TooLarge,
+    /// A batch that does not decode.
+    #[error("bad batch: {0}")]
+    BadBatch(String),
+    /// A batch version this node does not read yet.
+    #[error("unsupported batch version {0}")]
+    UnsupportedBatch(u8),
+}
+
+/// Frames of one channel as they arrive.
+#[derive(Debug, Clone)]
+pub struct Channel {
+    id: ChannelId,
+    frames: BTreeMap<u16, Vec<u8>>,
+    last: Option<u16>,
+}
+
+impl Channel {
+    /// An empty channel.
+    pub fn new(id: ChannelId) -> Self {
+        Self { id, frames: BTreeMap::new(), last: None }
+    }
+
+    /// The channel's id.
+    pub fn id(&self) -> ChannelId {
+        self.id
+    }
+
+    /// Adds a frame.
+    ///
+    /// # Errors
+    ///
+    /// Another channel's frame, a duplicate number, or a frame past the closing one.
+    pub fn add_frame(&mut self, frame: Frame) -> Result<(), ChannelError> {
+        if frame.channel_id != self.id {
+            return Err(ChannelError::WrongChannel);
+        }
+        if self.frames.contains_key(&frame.number) {
+            return Err(ChannelError::DuplicateFrame(frame.number));
+        }
+        if let Some(last) = self.last
+            && (frame.number > last || frame.is_last)
+        {
+            return Err(ChannelError::AfterLast(frame.number));
+        }
+        if frame.is_last {
+            if self.frames.keys().next_back().is_some_and(|max| *max > frame.number) {
+                return Err(ChannelError::AfterLast(frame.number));
+            }
+            self.last = Some(frame.number);
+        }
+        self.frames.insert(frame.number, frame.data);
+        Ok(())
+    }
+
+    /// Whether every frame up to the closing one is here.
+    pub fn is_ready(&self) -> bool {
+        self.last.is_some_and(|last| self.frames.len() == usize::from(last) + 1)
+    }
+
+    /// The compressed channel data, once ready.
+    pub fn data(&self) -> Option<Vec<u8>> {
+        self.is_ready().then(|| self.frames.values().flatten().copied().collect())
+    }
+}
+
+/// Compresses channel data.
+pub fn compress(data: &[u8], compression: Compression) -> Vec<u8> {
+    match compression {
+        Compression::Zlib => {
+            let mut encoder =
+                flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+            std::io::Write::write_all(&mut encoder, data).expect("writing to a Vec");
+            encoder.finish().expect("writing to a Vec")
+        }
+        Compression::Brotli => {
+            let mut out = vec![BROTLI_MARKER];
+            let params =
+                brotli::enc::BrotliEncoderParams { quality: 10, lgwin: 22, ..Default::default() };
+            brotli::BrotliCompress(&mut &data[..], &mut out, &params).expect("writing to a Vec");
+            out
+        }
+    }
+}
+
+/// Decompresses channel data, detecting the algorithm, up to [`MAX_RLP_BYTES_PER_CHANNEL`].
+///
+/// # Errors
+///
+/// Unknown compression, a corrupt stream, or too much output.
+pub fn decompress(data: &[u8]) -> Result<Vec<u8>, ChannelError> {
+    let first = *data.first().ok_or(ChannelError::UnknownCompression(0))?;
+    let limit = MAX_RLP_BYTES_PER_CHANNEL as u64 + 1;
+    let mut out = Vec::new();
+    let read = if first == BROTLI_MARKER {
+        brotli::Decompressor::new(&data[1..], 4096).take(limit).read_to_end(&mut out)
+    } else if first & 0x0f == 8 || first & 0x0f == 15 {
+        flate2::read::ZlibDecoder::new(data).take(limit).read_to_end(&mut out)
+    } else {
+        return Err(ChannelError::UnknownCompression(first));
+    };
+    read.map_err(|err| ChannelError::Decompress(err.to_string()))?;
+    if out.len() > MAX_RLP_BYTES_PER_CHANNEL {
+        return Err(ChannelError::TooLarge);
+    }
+    Ok(out)
+}
+
+/// A version-0 batch: one L2 block.
+#[derive(Debug, Clone, PartialEq, Eq, RlpEncodable, RlpDecodable)]
+pub struct SingularBatch {
+    /// The L2 parent's hash.
+    pub parent_hash: B256,
+    /// The L1 origin's number.
+    pub epoch_num: u64,
+    /// The L1 origin's hash.
+    pub epoch_hash: B256,
+    /// The block's timestamp.
+    pub timestamp: u64,
+    /// The block's non-deposit transactions, EIP-2718 encoded.
+    pub transactions: Vec<Bytes>,
+}
+
+/// Encodes batches as a channel's uncompressed data: each is an RLP byte string holding the
+/// version byte and the batch's RLP.
+pub fn encode_batches(batches: &[SingularBatch]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for batch in batches {
+        let mut inner = vec![SINGULAR_BATCH];
+        batch.encode(&mut inner);
+        Bytes::from(inner).encode(&mut out);
+    }
+    out
+}
+
+/// Reads the batches out of a channel's uncompressed data.
+///
+/// # Errors
+///
+/// Malformed RLP, an empty batch, or a version this node does not read.
+pub fn decode_batches(mut data: &[u8]) -> Result<Vec<SingularBatch>, ChannelError> {
+    let mut out = Vec::new();
+    while !data.is_empty() {
+        let wrapped =
+            Bytes::decode(&mut data).map_err(|err| ChannelError::BadBatch(err.to_string()))?;
+        let (&version, mut body) =
+            wrapped.split_first().ok_or(ChannelError::BadBatch("empty batch".into()))?;
+        match version {
+            SINGULAR_BATCH => {
+                let batch = SingularBatch::decode(&mut body)
+                    .map_err(|err| ChannelError::BadBatch(err.to_string()))?;
+                if !body.is_empty() {
+                    return Err(ChannelError::BadBatch("trailing bytes in batch".into()));
+                }
+                out.push(batch);
+            }
+            other => return Err(ChannelError::UnsupportedBatch(other)),
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::{decode_batcher_tx, encode_batcher_tx, split_into_frames};
+    use proptest::prelude::*;
+
+    fn batch(i: u64, txs: usize) -> SingularBatch {
+        SingularBatch {
+            parent_hash: B256::with_last_byte(i as u8),
+            epoch_num: i / 3,
+            epoch_hash: B256::repeat_byte(9),
+            timestamp: 1_000 + 2 * i,
+            transactions: (0..txs).map(|t| Bytes::from(vec![t as u8; 50 + t])).collect(),
+        }
+    }
+
+    #[test]
+    fn frames_to_batches_through_both_compressions() {
+        let batches: Vec<_> = (0..10).map(|i| batch(i, 5)).collect();
+        for compression in [Compression::Zlib, Compression::Brotli] {
+            let compressed = compress(&encode_batches(&batches), compression);
+            let frames = split_into_frames([3; 16], &compressed, 200);
+            // frames arrive in several batcher transactions, out of order
+            let txs: Vec<Vec<u8>> =
+                frames.iter().rev().map(|f| encode_batcher_tx(std::slice::from_ref(f))).collect();
+            let mut channel = Channel::new([3; 16]);
+            for tx in txs {
+                for frame in decode_batcher_tx(&tx).unwrap() {
+                    channel.add_frame(frame).unwrap();
+                }
+            }
+            assert!(channel.is_ready());
+            let decoded = decode_batches(&decompress(&channel.data().unwrap()).unwrap()).unwrap();
+            assert_eq!(decoded, batches, "{compression:?}");
+        }
+    }
+
+    #[test]
+    fn channel_rejects_bad_frames() {
+        let frame = |n: u16, last: bool| Frame {
+            channel_id: [1; 16],
+            number: n,
+            data: vec![n as u8],
+            is_last: last,
+        };
+        let mut channel = Channel::new([1; 16]);
+        channel.add_frame(frame(0, false)).unwrap();
+        assert_eq!(channel.add_frame(frame(0, false)), Err(ChannelError::DuplicateFrame(0)));
+        assert_eq!(
+            channel.add_frame(Frame { channel_id: [2; 16], ..frame(1, false) }),
+            Err(ChannelError::WrongChannel)
+        );
+        channel.add_frame(frame(2, true)).unwrap();
+        assert!(!channel.is_ready(), "frame 1 missing");
+        assert_eq!(channel.add_frame(frame(3, false)), Err(ChannelError::AfterLast(3)));
+        channel.add_frame(frame(1, false)).unwrap();
+        assert_eq!(channel.data().unwrap(), vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn rejects_bad_channel_data() {
+        assert!(matches!(decompress(&[0x77, 1, 2]), Err(ChannelError::UnknownCompression(0x77))));
+        assert!(matches!(decompress(&[0x78, 0xff, 0xff]), Err(ChannelError::Decompress(_))));
+        assert!(matches!(
+            decompress(&[BROTLI_MARKER, 0xff, 0xff, 0xff]),
+            Err(ChannelError::Decompress(_))
+        ));
+        assert!(decode_batches(&[0x85, 0x01, 0x02]).is_err());
+        let span = {
+            let mut out = Vec::new();
+            Bytes::from(vec![SPAN_BATCH, 0xc0]).encode(&mut out);
+            out
+        };
+        assert_eq!(decode_batches(&span), Err(ChannelError::UnsupportedBatch(1)));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+        #[test]
+        fn batches_round_trip(n in 0u64..8, txs in 0usize..6, brotli in any::<bool>()) {
+            let batches: Vec<_> = (0..n).map(|i| batch(i, txs)).collect();
+            let compression = if brotli { Compression::Brotli } else { Compression::Zlib };
+            let data = decompress(&compress(&encode_batches(&batches), compression)).unwrap();
+            prop_assert_eq!(decode_batches(&data).unwrap(), batches);
+        }
+    }
+}
