@@ -2,8 +2,8 @@
 //!
 //! So far: the L1 attributes deposit ([`L1BlockInfo`]), the first transaction of every L2
 //! block; frames and batcher transactions (`frame.rs`); channels, their zlib or brotli
-//! compression and singular batches (`channel.rs`). Span batches and user deposits come with
-//! the rest of the rollup issue.
+//! compression and singular batches (`channel.rs`); user deposits from the portal's logs
+//! (`deposit.rs`). Span batches come with the rest of the rollup issue.
 //!
 //! # L1 attributes calldata
 //!
@@ -20,12 +20,17 @@
 //! rule), so [`L1InfoFormat::for_block`] takes the parent's forks into account.
 
 mod channel;
+mod deposit;
 mod frame;
 mod l1_info;
 
 pub use channel::{
     BROTLI_MARKER, Channel, ChannelError, Compression, MAX_RLP_BYTES_PER_CHANNEL, SINGULAR_BATCH,
     SPAN_BATCH, SingularBatch, compress, decode_batches, decompress, encode_batches,
+};
+pub use deposit::{
+    DepositError, L1_TO_L2_ALIAS_OFFSET, TRANSACTION_DEPOSITED_TOPIC, apply_l1_to_l2_alias,
+    decode_deposit_log, encode_opaque_data, user_deposit_source_hash,
 };
 pub use frame::{
     ChannelId, DERIVATION_VERSION_0, FRAME_OVERHEAD, Frame, FrameError, MAX_FRAME_LEN,
