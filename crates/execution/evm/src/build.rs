@@ -143,8 +143,17 @@ impl EvmConfig {
             .collect::<Result<Vec<_>>>()?;
         let invalid =
             |reason: String| ExecutionError::InvalidBlock { number: header.number, reason };
+        let executing = std::time::Instant::now();
         let (output, included, _) = self.run(db, header, txs, true)?;
+        let executed = executing.elapsed();
         let root = db.state_root(&output.diff)?;
+        tracing::debug!(
+            target: "evm::import",
+            number = header.number,
+            execute_us = executed.as_micros() as u64,
+            state_root_us = (executing.elapsed() - executed).as_micros() as u64,
+            "executed block"
+        );
         let mut expected = header.clone();
         fill_header(&mut expected, &output, &included, root.root, self);
         for (what, ours, theirs) in [
