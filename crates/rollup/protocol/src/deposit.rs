@@ -150,6 +150,21 @@ mod tests {
         );
     }
 
+    /// Vectors published with an independent OP Stack implementation (viem's source-hash tests).
+    #[test]
+    fn source_hash_vectors() {
+        let block = b256!("9ba3933dc6ce43c145349770a39c30f9b647f17668f004bd2e05c80a2e7262f7");
+        assert_eq!(
+            user_deposit_source_hash(block, 196),
+            b256!("d0868c8764d81f1749edb7dec4a550966963540d9fe50aefce8cdb38ea7b2213")
+        );
+        let info = crate::L1BlockInfo { hash: block, sequence_number: 1, ..Default::default() };
+        assert_eq!(
+            info.source_hash(),
+            b256!("722c43232e2f9dc07ebc07a02a3056993a2ed1328a1c81377ea99d135af39536")
+        );
+    }
+
     #[test]
     fn alias_wraps() {
         assert_eq!(
