@@ -340,10 +340,18 @@ fn record(call: &mut Call<'_>, params: &Params, batch: &[abi::Inference]) -> Res
         let Some(fee) = inference_fee(inference.tokens, price) else {
             return Err(abi::InsufficientPayment { fee: U256::MAX, value: call.value() }.into());
         };
+        // The shares were checked at registration; the chain's protocol share may have changed
+        // since, and the split must never pay out more than the fee.
+        let shares = u64::from(core.data_bps)
+            + u64::from(core.operator_bps)
+            + u64::from(params.protocol_bps);
+        if shares > 10_000 {
+            return Err(abi::InvalidShares { totalBps: U256::from(shares) }.into());
+        }
         if call.value().is_zero() {
             royalties::charge_escrow(call, inference.payer, inference.modelId, fee)?;
         } else {
-            total_fee += fee;
+            total_fee = total_fee.saturating_add(fee);
             if total_fee > call.value() {
                 return Err(abi::InsufficientPayment { fee: total_fee, value: call.value() }.into());
             }

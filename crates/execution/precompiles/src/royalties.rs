@@ -79,7 +79,7 @@ fn deposit(call: &mut Call<'_>) -> Result<()> {
     let account = call.caller();
     let at = mapping(call, address_key(account), ESCROW)?;
     let escrow = call.sload(SELF, at)?;
-    call.sstore(SELF, at, escrow + amount)?;
+    call.sstore(SELF, at, escrow.saturating_add(amount))?;
     emit(call, &abi::Deposited { account, amount })
 }
 

@@ -68,7 +68,11 @@ impl RoyaltySplit<'_> {
         }
         out.push(Payout { recipient: self.operator, role: Role::Operator, amount: operator });
         out.push(Payout { recipient: self.treasury, role: Role::Protocol, amount: protocol });
-        out.push(Payout { recipient: self.creator, role: Role::Creator, amount: self.fee - paid });
+        out.push(Payout {
+            recipient: self.creator,
+            role: Role::Creator,
+            amount: self.fee.saturating_sub(paid),
+        });
         out.retain(|p| !p.amount.is_zero());
         out
     }
