@@ -178,7 +178,10 @@ pub(crate) fn check_stateless(
     Ok(Checked { tx, sender, size: raw.len() })
 }
 
-/// `gas * maxFee + value`: what the sender must hold.
+/// `gas * maxFee + value`: what the sender must hold. Saturating: U256 arithmetic wraps, and
+/// a huge `value` must not wrap into a small cost.
 pub(crate) fn max_cost(tx: &OpTxEnvelope) -> U256 {
-    U256::from(tx.gas_limit()) * U256::from(tx.max_fee_per_gas()) + tx.value()
+    U256::from(tx.gas_limit())
+        .saturating_mul(U256::from(tx.max_fee_per_gas()))
+        .saturating_add(tx.value())
 }

@@ -115,7 +115,12 @@ impl<'a> Call<'a> {
         self.charge(cost)?;
         match self.input.internals.transfer(from, to, amount).map_err(fatal)? {
             None => Ok(()),
-            Some(err) => Err(Stop::Fatal(format!("precompile payout failed: {err:?}"))),
+            // Settlement checks funds first, so this is a bug; a revert keeps it from halting
+            // block production, which a fatal error would.
+            Some(err) => {
+                tracing::error!(target: "precompiles", %from, %to, %amount, ?err, "payout failed");
+                Err(Stop::Revert(Bytes::new()))
+            }
         }
     }
 

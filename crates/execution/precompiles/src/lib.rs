@@ -56,7 +56,7 @@ pub use abi::{IAttribution, IRoyalties};
 pub use attribution::{MAX_ATTRIBUTIONS, MAX_MODEL_DATANETS};
 pub use layout::{ATTRIBUTION_ADDRESS, ROYALTIES_ADDRESS};
 pub use royalties::MAX_SPLIT_RECIPIENTS;
-pub use settle::{Payout, Role, RoyaltySplit, inference_fee};
+pub use settle::{MAX_FEE, Payout, Role, RoyaltySplit, inference_fee};
 
 use alloy_evm::precompiles::{DynPrecompile, PrecompilesMap};
 use alloy_primitives::{Address, Bytes};

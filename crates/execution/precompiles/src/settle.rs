@@ -49,7 +49,7 @@ pub struct RoyaltySplit<'a> {
 
 impl RoyaltySplit<'_> {
     /// The payouts, zero amounts left out. They add up to `fee` exactly when
-    /// `protocol_bps + operator_bps + data_bps <= 10000`: every share is rounded down and the
+    /// `protocol_bps + operator_bps + data_bps <= 10000` and `fee <= MAX_FEE`: every share is rounded down and the
     /// creator takes the rest. With no contributors the data share goes to the creator.
     pub fn payouts(&self) -> Vec<Payout> {
         let bps = |share: u16| self.fee * U256::from(share) / U256::from(10_000u64);
@@ -78,9 +78,17 @@ impl RoyaltySplit<'_> {
     }
 }
 
-/// `tokens * pricePerKiloToken / 1000`, rounded down; `None` on overflow.
+/// The largest fee settlement accepts: 2^192 wei, far above any supply, low enough that
+/// `fee * bps` and `data share * weight` cannot overflow 256 bits (U256 arithmetic wraps).
+pub const MAX_FEE: U256 = U256::from_limbs([0, 0, 0, 1]);
+
+/// `tokens * pricePerKiloToken / 1000`, rounded down; `None` above [`MAX_FEE`] (a model owner
+/// can set any price, so this bounds what the split multiplies).
 pub fn inference_fee(tokens: u64, price_per_kilo_token: U256) -> Option<U256> {
-    U256::from(tokens).checked_mul(price_per_kilo_token).map(|v| v / U256::from(1000u64))
+    U256::from(tokens)
+        .checked_mul(price_per_kilo_token)
+        .map(|v| v / U256::from(1000u64))
+        .filter(|fee| *fee <= MAX_FEE)
 }
 
 #[cfg(test)]
@@ -94,6 +102,13 @@ mod tests {
         let price = U256::from(2_000_000_000_000_000u64);
         let per_call = inference_fee(800, price).unwrap();
         assert_eq!(per_call * U256::from(12), U256::from(19_200_000_000_000_000u64));
+    }
+
+    #[test]
+    fn fees_past_the_bound_are_refused() {
+        assert_eq!(inference_fee(1, U256::MAX), None);
+        assert_eq!(inference_fee(1000, MAX_FEE), Some(MAX_FEE));
+        assert_eq!(inference_fee(1001, MAX_FEE), None);
     }
 
     #[test]

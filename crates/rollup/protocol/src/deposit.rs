@@ -89,7 +89,7 @@ pub fn decode_deposit_log(
     }
     // log data is the ABI encoding of `bytes opaqueData`: offset, length, bytes
     let data = &log.data.data;
-    let word = |at: usize| data.get(at..at + 32).map(U256::from_be_slice);
+    let word = |at: usize| data.get(at..at.checked_add(32)?).map(U256::from_be_slice);
     let offset: usize = word(0)
         .ok_or(DepositError::Malformed("missing offset"))?
         .try_into()
@@ -197,6 +197,15 @@ mod tests {
             decode_deposit_log(&log, B256::ZERO, 0),
             Err(DepositError::UnsupportedVersion(_))
         ));
+        // an ABI offset near usize::MAX is malformed, not a panic
+        let mut huge = vec![0xff; 32];
+        huge.extend_from_slice(&[0; 64]);
+        let topics = log.data.topics().to_vec();
+        let mut topics0 = topics.clone();
+        topics0[3] = B256::ZERO;
+        let far =
+            Log { address: Address::ZERO, data: LogData::new_unchecked(topics0, huge.into()) };
+        assert!(matches!(decode_deposit_log(&far, B256::ZERO, 0), Err(DepositError::Malformed(_))));
         let other = Log {
             address: Address::ZERO,
             data: LogData::new_unchecked(vec![B256::ZERO], Bytes::new()),

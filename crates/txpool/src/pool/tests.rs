@@ -118,6 +118,19 @@ fn stateless_and_state_rejections() {
     let err = f.pool.add_raw(&eip1559(&poor, 0, 10_000, 1)).unwrap_err();
     assert!(err.to_string().starts_with("insufficient funds for gas * price + value"), "{err}");
 
+    // a value near 2^256 must not wrap the cost into something affordable
+    let mut tx = TxEip1559 {
+        chain_id: CHAIN,
+        gas_limit: 21_000,
+        max_fee_per_gas: 10_000,
+        to: TxKind::Call(Address::ZERO),
+        value: U256::MAX,
+        ..Default::default()
+    };
+    let sig = f.key.sign_transaction_sync(&mut tx).unwrap();
+    let raw = OpTxEnvelope::Eip1559(tx.into_signed(sig)).encoded_2718();
+    assert!(matches!(f.pool.add_raw(&raw), Err(PoolError::InsufficientFunds { .. })));
+
     assert!(matches!(f.pool.add_raw(&[0xde, 0xad]), Err(PoolError::Decode(_))));
     assert!(matches!(f.pool.add_raw(&[]), Err(PoolError::Decode(_))));
     let mut big = eip1559(&f.key, 0, 10_000, 1);

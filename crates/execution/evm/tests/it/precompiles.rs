@@ -463,6 +463,17 @@ fn attribution_errors() {
         check(record(1, ERIN, 1_000, vec![1], vec![1]), fee - U256::from(1)),
         AErr::InsufficientPayment(attr::InsufficientPayment { fee, value: fee - U256::from(1) })
     );
+    // an owner may set any price; a fee past the bound reverts instead of overflowing
+    ok(h.attribution(
+        DAVE,
+        U256::ZERO,
+        attr::setPriceCall { modelId: 1, pricePerKiloToken: U256::MAX },
+    ));
+    let e = h.attribution(ERIN, fee, record(1, ERIN, 1_000, vec![1], vec![1])).attribution_error();
+    assert_eq!(
+        e,
+        AErr::InsufficientPayment(attr::InsufficientPayment { fee: U256::MAX, value: fee })
+    );
     // nothing moved on any of those reverts
     assert_eq!(h.balance(ATTRIBUTION_ADDRESS), U256::ZERO);
     let count = ok(h.attribution(ERIN, U256::ZERO, attr::inferenceCountCall {}));
