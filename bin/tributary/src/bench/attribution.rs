@@ -13,7 +13,6 @@ use alloy::{
     sol_types::{SolCall, SolValue},
 };
 use clap::Args;
-use op_revm::OpTransaction;
 use revm::{
     DatabaseCommit, DatabaseRef,
     context::TxEnv,
@@ -22,7 +21,7 @@ use revm::{
 };
 use std::{sync::Arc, time::Instant};
 use tributary_chainspec::ChainSpec;
-use tributary_evm::{EvmConfig, OpTx};
+use tributary_evm::EvmConfig;
 use tributary_precompiles::{ATTRIBUTION_ADDRESS, IAttribution as A, ROYALTIES_ADDRESS};
 
 #[derive(Debug, Args)]
@@ -80,11 +79,7 @@ impl Chain {
             chain_id: Some(901),
             ..Default::default()
         };
-        let tx = OpTx(OpTransaction {
-            base,
-            enveloped_tx: Some(Bytes::new()),
-            deposit: Default::default(),
-        });
+        let tx = tributary_evm::call_tx(base);
         let out = self
             .evm
             .transact(&mut self.db, self.env.clone(), tx)

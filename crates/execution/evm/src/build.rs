@@ -286,6 +286,16 @@ fn keep_precompile_accounts(
     Ok(())
 }
 
+/// A transaction environment for a call that is not a signed transaction (`eth_call`,
+/// `eth_estimateGas`, tests and benchmarks): no enveloped bytes, so no L1 data fee.
+pub fn call_tx(base: revm::context::TxEnv) -> alloy_op_evm::OpTx {
+    alloy_op_evm::OpTx(op_revm::OpTransaction {
+        base,
+        enveloped_tx: Some(alloy_primitives::Bytes::new()),
+        deposit: Default::default(),
+    })
+}
+
 fn fill_header(
     header: &mut Header,
     output: &ExecutionOutput,

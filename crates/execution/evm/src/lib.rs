@@ -28,7 +28,7 @@ mod config;
 mod diff;
 mod error;
 
-pub use build::{BlockAttributes, BuiltBlock, ExecutionOutput};
+pub use build::{BlockAttributes, BuiltBlock, ExecutionOutput, call_tx};
 pub use config::{EvmConfig, SEQUENCER_FEE_VAULT, TributaryEvmFactory};
 pub use diff::bundle_to_diff;
 pub use error::{ExecutionError, Result};

@@ -318,8 +318,14 @@ fn set_operator(call: &mut Call<'_>, model: u64, operator: Address, allowed: boo
     emit(call, &abi::OperatorChanged { modelId: model, operator, allowed })
 }
 
+/// The `isOperator` view: the model must exist.
 fn is_operator(call: &mut Call<'_>, model: u64, operator: Address) -> Result<bool> {
     model_core(call, model, false)?;
+    operator_flag(call, model, operator)
+}
+
+/// Whether `operator` is allowed on `model`, for callers that already loaded the model.
+fn operator_flag(call: &mut Call<'_>, model: u64, operator: Address) -> Result<bool> {
     let at = operator_slot(call, model, operator)?;
     Ok(!call.sload(SELF, at)?.is_zero())
 }
@@ -332,7 +338,7 @@ fn record(call: &mut Call<'_>, params: &Params, batch: &[abi::Inference]) -> Res
     let mut first = None;
     for inference in batch {
         let core = model_core(call, inference.modelId, !inference.contributionIds.is_empty())?;
-        if core.owner != caller && !is_operator(call, inference.modelId, caller)? {
+        if core.owner != caller && !operator_flag(call, inference.modelId, caller)? {
             return Err(abi::Unauthorized { caller }.into());
         }
         let contributors = check_attribution(call, &core, inference)?;

@@ -12,12 +12,11 @@ use alloy_evm::{
     rpc::TryIntoTxEnv,
 };
 use alloy_primitives::Bytes;
-use op_revm::{OpSpecId, OpTransaction};
+use op_revm::OpSpecId;
 use revm::{
     context::{TxEnv, result::ExecutionResult},
     database::CacheDB,
 };
-use tributary_evm::OpTx;
 use tributary_storage::StateProvider;
 
 type CallDb = CacheDB<StateProvider>;
@@ -72,11 +71,7 @@ impl EthHandler {
         request.gas = Some(gas);
         let base: TxEnv = TryIntoTxEnv::<TxEnv, OpSpecId, _>::try_into_tx_env(request, env)
             .map_err(|err| RpcError::InvalidParams(err.to_string()))?;
-        let tx = OpTx(OpTransaction {
-            base,
-            enveloped_tx: Some(Bytes::new()),
-            deposit: Default::default(),
-        });
+        let tx = tributary_evm::call_tx(base);
         let result = self
             .ctx
             .evm

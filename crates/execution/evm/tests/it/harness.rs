@@ -6,7 +6,7 @@ use alloy::{
     sol_types::{SolCall, SolInterface},
 };
 use alloy_evm::EvmEnv;
-use op_revm::{OpHaltReason, OpSpecId, OpTransaction};
+use op_revm::{OpHaltReason, OpSpecId};
 use revm::{
     DatabaseCommit, DatabaseRef,
     context::{TxEnv, result::ExecutionResult},
@@ -15,7 +15,7 @@ use revm::{
 };
 use std::sync::Arc;
 use tributary_chainspec::ChainSpec;
-use tributary_evm::{EvmConfig, OpTx};
+use tributary_evm::EvmConfig;
 use tributary_precompiles::{ATTRIBUTION_ADDRESS, IAttribution, IRoyalties, ROYALTIES_ADDRESS};
 
 pub(crate) const OPEN: u128 = 1_000_000_000_000_000_000;
@@ -139,11 +139,7 @@ impl Harness {
     }
 
     fn run(&mut self, base: TxEnv) -> Outcome {
-        let tx = OpTx(OpTransaction {
-            base,
-            enveloped_tx: Some(Bytes::new()),
-            deposit: Default::default(),
-        });
+        let tx = tributary_evm::call_tx(base);
         let result =
             self.evm.transact(&mut self.db, self.env.clone(), tx).expect("valid transaction");
         self.db.commit(result.state);
