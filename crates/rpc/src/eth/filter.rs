@@ -232,7 +232,9 @@ impl EthHandler {
                 let sink = pending.accept().await?;
                 let this = self.clone();
                 tokio::spawn(forward(sink, rx, move |block| {
-                    this.block_logs(&block.header, &filter).unwrap_or_default()
+                    // Receipts come from RocksDB: keep the read off the async workers' hot path.
+                    tokio::task::block_in_place(|| this.block_logs(&block.header, &filter))
+                        .unwrap_or_default()
                 }));
             }
             "newPendingTransactions" => {
