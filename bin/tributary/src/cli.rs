@@ -1,6 +1,7 @@
 //! Command line: one clap `Args` struct per subsystem, dotted flag names as reth and op-node.
 
-use crate::{bench::BenchArgs, dev_accounts};
+use crate::bench::BenchArgs;
+use tributary_devnet::accounts as dev_accounts;
 use clap::{Args, Parser, Subcommand};
 use eyre::WrapErr;
 use std::{
@@ -127,7 +128,10 @@ impl NodeArgs {
         }
         let dev = self
             .dev
-            .then(|| DevConfig { block_time: Duration::from_secs_f64(self.dev_args.block_time) });
+            .then(|| DevConfig {
+                block_time: Duration::from_secs_f64(self.dev_args.block_time),
+                ..Default::default()
+            });
         Ok(NodeConfig { datadir, chain: Arc::new(chain), rpc, pool, dev, metrics: self.metrics })
     }
 }

@@ -3,7 +3,6 @@
 mod attr_cli;
 mod bench;
 mod cli;
-mod dev_accounts;
 
 use clap::Parser;
 use cli::{Cli, Command};

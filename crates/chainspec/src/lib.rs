@@ -27,13 +27,26 @@
 //! [`ChainSpec`] gives the revm spec id at a timestamp, the next block's base fee (Holocene's
 //! parameters from the parent's `extraData`, Jovian's minimum base fee and DA footprint), the
 //! `extraData` a new block must carry, and the sealed genesis header with its state root.
+//!
+//! # L1 chain specs
+//!
+//! A genesis without `bedrockBlock` and without an `optimism` section is a plain Ethereum chain
+//! ([`ChainKind::Ethereum`]): the L1 dev chain `tributary l1 --dev` runs on
+//! (`chainspec/l1-dev.json`). It must have Shanghai, Cancun and Prague at genesis, and gets
+//! mainnet's EIP-1559 parameters, an empty `extraData` and no precompiles of ours. Internally
+//! it still carries an OP fork schedule (every fork to Isthmus at 0) because RPC calls run on
+//! op-revm, whose Isthmus rules are Prague's; block execution uses alloy-evm's Ethereum
+//! executor (see the evm crate).
 
 mod genesis;
 mod params;
+mod rollup;
 
 pub use alloy_op_hardforks::{OpChainHardforks, OpHardfork, OpHardforks};
 pub use genesis::{genesis_header, genesis_state_root};
+
 pub use params::{AttributionParams, OpFeeParams};
+pub use rollup::{BlockId, RollupConfig, RollupGenesis, SystemConfig};
 
 use alloy::{
     consensus::{Header, Sealed},
@@ -50,6 +63,21 @@ pub const DEV_CHAIN_ID: u64 = 901;
 
 /// The dev chain spec file, embedded in the binary.
 pub const DEV_CHAIN_SPEC_JSON: &str = include_str!("../../../chainspec/dev.json");
+
+/// Chain id of the dev L1.
+pub const L1_DEV_CHAIN_ID: u64 = 900;
+
+/// The L1 dev chain spec file (`tributary l1 --dev`), embedded in the binary.
+pub const L1_DEV_CHAIN_SPEC_JSON: &str = include_str!("../../../chainspec/l1-dev.json");
+
+/// Which rules a chain runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChainKind {
+    /// An OP Stack L2: deposits, L1 attributes, L1 data fee, fee vaults, our precompiles.
+    Optimism,
+    /// A plain Ethereum chain at Prague: base fee burned, no OP semantics. The L1 dev chain.
+    Ethereum,
+}
 
 /// A chain spec file that is not usable, with the field it is about.
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +120,7 @@ pub type Result<T, E = ChainSpecError> = std::result::Result<T, E>;
 /// A parsed and validated chain spec.
 #[derive(Debug, Clone)]
 pub struct ChainSpec {
+    kind: ChainKind,
     genesis: Genesis,
     hardforks: OpChainHardforks,
     fees: OpFeeParams,
@@ -116,6 +145,14 @@ impl ChainSpec {
     /// The embedded dev chain spec (chain id 901).
     pub fn dev() -> Self {
         Self::from_json(DEV_CHAIN_SPEC_JSON).expect("the embedded dev chain spec is valid")
+    }
+
+    /// The embedded L1 dev chain spec (chain id 900), with its genesis at `timestamp`.
+    pub fn l1_dev(timestamp: u64) -> Self {
+        let mut genesis: Genesis = serde_json::from_str(L1_DEV_CHAIN_SPEC_JSON)
+            .expect("the embedded L1 dev chain spec is valid JSON");
+        genesis.timestamp = timestamp;
+        Self::from_genesis(genesis).expect("the embedded L1 dev chain spec is valid")
     }
 
     /// Reads and validates a chain spec file.
@@ -154,6 +191,11 @@ impl ChainSpec {
         let config = &genesis.config;
         if config.chain_id == 0 {
             return Err(ChainSpecError::invalid("config.chainId", "must be set and non-zero"));
+        }
+        let is_l1 = !config.extra_fields.contains_key("optimism")
+            && !config.extra_fields.contains_key("bedrockBlock");
+        if is_l1 {
+            return Self::ethereum_from_genesis(genesis);
         }
         let mut forks = Vec::with_capacity(OP_FORK_FIELDS.len() + 2);
         let mut previous: Option<(u64, &str)> = None;
@@ -194,6 +236,51 @@ impl ChainSpec {
 
         let fees = OpFeeParams::from_genesis(&genesis)?;
         let attribution = AttributionParams::from_genesis(&genesis)?;
+        Self::finish(ChainKind::Optimism, genesis, hardforks, fees, attribution)
+    }
+
+    /// An L1 chain spec: Prague at genesis, mainnet EIP-1559 parameters, no precompiles.
+    fn ethereum_from_genesis(genesis: Genesis) -> Result<Self> {
+        let config = &genesis.config;
+        for (field, value) in [
+            ("config.shanghaiTime", config.shanghai_time),
+            ("config.cancunTime", config.cancun_time),
+            ("config.pragueTime", config.prague_time),
+        ] {
+            if value != Some(0) {
+                return Err(ChainSpecError::invalid(field, "must be 0: an L1 dev chain runs Prague"));
+            }
+        }
+        if config.osaka_time.is_some() {
+            return Err(ChainSpecError::invalid(
+                "config.osakaTime",
+                "is not supported: the L1 runs Prague rules",
+            ));
+        }
+        // Isthmus is op-revm's Prague: RPC calls run there. Jovian and later never activate.
+        let mut forks: Vec<_> = OP_FORK_FIELDS
+            .iter()
+            .map(|(fork, _)| match fork {
+                OpHardfork::Bedrock => (*fork, ForkCondition::Block(0)),
+                OpHardfork::Jovian => (*fork, ForkCondition::Never),
+                _ => (*fork, ForkCondition::Timestamp(0)),
+            })
+            .collect();
+        forks.push((OpHardfork::Karst, ForkCondition::Never));
+        forks.push((OpHardfork::Interop, ForkCondition::Never));
+        let fees = OpFeeParams { elasticity: 2, denominator: 8, min_base_fee: 0 };
+        let attribution =
+            AttributionParams { activation_time: u64::MAX, protocol_bps: 0, treasury: Default::default() };
+        Self::finish(ChainKind::Ethereum, genesis, OpChainHardforks::new(forks), fees, attribution)
+    }
+
+    fn finish(
+        kind: ChainKind,
+        genesis: Genesis,
+        hardforks: OpChainHardforks,
+        fees: OpFeeParams,
+        attribution: AttributionParams,
+    ) -> Result<Self> {
         if genesis.gas_limit == 0 {
             return Err(ChainSpecError::invalid("gasLimit", "must be non-zero"));
         }
@@ -204,6 +291,7 @@ impl ChainSpec {
             return Err(ChainSpecError::invalid("number", "genesis must be block 0"));
         }
         let mut spec = Self {
+            kind,
             genesis,
             hardforks,
             fees,
@@ -212,6 +300,16 @@ impl ChainSpec {
         };
         spec.genesis_header = genesis_header(&spec);
         Ok(spec)
+    }
+
+    /// Whether this is an OP Stack L2 or a plain Ethereum L1.
+    pub fn kind(&self) -> ChainKind {
+        self.kind
+    }
+
+    /// Whether the chain runs OP Stack rules.
+    pub fn is_optimism(&self) -> bool {
+        self.kind == ChainKind::Optimism
     }
 
     /// The chain id.
@@ -271,7 +369,9 @@ impl ChainSpec {
     /// The EIP-1559 parameters in force for the child of `parent`: after Holocene the parent's
     /// `extraData` carries them.
     fn base_fee_params_from_parent(&self, parent: &Header) -> BaseFeeParams {
-        let decoded = if self.hardforks.is_jovian_active_at_timestamp(parent.timestamp) {
+        let decoded = if self.kind == ChainKind::Ethereum {
+            None
+        } else if self.hardforks.is_jovian_active_at_timestamp(parent.timestamp) {
             op_alloy::consensus::decode_jovian_extra_data(&parent.extra_data)
                 .ok()
                 .map(|(elasticity, denominator, _)| (elasticity, denominator))
@@ -292,7 +392,9 @@ impl ChainSpec {
     /// plus the minimum base fee after Jovian.
     pub fn extra_data_at(&self, timestamp: u64) -> Bytes {
         let params = self.fees.base_fee_params();
-        if self.hardforks.is_jovian_active_at_timestamp(timestamp) {
+        if self.kind == ChainKind::Ethereum {
+            Bytes::new()
+        } else if self.hardforks.is_jovian_active_at_timestamp(timestamp) {
             op_alloy::consensus::encode_jovian_extra_data(B64::ZERO, params, self.fees.min_base_fee)
                 .unwrap_or_default()
         } else if self.hardforks.is_holocene_active_at_timestamp(timestamp) {

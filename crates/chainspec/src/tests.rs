@@ -117,3 +117,34 @@ fn base_fee_follows_eip1559_and_jovian_floor() {
     assert_eq!(spec.next_base_fee(&low, 2), spec.fees().min_base_fee);
     let _ = Address::ZERO;
 }
+
+#[test]
+fn l1_dev_spec_is_plain_ethereum_at_prague() {
+    let spec = ChainSpec::l1_dev(1_700_000_000);
+    assert_eq!(spec.kind(), ChainKind::Ethereum);
+    assert_eq!(spec.chain_id(), L1_DEV_CHAIN_ID);
+    assert_eq!(spec.genesis_header().timestamp, 1_700_000_000);
+    assert!(spec.extra_data_at(1_700_000_002).is_empty());
+    assert_eq!(spec.attribution().activation_time, u64::MAX);
+    // op-revm's Prague for RPC calls, never Jovian.
+    assert_eq!(spec.spec_id_at(1_700_000_002), op_revm::OpSpecId::ISTHMUS);
+    assert!(spec.genesis_header().requests_hash.is_some());
+    // mainnet EIP-1559: an empty parent lowers the fee by 1/8, a full one raises it by 1/8
+    let parent = Header {
+        gas_limit: 60_000_000,
+        gas_used: 0,
+        base_fee_per_gas: Some(1_000_000_000),
+        ..Default::default()
+    };
+    assert_eq!(spec.next_base_fee(&parent, 2), 875_000_000);
+    let full = Header { gas_used: 60_000_000, ..parent };
+    assert_eq!(spec.next_base_fee(&full, 2), 1_125_000_000);
+}
+
+#[test]
+fn l1_spec_must_run_prague() {
+    let mut genesis: alloy::genesis::Genesis = serde_json::from_str(L1_DEV_CHAIN_SPEC_JSON).unwrap();
+    genesis.config.prague_time = None;
+    let err = ChainSpec::from_genesis(genesis).unwrap_err();
+    assert!(err.to_string().contains("config.pragueTime"), "{err}");
+}

@@ -37,6 +37,8 @@ pub(crate) struct DevProducer {
     pub(crate) blocks: broadcast::Sender<Arc<ExecutedBlock>>,
     pub(crate) heads: Arc<SafetyHeads>,
     pub(crate) block_time: Duration,
+    pub(crate) safe_depth: u64,
+    pub(crate) finalized_depth: u64,
     pub(crate) metrics: NodeMetrics,
 }
 
@@ -90,6 +92,7 @@ impl DevProducer {
             .map(|d| d.as_secs())
             .unwrap_or_default();
         let timestamp = now.max(parent.timestamp + 1);
+        let chain_tag = if self.evm.chain().is_optimism() { "dev" } else { "l1" };
         let base_fee = self.evm.chain().next_base_fee(&parent, timestamp);
         let attrs = BlockAttributes {
             timestamp,
@@ -114,10 +117,14 @@ impl DevProducer {
             header.gas_limit,
             self.evm.chain().spec_id_at(header.timestamp + 1),
         );
-        self.heads.set(header.number, header.number);
+        self.heads.set(
+            header.number.saturating_sub(self.safe_depth),
+            header.number.saturating_sub(self.finalized_depth),
+        );
         self.metrics.record_block(&block, started.elapsed(), &self.pool);
         tracing::info!(
             target: "dev",
+            chain = chain_tag,
             number = header.number,
             hash = %header.hash(),
             txs = block.body.len(),

@@ -63,6 +63,10 @@ pub enum NodeError {
 pub struct DevConfig {
     /// Seal a block this often; zero seals one per incoming transaction.
     pub block_time: Duration,
+    /// `safe` is this many blocks below the head (the L1 dev chain's stand-in for attestations).
+    pub safe_depth: u64,
+    /// `finalized` is this many blocks below the head.
+    pub finalized_depth: u64,
 }
 
 impl DevConfig {
@@ -72,7 +76,7 @@ impl DevConfig {
 
 impl Default for DevConfig {
     fn default() -> Self {
-        Self { block_time: Self::DEFAULT_BLOCK_TIME }
+        Self { block_time: Self::DEFAULT_BLOCK_TIME, safe_depth: 0, finalized_depth: 0 }
     }
 }
 
@@ -174,7 +178,9 @@ pub async fn launch(config: NodeConfig) -> Result<RunningNode, NodeError> {
     ));
     let (blocks, _) = broadcast::channel::<Arc<ExecutedBlock>>(256);
     let heads = Arc::new(SafetyHeads::default());
-    heads.set(head.number, head.number);
+    let (safe_depth, finalized_depth) =
+        config.dev.map(|dev| (dev.safe_depth, dev.finalized_depth)).unwrap_or_default();
+    heads.set(head.number.saturating_sub(safe_depth), head.number.saturating_sub(finalized_depth));
 
     let ctx = Arc::new(RpcContext::new(
         db.clone(),
@@ -196,6 +202,8 @@ pub async fn launch(config: NodeConfig) -> Result<RunningNode, NodeError> {
             blocks,
             heads,
             block_time: dev.block_time,
+            safe_depth: dev.safe_depth,
+            finalized_depth: dev.finalized_depth,
             metrics: NodeMetrics,
         };
         tasks.spawn_critical("dev-block-producer", producer.run(tasks.shutdown_signal()));

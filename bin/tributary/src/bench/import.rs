@@ -9,7 +9,7 @@
 //! `CacheDB<EmptyDB>` holding the genesis allocation. Both figures count only the transfer
 //! blocks; the deploy block is set-up.
 
-use crate::dev_accounts::dev_signer;
+use tributary_devnet::accounts::dev_signer;
 use alloy::{
     consensus::{Block, BlockBody, SignableTransaction, TxEip1559, transaction::Recovered},
     network::TxSignerSync,

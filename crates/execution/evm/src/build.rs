@@ -18,6 +18,9 @@ use tributary_protocol::{L1BlockInfo, L1InfoFormat};
 use tributary_storage::{Database, ExecutedBlock, StateDiff, StateRootOutput};
 
 /// What the sequencer decides about a new block before running any transaction.
+///
+/// On an Ethereum chain (the L1 dev chain) there are no deposits: `l1_info` and `deposits`
+/// are ignored there.
 #[derive(Debug, Clone)]
 pub struct BlockAttributes {
     /// The block's timestamp.
@@ -41,6 +44,8 @@ pub struct ExecutionOutput {
     pub gas_used: u64,
     /// Jovian's DA footprint (the header's `blobGasUsed`).
     pub blob_gas_used: u64,
+    /// EIP-7685 requests hash, on an Ethereum chain (OP chains have none: Isthmus fixes it).
+    pub requests_hash: Option<B256>,
     /// State changes.
     pub diff: StateDiff,
 }
@@ -74,12 +79,16 @@ impl EvmConfig {
         if parent.number != head {
             return Err(ExecutionError::NotChildOfHead { number: parent.number + 1, head });
         }
-        let mut header = self.next_header(
+        let header = self.next_header(
             parent,
             attrs.timestamp,
             attrs.prev_randao,
             attrs.parent_beacon_block_root,
         );
+        if !self.chain().is_optimism() {
+            let (output, included, rejected) = self.run(db, &header, pool_txs, false)?;
+            return self.seal_built(db, header, output, included, rejected);
+        }
         let forks = self.chain().hardforks();
         let format = L1InfoFormat::for_block(
             (
@@ -98,6 +107,17 @@ impl EvmConfig {
         });
         let txs = deposits.chain(pool_txs);
         let (output, included, rejected) = self.run(db, &header, txs, false)?;
+        self.seal_built(db, header, output, included, rejected)
+    }
+
+    fn seal_built(
+        &self,
+        db: &Database,
+        mut header: Header,
+        output: ExecutionOutput,
+        included: Vec<Recovered<OpTxEnvelope>>,
+        rejected: Vec<(B256, String)>,
+    ) -> Result<BuiltBlock> {
         let root = db.state_root(&output.diff)?;
         fill_header(&mut header, &output, &included, root.root, self);
         let (body, senders) = included.into_iter().map(|tx| tx.into_parts()).unzip();
@@ -174,6 +194,9 @@ impl EvmConfig {
         if expected.logs_bloom != header.logs_bloom {
             return Err(invalid("logs bloom differs".into()));
         }
+        if expected.requests_hash != header.requests_hash {
+            return Err(invalid("requests hash differs".into()));
+        }
         let (body, senders) = included.into_iter().map(|tx| tx.into_parts()).unzip();
         let executed = ExecutedBlock {
             header: SealedHeader::new(header.clone()),
@@ -197,6 +220,9 @@ impl EvmConfig {
         txs: impl IntoIterator<Item = Recovered<OpTxEnvelope>>,
         strict: bool,
     ) -> Result<(ExecutionOutput, Vec<Recovered<OpTxEnvelope>>, Vec<(B256, String)>)> {
+        if let Some(eth) = &self.eth_executor_factory {
+            return crate::eth::run(eth, self.chain(), db, header, txs, strict);
+        }
         let env: EvmEnv<OpSpecId> = self.evm_env(header);
         let mut state =
             State::builder().with_database_ref(db.latest_state()).with_bundle_update().build();
@@ -235,6 +261,7 @@ impl EvmConfig {
             receipts: result.receipts,
             gas_used: result.gas_used,
             blob_gas_used: result.blob_gas_used,
+            requests_hash: None,
             diff,
         };
         Ok((output, included, rejected))
@@ -312,5 +339,8 @@ fn fill_header(
     header.gas_used = output.gas_used;
     if config.chain().hardforks().is_jovian_active_at_timestamp(header.timestamp) {
         header.blob_gas_used = Some(output.blob_gas_used);
+    }
+    if output.requests_hash.is_some() {
+        header.requests_hash = output.requests_hash;
     }
 }

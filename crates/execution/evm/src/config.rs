@@ -98,6 +98,8 @@ pub(crate) type ExecutorFactory =
 pub struct EvmConfig {
     chain: Arc<ChainSpec>,
     pub(crate) executor_factory: ExecutorFactory,
+    /// Set on an Ethereum (L1) chain: blocks run on alloy-evm's Ethereum executor.
+    pub(crate) eth_executor_factory: Option<crate::eth::EthExecutorFactory>,
 }
 
 impl EvmConfig {
@@ -108,7 +110,9 @@ impl EvmConfig {
             chain.hardforks().clone(),
             TributaryEvmFactory::new(&chain),
         );
-        Self { chain, executor_factory }
+        let eth_executor_factory =
+            (!chain.is_optimism()).then(|| crate::eth::executor_factory(&chain));
+        Self { chain, executor_factory, eth_executor_factory }
     }
 
     /// The chain spec.
@@ -150,7 +154,11 @@ impl EvmConfig {
         Header {
             parent_hash: parent.hash(),
             ommers_hash: EMPTY_OMMER_ROOT_HASH,
-            beneficiary: SEQUENCER_FEE_VAULT,
+            beneficiary: if self.chain.is_optimism() {
+                SEQUENCER_FEE_VAULT
+            } else {
+                self.chain.genesis().coinbase
+            },
             number: parent.number + 1,
             gas_limit: parent.gas_limit,
             timestamp,

@@ -18,6 +18,14 @@
 //! crate's [`StateDiff`] (plain changes with their old values), which gives the change sets for
 //! history and unwinds, and the prefix set for the incremental state root.
 //!
+//! # Ethereum chains
+//!
+//! On a chain spec of kind `Ethereum` (the L1 dev chain) [`EvmConfig`] runs blocks on
+//! alloy-evm's Ethereum executor at Prague instead (`eth.rs`): no L1 attributes deposit, base
+//! fee burned, the beneficiary is the genesis coinbase. `eth_call` and `eth_estimateGas` still
+//! run on op-revm at Isthmus, which is Prague plus the P256VERIFY precompile; calls carry no
+//! enveloped bytes, so no L1 data fee is charged there.
+//!
 //! # The precompile seam
 //!
 //! The EVM comes from [`TributaryEvmFactory`], which today is alloy-op-evm's `OpEvmFactory`
@@ -27,6 +35,7 @@ mod build;
 mod config;
 mod diff;
 mod error;
+mod eth;
 
 pub use build::{BlockAttributes, BuiltBlock, ExecutionOutput, call_tx};
 pub use config::{EvmConfig, SEQUENCER_FEE_VAULT, TributaryEvmFactory};

@@ -34,7 +34,7 @@ impl TestNode {
             chain: Arc::new(ChainSpec::dev()),
             rpc: RpcConfig { addr: "127.0.0.1:0".parse().unwrap(), ..Default::default() },
             pool: Default::default(),
-            dev: Some(DevConfig { block_time }),
+            dev: Some(DevConfig { block_time, ..Default::default() }),
             metrics: None,
         };
         let node = tributary_node::launch(config).await.unwrap();

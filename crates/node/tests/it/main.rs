@@ -412,7 +412,10 @@ async fn prometheus_metrics_are_served() {
             ..Default::default()
         },
         pool: Default::default(),
-        dev: Some(tributary_node::DevConfig { block_time: Duration::from_millis(200) }),
+        dev: Some(tributary_node::DevConfig {
+            block_time: Duration::from_millis(200),
+            ..Default::default()
+        }),
         metrics: Some(format!("127.0.0.1:{port}").parse().unwrap()),
     };
     let node = tributary_node::launch(config).await.unwrap();

@@ -1,10 +1,18 @@
 //! Channels: frames reassembled, decompressed (zlib, or brotli behind a `0x01` byte), and read
-//! as a stream of RLP-wrapped batches. Singular batches (version 0) are here; span batches
-//! (version 1) come with the batcher (issue 4).
+//! as a stream of batches, each an RLP byte string holding `version ++ content`.
+//!
+//! Singular batches (version 0, one block, RLP) are here, span batches (version 1, many
+//! blocks) in `span_batch.rs`, and [`Batch`] holds either. [`encode_batches`] and
+//! [`decode_batches`] handle singular batches alone; [`BatchReader`],
+//! [`encode_channel_batches`] and [`decode_channel_batches`] handle both, given the chain's
+//! [`SpanBatchConfig`].
 
-use crate::frame::{ChannelId, Frame};
+use crate::{
+    frame::{ChannelId, Frame},
+    span_batch::{SpanBatch, SpanBatchConfig, SpanBatchError},
+};
 use alloy_primitives::{B256, Bytes};
-use alloy_rlp::{Decodable, Encodable, RlpDecodable, RlpEncodable};
+use alloy_rlp::{Decodable, Encodable, Header, RlpDecodable, RlpEncodable};
 use std::{collections::BTreeMap, io::Read};
 
 /// The brotli marker byte in front of a brotli channel.
@@ -49,9 +57,12 @@ pub enum ChannelError {
     /// A batch that does not decode.
     #[error("bad batch: {0}")]
     BadBatch(String),
-    /// A batch version this node does not read yet.
+    /// A batch version this reader does not read: 1 for [`decode_batches`], 2 and up for all.
     #[error("unsupported batch version {0}")]
     UnsupportedBatch(u8),
+    /// A span batch that does not decode, or cannot be encoded.
+    #[error("bad span batch: {0}")]
+    SpanBatch(#[from] SpanBatchError),
 }
 
 /// Frames of one channel as they arrive.
@@ -168,43 +179,171 @@ pub struct SingularBatch {
     pub transactions: Vec<Bytes>,
 }
 
-/// Encodes batches as a channel's uncompressed data: each is an RLP byte string holding the
-/// version byte and the batch's RLP.
+/// A batch of either version, as a channel carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Batch {
+    /// Version 0: one block.
+    Singular(SingularBatch),
+    /// Version 1: consecutive blocks.
+    Span(SpanBatch),
+}
+
+impl From<SingularBatch> for Batch {
+    fn from(batch: SingularBatch) -> Self {
+        Self::Singular(batch)
+    }
+}
+
+impl From<SpanBatch> for Batch {
+    fn from(batch: SpanBatch) -> Self {
+        Self::Span(batch)
+    }
+}
+
+impl Batch {
+    /// The version byte.
+    pub fn version(&self) -> u8 {
+        match self {
+            Self::Singular(_) => SINGULAR_BATCH,
+            Self::Span(_) => SPAN_BATCH,
+        }
+    }
+
+    /// Appends the batch as a channel holds it: an RLP byte string of `version ++ content`.
+    /// Nothing is appended on error.
+    ///
+    /// # Errors
+    ///
+    /// A span batch that cannot be encoded ([`SpanBatch::encode`]).
+    pub fn encode(&self, config: &SpanBatchConfig, out: &mut Vec<u8>) -> Result<(), SpanBatchError> {
+        let mut inner = vec![self.version()];
+        match self {
+            Self::Singular(batch) => batch.encode(&mut inner),
+            Self::Span(batch) => batch.encode(config, &mut inner)?,
+        }
+        inner.as_slice().encode(out);
+        Ok(())
+    }
+
+    /// Decodes `version ++ content`, the inside of one RLP-wrapped batch.
+    ///
+    /// # Errors
+    ///
+    /// An empty batch, an unknown version, or content that does not decode.
+    pub fn decode(versioned: &[u8], config: &SpanBatchConfig) -> Result<Self, ChannelError> {
+        let (&version, body) =
+            versioned.split_first().ok_or(ChannelError::BadBatch("empty batch".into()))?;
+        match version {
+            SINGULAR_BATCH => decode_singular(body).map(Self::Singular),
+            SPAN_BATCH => Ok(Self::Span(SpanBatch::decode(body, config)?)),
+            other => Err(ChannelError::UnsupportedBatch(other)),
+        }
+    }
+}
+
+/// Reads the batches out of a channel's uncompressed data one at a time. It stops after the
+/// first error: derivation keeps the batches before a bad one and drops the rest of the
+/// channel.
+#[derive(Debug, Clone)]
+pub struct BatchReader<'a> {
+    data: &'a [u8],
+    config: SpanBatchConfig,
+    failed: bool,
+}
+
+impl<'a> BatchReader<'a> {
+    /// A reader over a channel's uncompressed data.
+    pub fn new(data: &'a [u8], config: SpanBatchConfig) -> Self {
+        Self { data, config, failed: false }
+    }
+}
+
+impl Iterator for BatchReader<'_> {
+    type Item = Result<Batch, ChannelError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed || self.data.is_empty() {
+            return None;
+        }
+        let batch = next_versioned(&mut self.data).and_then(|inner| Batch::decode(inner, &self.config));
+        self.failed = batch.is_err();
+        Some(batch)
+    }
+}
+
+/// Encodes batches of either version as a channel's uncompressed data.
+///
+/// # Errors
+///
+/// A span batch that cannot be encoded.
+pub fn encode_channel_batches(
+    batches: &[Batch],
+    config: &SpanBatchConfig,
+) -> Result<Vec<u8>, ChannelError> {
+    let mut out = Vec::new();
+    for batch in batches {
+        batch.encode(config, &mut out)?;
+    }
+    Ok(out)
+}
+
+/// Reads all the batches, of either version, out of a channel's uncompressed data.
+///
+/// # Errors
+///
+/// The first batch that does not decode; [`BatchReader`] keeps the ones before it.
+pub fn decode_channel_batches(
+    data: &[u8],
+    config: &SpanBatchConfig,
+) -> Result<Vec<Batch>, ChannelError> {
+    BatchReader::new(data, *config).collect()
+}
+
+/// Encodes singular batches as a channel's uncompressed data: each is an RLP byte string
+/// holding the version byte and the batch's RLP.
 pub fn encode_batches(batches: &[SingularBatch]) -> Vec<u8> {
     let mut out = Vec::new();
     for batch in batches {
         let mut inner = vec![SINGULAR_BATCH];
         batch.encode(&mut inner);
-        Bytes::from(inner).encode(&mut out);
+        inner.as_slice().encode(&mut out);
     }
     out
 }
 
-/// Reads the batches out of a channel's uncompressed data.
+/// Reads the singular batches out of a channel's uncompressed data. Span batches need the
+/// chain's parameters: read them with [`decode_channel_batches`].
 ///
 /// # Errors
 ///
-/// Malformed RLP, an empty batch, or a version this node does not read.
+/// Malformed RLP, an empty batch, or a version other than 0.
 pub fn decode_batches(mut data: &[u8]) -> Result<Vec<SingularBatch>, ChannelError> {
     let mut out = Vec::new();
     while !data.is_empty() {
-        let wrapped =
-            Bytes::decode(&mut data).map_err(|err| ChannelError::BadBatch(err.to_string()))?;
-        let (&version, mut body) =
-            wrapped.split_first().ok_or(ChannelError::BadBatch("empty batch".into()))?;
+        let (&version, body) = next_versioned(&mut data)?
+            .split_first()
+            .ok_or(ChannelError::BadBatch("empty batch".into()))?;
         match version {
-            SINGULAR_BATCH => {
-                let batch = SingularBatch::decode(&mut body)
-                    .map_err(|err| ChannelError::BadBatch(err.to_string()))?;
-                if !body.is_empty() {
-                    return Err(ChannelError::BadBatch("trailing bytes in batch".into()));
-                }
-                out.push(batch);
-            }
+            SINGULAR_BATCH => out.push(decode_singular(body)?),
             other => return Err(ChannelError::UnsupportedBatch(other)),
         }
     }
     Ok(out)
+}
+
+/// Takes the next RLP byte string off the channel data.
+fn next_versioned<'a>(data: &mut &'a [u8]) -> Result<&'a [u8], ChannelError> {
+    Header::decode_bytes(data, false).map_err(|err| ChannelError::BadBatch(err.to_string()))
+}
+
+/// A singular batch's RLP, all of `body`.
+fn decode_singular(mut body: &[u8]) -> Result<SingularBatch, ChannelError> {
+    let batch =
+        SingularBatch::decode(&mut body).map_err(|err| ChannelError::BadBatch(err.to_string()))?;
+    if !body.is_empty() {
+        return Err(ChannelError::BadBatch("trailing bytes in batch".into()));
+    }
+    Ok(batch)
 }
 
 #[cfg(test)]

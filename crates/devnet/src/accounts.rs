@@ -3,10 +3,10 @@
 use alloy::signers::local::{MnemonicBuilder, PrivateKeySigner, coins_bip39::English};
 
 /// The dev mnemonic.
-pub(crate) const DEV_MNEMONIC: &str = "test test test test test test test test test test test junk";
+pub const DEV_MNEMONIC: &str = "test test test test test test test test test test test junk";
 
 /// Account `index` of the dev mnemonic (`m/44'/60'/0'/0/index`).
-pub(crate) fn dev_signer(index: u32) -> PrivateKeySigner {
+pub fn dev_signer(index: u32) -> PrivateKeySigner {
     MnemonicBuilder::<English>::default()
         .phrase(DEV_MNEMONIC)
         .index(index)
@@ -16,7 +16,7 @@ pub(crate) fn dev_signer(index: u32) -> PrivateKeySigner {
 }
 
 /// The banner `node --dev` prints: accounts and keys.
-pub(crate) fn banner() -> String {
+pub fn banner() -> String {
     let mut out = String::from("Dev accounts (10000 OPEN each):\n");
     for i in 0..10 {
         let signer = dev_signer(i);

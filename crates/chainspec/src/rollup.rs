@@ -1,0 +1,245 @@
+//! The rollup config: what ties an L2 to its L1. Written by `tributary devnet init`, read by
+//! the sequencer, the batcher and (issue 5) derivation.
+//!
+//! The JSON has op-node's `rollup.json` shape where op-node has a field (snake case, `genesis`
+//! with `l1`/`l2` block ids, `l2_time` and `system_config`), plus the two fields op-node keeps
+//! elsewhere: `unsafe_block_signer` (op-node reads it from the L1 SystemConfig contract) and
+//! `l1_base_fee_scalar`/`l1_blob_base_fee_scalar` are folded into `system_config.scalar` as
+//! Ecotone encodes it (version byte 1, blob base fee scalar in bytes 24..28, base fee scalar in
+//! bytes 28..32).
+
+use crate::{ChainSpecError, Result};
+use alloy_primitives::{Address, B256, U256};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// A block id: number and hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct BlockId {
+    /// The hash.
+    pub hash: B256,
+    /// The number.
+    pub number: u64,
+}
+
+/// The L1 values the L2 genesis starts from (op-node's `SystemConfig`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SystemConfig {
+    /// The batcher's L1 address: only its transactions to the inbox carry batches.
+    pub batcher_addr: Address,
+    /// Pre-Ecotone overhead; zero since Ecotone.
+    pub overhead: B256,
+    /// Ecotone's packed fee scalars.
+    pub scalar: B256,
+    /// The L2 block gas limit.
+    pub gas_limit: u64,
+}
+
+impl SystemConfig {
+    /// Packs Ecotone's scalars the way `scalar` carries them.
+    pub fn ecotone_scalar(base_fee_scalar: u32, blob_base_fee_scalar: u32) -> B256 {
+        let mut out = [0u8; 32];
+        out[0] = 1;
+        out[24..28].copy_from_slice(&blob_base_fee_scalar.to_be_bytes());
+        out[28..32].copy_from_slice(&base_fee_scalar.to_be_bytes());
+        B256::from(out)
+    }
+
+    /// `(base_fee_scalar, blob_base_fee_scalar)`.
+    pub fn scalars(&self) -> (u32, u32) {
+        let bytes = self.scalar.0;
+        let word = |range: std::ops::Range<usize>| {
+            let mut buf = [0u8; 4];
+            buf.copy_from_slice(&bytes[range]);
+            u32::from_be_bytes(buf)
+        };
+        if bytes[0] == 1 {
+            (word(28..32), word(24..28))
+        } else {
+            // Version 0: the whole word is the (pre-Ecotone) scalar.
+            (u32::try_from(U256::from_be_bytes(bytes)).unwrap_or(u32::MAX), 0)
+        }
+    }
+}
+
+/// The rollup's genesis: where on L1 it is anchored and which L2 block it starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RollupGenesis {
+    /// The L1 block the L2 genesis is anchored to: the first L1 origin.
+    pub l1: BlockId,
+    /// The L2 genesis block.
+    pub l2: BlockId,
+    /// The L2 genesis timestamp.
+    pub l2_time: u64,
+    /// L1 values at genesis.
+    pub system_config: SystemConfig,
+}
+
+/// The rollup config (`rollup.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RollupConfig {
+    /// Genesis anchor.
+    pub genesis: RollupGenesis,
+    /// Seconds between L2 blocks.
+    pub block_time: u64,
+    /// How far (seconds) an L2 block's timestamp may run ahead of its L1 origin's.
+    pub max_sequencer_drift: u64,
+    /// L1 blocks within which a batch for an epoch must land.
+    pub seq_window_size: u64,
+    /// L1 blocks within which a channel must complete.
+    pub channel_timeout: u64,
+    /// The L1 chain id.
+    pub l1_chain_id: u64,
+    /// The L2 chain id.
+    pub l2_chain_id: u64,
+    /// Batcher transactions go here.
+    pub batch_inbox_address: Address,
+    /// The L1 portal, whose `TransactionDeposited` logs are the deposits.
+    pub deposit_contract_address: Address,
+    /// The key that signs unsafe blocks for gossip.
+    pub unsafe_block_signer: Address,
+    /// OP fork times, as op-node lists them (all at genesis on Tributary's dev chains).
+    #[serde(flatten)]
+    pub fork_times: std::collections::BTreeMap<String, u64>,
+}
+
+impl RollupConfig {
+    /// Default L2 block time.
+    pub const DEFAULT_BLOCK_TIME: u64 = 2;
+    /// Default sequencer drift (op-node's since Fjord).
+    pub const DEFAULT_MAX_SEQUENCER_DRIFT: u64 = 1800;
+    /// Default sequencing window (op-node's devnet value).
+    pub const DEFAULT_SEQ_WINDOW_SIZE: u64 = 3600;
+    /// Default channel timeout (op-node's value since Granite).
+    pub const DEFAULT_CHANNEL_TIMEOUT: u64 = 50;
+
+    /// The batch inbox address by the OP convention: `0xff00…00` followed by the chain id.
+    pub fn default_batch_inbox(l2_chain_id: u64) -> Address {
+        let mut out = [0u8; 20];
+        out[0] = 0xff;
+        out[12..].copy_from_slice(&l2_chain_id.to_be_bytes());
+        Address::from(out)
+    }
+
+    /// Reads and checks `rollup.json`.
+    ///
+    /// # Errors
+    ///
+    /// An unreadable file, malformed JSON, a zero block time or chain id.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ChainSpecError::Io { path: path.display().to_string(), source })?;
+        Self::from_json(&text)
+    }
+
+    /// Parses and checks a rollup config.
+    ///
+    /// # Errors
+    ///
+    /// See [`RollupConfig::from_file`].
+    pub fn from_json(text: &str) -> Result<Self> {
+        let de = &mut serde_json::Deserializer::from_str(text);
+        let config: Self = serde_path_to_error::deserialize(de).map_err(|err| {
+            let field = err.path().to_string();
+            ChainSpecError::Json { field, message: err.into_inner().to_string() }
+        })?;
+        if config.block_time == 0 {
+            return Err(ChainSpecError::invalid("block_time", "must be at least 1 second"));
+        }
+        if config.l1_chain_id == 0 || config.l2_chain_id == 0 {
+            return Err(ChainSpecError::invalid("l2_chain_id", "chain ids must be non-zero"));
+        }
+        if config.seq_window_size == 0 || config.channel_timeout == 0 {
+            return Err(ChainSpecError::invalid("seq_window_size", "windows must be non-zero"));
+        }
+        Ok(config)
+    }
+
+    /// The JSON, pretty-printed.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// The timestamp of L2 block `number`.
+    pub fn l2_timestamp(&self, number: u64) -> u64 {
+        let offset = number.saturating_sub(self.genesis.l2.number);
+        self.genesis.l2_time.saturating_add(offset.saturating_mul(self.block_time))
+    }
+
+    /// The L2 block number at `timestamp`, if a block has that timestamp.
+    pub fn l2_number_at(&self, timestamp: u64) -> Option<u64> {
+        let offset = timestamp.checked_sub(self.genesis.l2_time)?;
+        (offset % self.block_time == 0)
+            .then(|| self.genesis.l2.number.saturating_add(offset / self.block_time))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> RollupConfig {
+        RollupConfig {
+            genesis: RollupGenesis {
+                l1: BlockId { hash: B256::repeat_byte(1), number: 3 },
+                l2: BlockId { hash: B256::repeat_byte(2), number: 0 },
+                l2_time: 1_000,
+                system_config: SystemConfig {
+                    batcher_addr: Address::repeat_byte(3),
+                    overhead: B256::ZERO,
+                    scalar: SystemConfig::ecotone_scalar(1368, 810_949),
+                    gas_limit: 60_000_000,
+                },
+            },
+            block_time: 2,
+            max_sequencer_drift: 1800,
+            seq_window_size: 3600,
+            channel_timeout: 50,
+            l1_chain_id: 900,
+            l2_chain_id: 901,
+            batch_inbox_address: RollupConfig::default_batch_inbox(901),
+            deposit_contract_address: Address::repeat_byte(4),
+            unsafe_block_signer: Address::repeat_byte(5),
+            fork_times: [("regolith_time".to_string(), 0)].into_iter().collect(),
+        }
+    }
+
+    #[test]
+    fn json_round_trip_in_op_node_shape() {
+        let config = sample();
+        let json = config.to_json();
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(value["genesis"]["l1"]["number"], 3);
+        assert_eq!(value["genesis"]["system_config"]["gasLimit"], 60_000_000);
+        assert_eq!(value["regolith_time"], 0);
+        assert_eq!(value["batch_inbox_address"], "0xff00000000000000000000000000000000000385");
+        assert_eq!(RollupConfig::from_json(&json).unwrap(), config);
+    }
+
+    #[test]
+    fn scalars_unpack() {
+        assert_eq!(sample().genesis.system_config.scalars(), (1368, 810_949));
+    }
+
+    #[test]
+    fn timestamps_map_to_numbers() {
+        let config = sample();
+        assert_eq!(config.l2_timestamp(5), 1_010);
+        assert_eq!(config.l2_number_at(1_010), Some(5));
+        assert_eq!(config.l2_number_at(1_011), None);
+        assert_eq!(config.l2_number_at(999), None);
+    }
+
+    #[test]
+    fn bad_configs_name_the_field() {
+        let mut value: serde_json::Value = serde_json::from_str(&sample().to_json()).unwrap();
+        value["block_time"] = 0.into();
+        let err = RollupConfig::from_json(&value.to_string()).unwrap_err();
+        assert!(err.to_string().contains("block_time"), "{err}");
+        value["block_time"] = "two".into();
+        let err = RollupConfig::from_json(&value.to_string()).unwrap_err();
+        assert!(err.to_string().contains("block_time"), "{err}");
+    }
+}

@@ -1,0 +1,145 @@
+//! Block execution for plain Ethereum chains: the L1 dev chain (`tributary l1 --dev`).
+//!
+//! The storage, pool and RPC crates speak op-alloy's types, whose non-deposit transactions and
+//! receipts are exactly Ethereum's (minus blob transactions, which the L1 dev chain does not
+//! take). So an L1 block goes through the same code as an L2 block until execution, where
+//! this module hands it to alloy-evm's Ethereum executor at Prague: base fee burned, no L1
+//! data fee, no deposits, EIP-7002/7251 requests.
+
+use crate::{ExecutionError, ExecutionOutput, Result, bundle_to_diff};
+use alloy::{
+    consensus::{Header, ReceiptEnvelope, TxEnvelope, transaction::Recovered},
+    eips::eip7840::BlobParams,
+};
+use alloy_evm::{
+    EvmEnv, EvmFactory as _,
+    block::{BlockExecutionError, BlockExecutor, BlockExecutorFactory},
+    eth::{
+        EthBlockExecutionCtx, EthBlockExecutorFactory, EthEvmFactory,
+        receipt_builder::AlloyReceiptBuilder, spec::EthExecutorSpec,
+    },
+};
+use alloy_hardforks::{EthereumHardfork, EthereumHardforks, ForkCondition};
+use alloy_primitives::{Address, B256};
+use revm::database::{State, states::bundle_state::BundleRetention};
+use tributary_chainspec::{ChainSpec, OpChainHardforks};
+use tributary_primitives::{OpTxEnvelope, Receipt};
+use tributary_storage::Database;
+
+/// The Ethereum fork schedule of an L1 chain spec: Prague at genesis (the chain spec's OP
+/// schedule maps Isthmus to Prague).
+#[derive(Debug, Clone)]
+pub(crate) struct L1Spec(OpChainHardforks);
+
+impl EthereumHardforks for L1Spec {
+    fn ethereum_fork_activation(&self, fork: EthereumHardfork) -> ForkCondition {
+        self.0.ethereum_fork_activation(fork)
+    }
+}
+
+impl EthExecutorSpec for L1Spec {
+    fn deposit_contract_address(&self) -> Option<Address> {
+        // No beacon chain deposit contract: EIP-6110 finds no logs at the default address.
+        None
+    }
+}
+
+pub(crate) type EthExecutorFactory =
+    EthBlockExecutorFactory<AlloyReceiptBuilder, L1Spec, EthEvmFactory>;
+
+pub(crate) fn executor_factory(chain: &ChainSpec) -> EthExecutorFactory {
+    EthBlockExecutorFactory::new(
+        AlloyReceiptBuilder::default(),
+        L1Spec(chain.hardforks().clone()),
+        EthEvmFactory::default(),
+    )
+}
+
+/// A block's transactions, run by the Ethereum executor. Same contract as the OP `run`.
+#[allow(clippy::type_complexity)]
+pub(crate) fn run(
+    factory: &EthExecutorFactory,
+    chain: &ChainSpec,
+    db: &Database,
+    header: &Header,
+    txs: impl IntoIterator<Item = Recovered<OpTxEnvelope>>,
+    strict: bool,
+) -> Result<(ExecutionOutput, Vec<Recovered<OpTxEnvelope>>, Vec<(B256, String)>)> {
+    let env: EvmEnv = EvmEnv::for_eth_block(
+        header,
+        factory.spec().clone(),
+        chain.chain_id(),
+        Some(BlobParams::prague()),
+    );
+    let mut state =
+        State::builder().with_database_ref(db.latest_state()).with_bundle_update().build();
+    let mut included = Vec::new();
+    let mut rejected = Vec::new();
+    let result = {
+        let evm = factory.evm_factory().create_evm(&mut state, env);
+        let ctx = EthBlockExecutionCtx {
+            parent_hash: header.parent_hash,
+            parent_beacon_block_root: header.parent_beacon_block_root,
+            ommers: &[],
+            withdrawals: Some(Default::default()),
+            extra_data: header.extra_data.clone(),
+            tx_count_hint: None,
+            slot_number: None,
+        };
+        let mut executor = factory.create_executor(evm, ctx);
+        executor.apply_pre_execution_changes()?;
+        for tx in txs {
+            let hash = tx.tx_hash();
+            let refuse = |reason: String| -> Result<()> {
+                if strict {
+                    return Err(ExecutionError::InvalidBlock {
+                        number: header.number,
+                        reason: format!("transaction {hash}: {reason}"),
+                    });
+                }
+                Ok(())
+            };
+            let (envelope, signer) = tx.clone().into_parts();
+            let Ok(eth) = envelope.try_into_eth_envelope() else {
+                refuse("deposit transactions do not exist on an L1".into())?;
+                rejected.push((hash, "deposit transaction on an L1".into()));
+                continue;
+            };
+            match executor.execute_transaction(Recovered::<TxEnvelope>::new_unchecked(eth, signer))
+            {
+                Ok(_) => included.push(tx),
+                Err(BlockExecutionError::Validation(err)) => {
+                    refuse(err.to_string())?;
+                    rejected.push((hash, err.to_string()));
+                }
+                Err(err) => return Err(err.into()),
+            }
+        }
+        let (_, result) = executor.finish()?;
+        result
+    };
+    state.merge_transitions(BundleRetention::PlainState);
+    let receipts =
+        result.receipts.into_iter().map(into_op_receipt).collect::<Result<Vec<Receipt>>>()?;
+    let output = ExecutionOutput {
+        receipts,
+        gas_used: result.gas_used,
+        blob_gas_used: 0,
+        requests_hash: Some(result.requests.requests_hash()),
+        diff: bundle_to_diff(state.take_bundle()),
+    };
+    Ok((output, included, rejected))
+}
+
+/// op-alloy's receipt envelope holds Ethereum's receipt types unchanged.
+fn into_op_receipt(receipt: ReceiptEnvelope) -> Result<Receipt> {
+    Ok(match receipt {
+        ReceiptEnvelope::Legacy(r) => Receipt::Legacy(r),
+        ReceiptEnvelope::Eip2930(r) => Receipt::Eip2930(r),
+        ReceiptEnvelope::Eip1559(r) => Receipt::Eip1559(r),
+        ReceiptEnvelope::Eip7702(r) => Receipt::Eip7702(r),
+        ReceiptEnvelope::Eip4844(_) => {
+            return Err(BlockExecutionError::msg("blob transactions are not supported").into());
+        }
+    })
+}

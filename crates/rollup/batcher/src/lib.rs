@@ -1,0 +1,556 @@
+//! The batch poster: it commits every L2 block to L1 in the OP Stack wire format, so that
+//! anyone can rebuild the chain from L1 alone.
+//!
+//! # Flow
+//!
+//! ```text
+//! L2 blocks (in order, from an L2Source) -> channel (singular or span batches, RLP,
+//!   zlib or brotli) -> frames cut to --batcher.max-l1-tx-size -> one frame per L1 tx,
+//!   calldata to the batch inbox, signed by the batcher key -> receipt -> confirmations
+//! ```
+//!
+//! # State, and where it comes from
+//!
+//! The batcher keeps no database of its own. What L1 holds is the truth: on start, and again
+//! after an L1 reorg takes away one of its transactions, it reads the batcher's transactions
+//! to the inbox back from L1 (`resume.rs`) and finds the last L2 block inside a *complete*
+//! channel. Posting resumes at the block after it. A channel that was cut off half-way (a
+//! restart between frames) is never completed: its blocks go into a new channel, and
+//! derivation drops the incomplete one at its timeout. So a restart leaves no gap and posts
+//! no channel twice. Before reading, it waits (bounded) for its own pending L1 transactions to
+//! be mined, so none of them completes an old channel behind its back.
+//!
+//! # Sending
+//!
+//! One transaction is in flight at a time, which keeps the nonce logic simple and the frames
+//! in order. A transaction without a receipt after `resubmit_after` is sent again with the
+//! same nonce and fees raised by [`FEE_BUMP_PERCENT`] (a replacement); if the nonce was used by
+//! something else, the frame is sent again with the next nonce. A frame counts as posted once
+//! its transaction is `confirmations` blocks deep.
+//!
+//! # Safe and finalized L2 heads
+//!
+//! An L2 block is safe once the channel holding it is fully posted and confirmed, and
+//! finalized once the L1 block holding the channel's last frame is at or below the L1's
+//! `finalized` block. [`BatcherStatus`] reports both; the node serves them as the `safe` and
+//! `finalized` tags.
+
+mod channel;
+mod resume;
+mod source;
+
+pub use channel::{BatchType, BuiltChannel, ChannelBuilder, channel_id_for, span_config};
+pub use resume::{PostedChannel, read_posted_channels};
+pub use source::{L2Block, L2Source, SourceError};
+
+use alloy::{rpc::types::BlockNumberOrTag, signers::local::PrivateKeySigner};
+use alloy_primitives::{Address, B256, Bytes, U256};
+use std::{collections::VecDeque, time::Duration};
+use tokio::{sync::watch, time::Instant};
+use tributary_chainspec::RollupConfig;
+use tributary_l1::{L1Client, L1Error, TxFields, sign_eip1559};
+use tributary_protocol::Compression;
+
+/// Percent by which a resubmission raises both fee caps (geth asks for at least 10).
+pub const FEE_BUMP_PERCENT: u128 = 20;
+
+/// Batcher errors. All but [`BatcherError::Source`] are temporary: the loop logs them and
+/// tries again on the next tick.
+#[derive(Debug, thiserror::Error)]
+pub enum BatcherError {
+    /// The L1 failed.
+    #[error(transparent)]
+    L1(#[from] L1Error),
+    /// Reading L2 blocks failed.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// Signing failed.
+    #[error("signing: {0}")]
+    Sign(String),
+}
+
+/// Batcher settings.
+#[derive(Debug, Clone)]
+pub struct BatcherConfig {
+    /// The rollup.
+    pub rollup: RollupConfig,
+    /// The batcher key; its address must be the rollup's batcher.
+    pub key: PrivateKeySigner,
+    /// Channel compression.
+    pub compression: Compression,
+    /// Batch version.
+    pub batch_type: BatchType,
+    /// Largest L1 transaction calldata (one frame per transaction).
+    pub max_l1_tx_size: usize,
+    /// L1 blocks on top of a batcher transaction before it counts.
+    pub confirmations: u64,
+    /// Close a channel once the L1 head has moved this many blocks since it opened (0: post
+    /// every new block at once).
+    pub max_channel_duration: u64,
+    /// Resubmit with a fee bump after this long without a receipt.
+    pub resubmit_after: Duration,
+    /// How often the loop runs.
+    pub poll_interval: Duration,
+}
+
+impl BatcherConfig {
+    /// Default `--batcher.max-l1-tx-size` (op-batcher's).
+    pub const DEFAULT_MAX_L1_TX_SIZE: usize = 120_000;
+    /// Default `--batcher.confirmations`.
+    pub const DEFAULT_CONFIRMATIONS: u64 = 1;
+    /// Default `--batcher.max-channel-duration`.
+    pub const DEFAULT_MAX_CHANNEL_DURATION: u64 = 1;
+    /// Default `--batcher.resubmission-timeout`.
+    pub const DEFAULT_RESUBMIT_AFTER: Duration = Duration::from_secs(12);
+    /// Default `--batcher.poll-interval`.
+    pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(500);
+}
+
+/// What the batcher has achieved, for RPC and metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatcherStatus {
+    /// The last L2 block whose channel is fully posted and confirmed.
+    pub safe_l2: u64,
+    /// The last L2 block whose channel is in a finalized L1 block.
+    pub finalized_l2: u64,
+    /// The L1 head the batcher last saw.
+    pub l1_head: u64,
+}
+
+/// A frame waiting to be posted.
+#[derive(Debug, Clone)]
+struct PendingFrame {
+    calldata: Bytes,
+    /// Set on a channel's last frame: the channel's last L2 block.
+    closes: Option<u64>,
+}
+
+/// The transaction in flight.
+#[derive(Debug)]
+struct InFlight {
+    frame: PendingFrame,
+    nonce: u64,
+    hashes: Vec<B256>,
+    max_fee: u128,
+    tip: u128,
+    gas_limit: u64,
+    sent_at: Instant,
+}
+
+/// A batcher transaction in an L1 block, kept until final to notice reorgs.
+#[derive(Debug, Clone)]
+struct Included {
+    tx: B256,
+    block_number: u64,
+    block_hash: B256,
+    closes: Option<u64>,
+}
+
+/// The batch poster.
+#[derive(Debug)]
+pub struct Batcher<S> {
+    l1: L1Client,
+    l2: S,
+    config: BatcherConfig,
+    l1_chain_id: Option<u64>,
+    next_block: u64,
+    needs_resume: bool,
+    channel_opened_at: Option<u64>,
+    queue: VecDeque<PendingFrame>,
+    in_flight: Option<InFlight>,
+    included: Vec<Included>,
+    status: watch::Sender<BatcherStatus>,
+    ticks: u64,
+}
+
+impl<S: L2Source> Batcher<S> {
+    /// A batcher posting `l2`'s blocks to `l1`, and the receiver of its status.
+    pub fn new(
+        l1: L1Client,
+        l2: S,
+        config: BatcherConfig,
+    ) -> (Self, watch::Receiver<BatcherStatus>) {
+        let (status, receiver) = watch::channel(BatcherStatus::default());
+        let next_block = config.rollup.genesis.l2.number + 1;
+        let batcher = Self {
+            l1,
+            l2,
+            config,
+            l1_chain_id: None,
+            next_block,
+            needs_resume: true,
+            channel_opened_at: None,
+            queue: VecDeque::new(),
+            in_flight: None,
+            included: Vec::new(),
+            status,
+            ticks: 0,
+        };
+        (batcher, receiver)
+    }
+
+    /// The batcher's L1 address.
+    pub fn address(&self) -> Address {
+        self.config.key.address()
+    }
+
+    /// Runs until `stop` resolves.
+    ///
+    /// # Errors
+    ///
+    /// Only when the L2 source fails; L1 trouble is logged and retried.
+    pub async fn run(mut self, stop: impl std::future::Future<Output = ()>) -> Result<(), BatcherError> {
+        tokio::pin!(stop);
+        tracing::info!(
+            target: "batcher",
+            address = %self.address(),
+            inbox = %self.config.rollup.batch_inbox_address,
+            batch_type = ?self.config.batch_type,
+            compression = ?self.config.compression,
+            "batch poster started"
+        );
+        if self.address() != self.config.rollup.genesis.system_config.batcher_addr {
+            tracing::warn!(
+                target: "batcher",
+                key = %self.address(),
+                rollup = %self.config.rollup.genesis.system_config.batcher_addr,
+                "the batcher key is not the rollup's batcher: derivation will ignore its batches"
+            );
+        }
+        let mut last_error: Option<String> = None;
+        loop {
+            match self.tick().await {
+                Ok(()) => last_error = None,
+                Err(BatcherError::Source(err)) => return Err(BatcherError::Source(err)),
+                Err(err) => {
+                    let message = err.to_string();
+                    if last_error.as_deref() != Some(message.as_str()) {
+                        tracing::warn!(target: "batcher", %message, "will retry");
+                    }
+                    last_error = Some(message);
+                }
+            }
+            tokio::select! {
+                _ = &mut stop => break,
+                _ = tokio::time::sleep(self.config.poll_interval) => {}
+            }
+        }
+        tracing::info!(target: "batcher", next_block = self.next_block, "batch poster stopped");
+        Ok(())
+    }
+
+    /// One round: resume if needed, watch for reorgs, settle the transaction in flight, send
+    /// the next frame, open a new channel.
+    ///
+    /// # Errors
+    ///
+    /// See [`BatcherError`].
+    pub async fn tick(&mut self) -> Result<(), BatcherError> {
+        self.ticks = self.ticks.wrapping_add(1);
+        if self.l1_chain_id.is_none() {
+            self.l1_chain_id = Some(self.l1.chain_id().await?);
+        }
+        if self.needs_resume {
+            self.resume().await?;
+        }
+        let l1_head = self.l1.block_number().await?;
+        self.status.send_modify(|status| status.l1_head = l1_head);
+        if self.ticks % 20 == 1 {
+            let balance = self.l1.balance(self.address()).await?;
+            metrics::gauge!("batcher_balance_wei").set(f64::from(balance));
+        }
+        if self.reorged().await? {
+            return Ok(());
+        }
+        self.settle(l1_head).await?;
+        if self.in_flight.is_none() && self.queue.is_empty() {
+            self.open_channel(l1_head).await?;
+        }
+        if self.in_flight.is_none()
+            && let Some(frame) = self.queue.pop_front()
+        {
+            self.send(frame, None).await?;
+        }
+        self.update_finalized().await?;
+        let open = usize::from(!self.queue.is_empty() || self.in_flight.is_some());
+        metrics::gauge!("batcher_channels_open").set(open as f64);
+        Ok(())
+    }
+
+    /// Reads what L1 holds and continues after it.
+    async fn resume(&mut self) -> Result<(), BatcherError> {
+        // Let our own pending transactions land first, so the read below sees them.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let latest = self.l1.nonce(self.address(), BlockNumberOrTag::Latest).await?;
+            let pending = self.l1.nonce(self.address(), BlockNumberOrTag::Pending).await?;
+            if latest >= pending || Instant::now() >= deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        let channels = read_posted_channels(&self.l1, &self.config.rollup, self.address()).await?;
+        let rollup = &self.config.rollup;
+        let last = channels.iter().map(|c| c.last_l2_block).max().unwrap_or(rollup.genesis.l2.number);
+        self.next_block = last + 1;
+        self.included = channels
+            .iter()
+            .map(|c| Included {
+                tx: c.closing_tx,
+                block_number: c.l1_block_number,
+                block_hash: c.l1_block_hash,
+                closes: Some(c.last_l2_block),
+            })
+            .collect();
+        self.queue.clear();
+        self.in_flight = None;
+        self.channel_opened_at = None;
+        self.needs_resume = false;
+        self.status.send_modify(|status| {
+            status.safe_l2 = last;
+            status.finalized_l2 = status.finalized_l2.min(last);
+        });
+        tracing::info!(
+            target: "batcher",
+            channels = channels.len(),
+            next_block = self.next_block,
+            "resumed from the batches already on L1"
+        );
+        Ok(())
+    }
+
+    /// Whether a reorg took away one of our included transactions; if so, start over from L1.
+    async fn reorged(&mut self) -> Result<bool, BatcherError> {
+        let mut checked = std::collections::HashMap::new();
+        for included in &self.included {
+            let hash = match checked.get(&included.block_number) {
+                Some(hash) => *hash,
+                None => {
+                    let block =
+                        self.l1.block(BlockNumberOrTag::Number(included.block_number), false).await?;
+                    let hash = block.map(|b| b.header.hash).unwrap_or_default();
+                    checked.insert(included.block_number, hash);
+                    hash
+                }
+            };
+            if hash != included.block_hash {
+                tracing::warn!(
+                    target: "batcher",
+                    tx = %included.tx,
+                    l1_block = included.block_number,
+                    "an L1 reorg dropped a batcher transaction; posting again from what L1 holds"
+                );
+                metrics::counter!("batcher_reorgs_total").increment(1);
+                self.needs_resume = true;
+                self.resume().await?;
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Checks the transaction in flight: included deep enough, stuck, or dropped.
+    async fn settle(&mut self, l1_head: u64) -> Result<(), BatcherError> {
+        let Some(in_flight) = &self.in_flight else { return Ok(()) };
+        let (hashes, nonce, sent_at) =
+            (in_flight.hashes.clone(), in_flight.nonce, in_flight.sent_at);
+        for hash in hashes.iter().rev() {
+            let Some(receipt) = self.l1.receipt(*hash).await? else { continue };
+            let (Some(number), Some(block_hash)) = (receipt.block_number, receipt.block_hash)
+            else {
+                continue;
+            };
+            let depth = l1_head.saturating_sub(number) + 1;
+            if depth < self.config.confirmations {
+                return Ok(());
+            }
+            let Some(done) = self.in_flight.take() else { return Ok(()) };
+            metrics::counter!("batcher_bytes_posted_total")
+                .increment(done.frame.calldata.len() as u64);
+            metrics::counter!("batcher_txs_posted_total").increment(1);
+            tracing::info!(
+                target: "batcher",
+                tx = %hash,
+                l1_block = number,
+                bytes = done.frame.calldata.len(),
+                closes_channel_at = done.frame.closes,
+                "batch posted"
+            );
+            self.included.push(Included {
+                tx: *hash,
+                block_number: number,
+                block_hash,
+                closes: done.frame.closes,
+            });
+            if let Some(last) = done.frame.closes {
+                self.status.send_modify(|status| status.safe_l2 = status.safe_l2.max(last));
+            }
+            return Ok(());
+        }
+        let latest = self.l1.nonce(self.address(), BlockNumberOrTag::Latest).await?;
+        if latest > nonce {
+            // The nonce went to a transaction we do not know (or one of ours whose receipt
+            // the L1 forgot): send the frame again with a fresh nonce.
+            let Some(lost) = self.in_flight.take() else { return Ok(()) };
+            tracing::warn!(target: "batcher", nonce = lost.nonce, "nonce used elsewhere; resending");
+            return self.send(lost.frame, None).await;
+        }
+        if sent_at.elapsed() >= self.config.resubmit_after {
+            let Some(stuck) = self.in_flight.take() else { return Ok(()) };
+            tracing::info!(
+                target: "batcher",
+                nonce = stuck.nonce,
+                tries = stuck.hashes.len(),
+                "no receipt yet; resubmitting with a fee bump"
+            );
+            metrics::counter!("batcher_resubmissions_total").increment(1);
+            return self.send(stuck.frame.clone(), Some(stuck)).await;
+        }
+        Ok(())
+    }
+
+    /// Sends `frame`; with `previous`, as a fee-bumped replacement of it.
+    async fn send(
+        &mut self,
+        frame: PendingFrame,
+        previous: Option<InFlight>,
+    ) -> Result<(), BatcherError> {
+        let chain_id = match self.l1_chain_id {
+            Some(id) => id,
+            None => self.l1.chain_id().await?,
+        };
+        let inbox = self.config.rollup.batch_inbox_address;
+        let (nonce, max_fee, tip, gas_limit, mut hashes) = match previous {
+            Some(old) => {
+                let bump = |fee: u128| fee.saturating_mul(100 + FEE_BUMP_PERCENT) / 100 + 1;
+                (old.nonce, bump(old.max_fee), bump(old.tip), old.gas_limit, old.hashes)
+            }
+            None => {
+                let nonce = self.l1.nonce(self.address(), BlockNumberOrTag::Pending).await?;
+                let head = self.l1.block(BlockNumberOrTag::Latest, false).await?;
+                let base_fee =
+                    head.and_then(|b| b.header.base_fee_per_gas).unwrap_or(1_000_000_000);
+                let tip = self.l1.max_priority_fee().await?;
+                let max_fee = u128::from(base_fee).saturating_mul(2).saturating_add(tip);
+                let gas = self
+                    .l1
+                    .estimate_gas(self.address(), Some(inbox), U256::ZERO, &frame.calldata)
+                    .await?;
+                (nonce, max_fee, tip, gas.saturating_mul(11) / 10, Vec::new())
+            }
+        };
+        let tx = sign_eip1559(
+            &self.config.key,
+            TxFields {
+                chain_id,
+                nonce,
+                to: Some(inbox),
+                value: U256::ZERO,
+                input: frame.calldata.clone(),
+                gas_limit,
+                max_fee_per_gas: max_fee,
+                max_priority_fee_per_gas: tip,
+            },
+        )
+        .map_err(|err| BatcherError::Sign(err.to_string()))?;
+        hashes.push(tx.hash);
+        let in_flight =
+            InFlight { frame, nonce, hashes, max_fee, tip, gas_limit, sent_at: Instant::now() };
+        match self.l1.send_raw(&tx.raw).await {
+            Ok(_) => {
+                tracing::debug!(target: "batcher", tx = %tx.hash, nonce, "sent");
+                self.in_flight = Some(in_flight);
+                Ok(())
+            }
+            Err(err) => {
+                // Keep it in flight: the next tick checks for a receipt (the L1 may have
+                // taken it after all) and resubmits after the timeout.
+                self.in_flight = Some(in_flight);
+                Err(err.into())
+            }
+        }
+    }
+
+    /// Builds the next channel when there are blocks to post and the channel has waited long
+    /// enough.
+    async fn open_channel(&mut self, l1_head: u64) -> Result<(), BatcherError> {
+        let l2_head = self.l2.head().await?;
+        if self.next_block > l2_head {
+            self.channel_opened_at = None;
+            return Ok(());
+        }
+        let opened = *self.channel_opened_at.get_or_insert(l1_head);
+        if l1_head < opened.saturating_add(self.config.max_channel_duration) {
+            return Ok(());
+        }
+        let mut builder = ChannelBuilder::new(
+            &self.config.rollup,
+            self.config.batch_type,
+            self.config.compression,
+            self.config.max_l1_tx_size,
+        );
+        let mut number = self.next_block;
+        while number <= l2_head && !builder.is_full() {
+            let Some(block) = self.l2.block(number).await? else { break };
+            builder.add_block(block)?;
+            number += 1;
+        }
+        let Some(built) = builder.finish(channel_id_for(self.address(), self.next_block))? else {
+            return Ok(());
+        };
+        tracing::info!(
+            target: "batcher",
+            first = self.next_block,
+            last = built.last_block,
+            frames = built.frames.len(),
+            bytes = built.compressed_len,
+            "channel built"
+        );
+        metrics::counter!("batcher_channels_total").increment(1);
+        let count = built.frames.len();
+        for (i, calldata) in built.frames.into_iter().enumerate() {
+            let closes = (i + 1 == count).then_some(built.last_block);
+            self.queue.push_back(PendingFrame { calldata, closes });
+        }
+        self.next_block = built.last_block + 1;
+        self.channel_opened_at = None;
+        Ok(())
+    }
+
+    /// Moves the finalized L2 head with the L1's finalized block, and forgets transactions
+    /// that no reorg can take any more.
+    async fn update_finalized(&mut self) -> Result<(), BatcherError> {
+        if self.included.is_empty() {
+            return Ok(());
+        }
+        let Some(finalized) = self.l1.block(BlockNumberOrTag::Finalized, false).await? else {
+            return Ok(());
+        };
+        let finalized = finalized.header.number;
+        let mut finalized_l2 = None;
+        self.included.retain(|included| {
+            if included.block_number <= finalized {
+                if let Some(last) = included.closes {
+                    finalized_l2 = Some(finalized_l2.unwrap_or(0).max(last));
+                }
+                false
+            } else {
+                true
+            }
+        });
+        if let Some(last) = finalized_l2 {
+            self.status.send_modify(|status| {
+                status.finalized_l2 = status.finalized_l2.max(last).min(status.safe_l2)
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Returns an error as temporary if it is one; used by callers that classify.
+impl BatcherError {
+    /// Whether retrying later may help.
+    pub fn is_temporary(&self) -> bool {
+        !matches!(self, Self::Source(_))
+    }
+}
