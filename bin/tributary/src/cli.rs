@@ -1,9 +1,7 @@
 //! Command line: one clap `Args` struct per subsystem, dotted flag names as reth and op-node.
 
 use crate::bench::BenchArgs;
-use tributary_devnet::accounts as dev_accounts;
 use clap::{Args, Parser, Subcommand};
-use eyre::WrapErr;
 use std::{
     net::{IpAddr, Ipv4Addr, SocketAddr},
     path::PathBuf,
@@ -11,6 +9,7 @@ use std::{
     time::Duration,
 };
 use tributary_chainspec::ChainSpec;
+use tributary_devnet::accounts as dev_accounts;
 use tributary_node::{DevConfig, NodeConfig};
 use tributary_rpc::RpcConfig;
 use tributary_txpool::PoolConfig;
@@ -31,6 +30,10 @@ pub(crate) enum Command {
     Bench(BenchArgs),
     /// Models, Datanets, inferences and royalties, against any node over JSON-RPC.
     Attr(Box<crate::attr_cli::AttrArgs>),
+    /// Run an Ethereum L1 dev chain (chain id 900) to anchor rollups to.
+    L1(Box<crate::rollup_cli::L1Args>),
+    /// Local devnet tools.
+    Devnet(crate::rollup_cli::DevnetArgs),
 }
 
 /// `tributary node`.
@@ -54,6 +57,8 @@ pub(crate) struct NodeArgs {
     /// Serve Prometheus metrics on this address (e.g. 127.0.0.1:9001).
     #[arg(long, value_name = "ADDR", env = "TRIBUTARY_METRICS")]
     pub(crate) metrics: Option<SocketAddr>,
+    #[command(flatten)]
+    pub(crate) rollup: crate::rollup_cli::RollupArgs,
 }
 
 /// JSON-RPC over HTTP and WebSocket (one port).
@@ -93,12 +98,26 @@ pub(crate) struct TxPoolArgs {
     pub(crate) price_bump: u128,
 }
 
-/// Dev block production.
+/// `node --dev`.
 #[derive(Debug, Args, PartialEq)]
 pub(crate) struct DevArgs {
-    /// Seconds between dev blocks; 0 seals one block per transaction.
+    /// Seconds between L2 blocks (a whole number). 0 runs the chain alone, without an L1 or a
+    /// batcher, and seals one block per transaction (for wallet tests, like anvil's automine).
     #[arg(long = "dev.block-time", default_value_t = DevConfig::DEFAULT_BLOCK_TIME.as_secs_f64())]
     pub(crate) block_time: f64,
+    /// Port of the embedded L1's RPC.
+    #[arg(long = "dev.l1-port", default_value_t = crate::rollup_cli::DEFAULT_L1_PORT)]
+    pub(crate) l1_port: u16,
+    /// Seconds between embedded L1 blocks.
+    #[arg(long = "dev.l1-block-time", default_value_t = 2)]
+    pub(crate) l1_block_time: u64,
+}
+
+impl DevArgs {
+    /// Whether `node --dev` runs the rollup (L1, sequencer, batcher) rather than instant mode.
+    pub(crate) fn with_l1(&self) -> bool {
+        self.block_time != 0.0
+    }
 }
 
 impl NodeArgs {
@@ -109,6 +128,9 @@ impl NodeArgs {
         };
         let datadir = match &self.datadir {
             Some(dir) => dir.clone(),
+            None if self.dev && self.dev_args.with_l1() => {
+                crate::rollup_cli::default_devnet_datadir()?
+            }
             None => default_datadir(chain.chain_id())?,
         };
         let rpc = RpcConfig {
@@ -126,44 +148,102 @@ impl NodeArgs {
         if !(0.0..=3600.0).contains(&self.dev_args.block_time) {
             eyre::bail!("--dev.block-time must be between 0 and 3600 seconds");
         }
-        let dev = self
-            .dev
-            .then(|| DevConfig {
-                block_time: Duration::from_secs_f64(self.dev_args.block_time),
-                ..Default::default()
-            });
-        Ok(NodeConfig { datadir, chain: Arc::new(chain), rpc, pool, dev, metrics: self.metrics })
+        let dev = self.dev.then(|| DevConfig {
+            block_time: Duration::from_secs_f64(self.dev_args.block_time),
+            ..Default::default()
+        });
+        Ok(NodeConfig {
+            datadir,
+            chain: Arc::new(chain),
+            rpc,
+            pool,
+            dev,
+            metrics: self.metrics,
+            rollup: None,
+        })
     }
 }
 
-fn default_datadir(chain_id: u64) -> eyre::Result<PathBuf> {
+pub(crate) fn default_datadir(chain_id: u64) -> eyre::Result<PathBuf> {
     let home = std::env::var_os("HOME").ok_or_else(|| eyre::eyre!("no HOME; pass --datadir"))?;
     Ok(PathBuf::from(home).join(".local/share/tributary").join(chain_id.to_string()))
 }
 
 pub(crate) async fn run_node(args: NodeArgs) -> eyre::Result<()> {
-    if !args.dev {
-        eyre::bail!(
-            "only `tributary node --dev` runs today: the sequencer and follower roles come with the \
-             rollup (L1) support"
-        );
+    let mut config = args.node_config()?;
+    let mut l1 = None;
+    if args.dev && args.dev_args.with_l1() {
+        let block_time = args.dev_args.block_time;
+        if block_time.fract() != 0.0 || block_time < 1.0 {
+            eyre::bail!("with an L1, --dev.block-time is a whole number of seconds (or 0)");
+        }
+        let l1_chain = crate::rollup_cli::L1ChainArgs {
+            block_time: args.dev_args.l1_block_time,
+            safe_depth: 2,
+            finalized_depth: 4,
+        };
+        let (l1_node, chain, rollup) = crate::rollup_cli::embedded_devnet(
+            &config.datadir,
+            args.dev_args.l1_port,
+            l1_chain,
+            block_time as u64,
+            &args.http,
+            &args.rollup.batcher_args,
+        )
+        .await?;
+        l1 = Some(l1_node);
+        config.chain = chain;
+        config.dev = None;
+        config.rollup = Some(rollup);
+    } else if !args.dev {
+        if args.chain.is_none() {
+            eyre::bail!("a rollup node needs --chain (the L2 genesis from `devnet init`)");
+        }
+        config.rollup = Some(args.rollup.node_config()?);
     }
-    let config = args.node_config()?;
     let chain_id = config.chain.chain_id();
-    let mut node = tributary_node::launch(config).await.wrap_err("node failed to start")?;
-    println!("{}", dev_accounts::banner());
+    let mut node = match tributary_node::launch(config).await {
+        Ok(node) => node,
+        Err(err) => {
+            if let Some(l1) = l1 {
+                l1.stop().await;
+            }
+            return Err(eyre::eyre!(err).wrap_err("node failed to start"));
+        }
+    };
+    if args.dev {
+        println!("{}", dev_accounts::banner());
+    }
+    if let Some(l1) = &l1 {
+        println!("L1 chain id: {}", tributary_chainspec::L1_DEV_CHAIN_ID);
+        println!("L1 RPC: http://{}", l1.rpc_addr);
+    }
     println!("Chain id: {chain_id}");
     println!("L2 RPC: http://{}", node.rpc_addr);
     println!("L2 WS:  ws://{}", node.rpc_addr);
 
+    let outcome = match &mut l1 {
+        Some(l1) => tokio::select! {
+            outcome = wait_for_stop(&mut node) => outcome,
+            message = l1.failed() => Err(eyre::eyre!("embedded L1: {message}")),
+        },
+        None => wait_for_stop(&mut node).await,
+    };
+    node.stop().await;
+    if let Some(l1) = l1 {
+        l1.stop().await;
+    }
+    outcome
+}
+
+/// Waits for SIGINT, SIGTERM or a failed task.
+pub(crate) async fn wait_for_stop(node: &mut tributary_node::RunningNode) -> eyre::Result<()> {
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    let outcome = tokio::select! {
+    tokio::select! {
         _ = tokio::signal::ctrl_c() => Ok(()),
         _ = sigterm.recv() => Ok(()),
         message = node.failed() => Err(eyre::eyre!(message)),
-    };
-    node.stop().await;
-    outcome
+    }
 }
 
 #[cfg(test)]

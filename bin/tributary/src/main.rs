@@ -3,6 +3,7 @@
 mod attr_cli;
 mod bench;
 mod cli;
+mod rollup_cli;
 
 use clap::Parser;
 use cli::{Cli, Command};
@@ -15,6 +16,8 @@ fn main() -> eyre::Result<()> {
         Command::Node(args) => runtime.block_on(cli::run_node(*args)),
         Command::Bench(args) => bench::run(args),
         Command::Attr(args) => runtime.block_on(attr_cli::run(*args)),
+        Command::L1(args) => runtime.block_on(rollup_cli::run_l1(*args)),
+        Command::Devnet(args) => runtime.block_on(rollup_cli::run_devnet(args)),
     }
 }
 

@@ -248,7 +248,10 @@ impl ChainSpec {
             ("config.pragueTime", config.prague_time),
         ] {
             if value != Some(0) {
-                return Err(ChainSpecError::invalid(field, "must be 0: an L1 dev chain runs Prague"));
+                return Err(ChainSpecError::invalid(
+                    field,
+                    "must be 0: an L1 dev chain runs Prague",
+                ));
             }
         }
         if config.osaka_time.is_some() {
@@ -269,8 +272,11 @@ impl ChainSpec {
         forks.push((OpHardfork::Karst, ForkCondition::Never));
         forks.push((OpHardfork::Interop, ForkCondition::Never));
         let fees = OpFeeParams { elasticity: 2, denominator: 8, min_base_fee: 0 };
-        let attribution =
-            AttributionParams { activation_time: u64::MAX, protocol_bps: 0, treasury: Default::default() };
+        let attribution = AttributionParams {
+            activation_time: u64::MAX,
+            protocol_bps: 0,
+            treasury: Default::default(),
+        };
         Self::finish(ChainKind::Ethereum, genesis, OpChainHardforks::new(forks), fees, attribution)
     }
 

@@ -143,7 +143,8 @@ fn l1_dev_spec_is_plain_ethereum_at_prague() {
 
 #[test]
 fn l1_spec_must_run_prague() {
-    let mut genesis: alloy::genesis::Genesis = serde_json::from_str(L1_DEV_CHAIN_SPEC_JSON).unwrap();
+    let mut genesis: alloy::genesis::Genesis =
+        serde_json::from_str(L1_DEV_CHAIN_SPEC_JSON).unwrap();
     genesis.config.prague_time = None;
     let err = ChainSpec::from_genesis(genesis).unwrap_err();
     assert!(err.to_string().contains("config.pragueTime"), "{err}");

@@ -21,9 +21,7 @@
 pub mod accounts;
 
 use alloy::{
-    genesis::Genesis,
-    rpc::types::BlockNumberOrTag,
-    signers::local::PrivateKeySigner,
+    genesis::Genesis, rpc::types::BlockNumberOrTag, signers::local::PrivateKeySigner,
     sol_types::SolValue,
 };
 use alloy_primitives::{Address, B256, Bytes, U256};

@@ -1,14 +1,11 @@
 //! Dev block production: a block every `--dev.block-time`, or one per transaction when it is 0.
 
-use crate::{NodeError, metrics::NodeMetrics, tasks::Shutdown};
+use crate::{NodeError, sealer::BlockSealer, tasks::Shutdown};
 use alloy_primitives::{B256, U256, keccak256};
 use std::{sync::Arc, time::Duration};
 use tokio::sync::broadcast;
-use tributary_evm::{BlockAttributes, EvmConfig};
+use tributary_evm::BlockAttributes;
 use tributary_protocol::{DEFAULT_DA_FOOTPRINT_GAS_SCALAR, L1BlockInfo};
-use tributary_rpc::SafetyHeads;
-use tributary_storage::{Database, ExecutedBlock};
-use tributary_txpool::TxPool;
 
 /// The fixed L1 origin dev blocks commit to until the sequencer follows a real L1 (issue 4):
 /// block 0 of a notional L1, with mainnet-like fee scalars so the L1 data fee is real.
@@ -31,21 +28,16 @@ pub fn dev_l1_origin(sequence_number: u64) -> L1BlockInfo {
 
 /// Builds and commits dev blocks.
 pub(crate) struct DevProducer {
-    pub(crate) db: Database,
-    pub(crate) evm: EvmConfig,
-    pub(crate) pool: Arc<TxPool>,
-    pub(crate) blocks: broadcast::Sender<Arc<ExecutedBlock>>,
-    pub(crate) heads: Arc<SafetyHeads>,
+    pub(crate) sealer: BlockSealer,
     pub(crate) block_time: Duration,
     pub(crate) safe_depth: u64,
     pub(crate) finalized_depth: u64,
-    pub(crate) metrics: NodeMetrics,
 }
 
 impl DevProducer {
     pub(crate) async fn run(self, mut shutdown: Shutdown) -> Result<(), NodeError> {
         let this = Arc::new(self);
-        let mut added = this.pool.subscribe();
+        let mut added = this.sealer.pool.subscribe();
         let mut ticker = tokio::time::interval(this.block_time.max(Duration::from_millis(1)));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         ticker.tick().await;
@@ -61,7 +53,7 @@ impl DevProducer {
                     }
                 }
                 while added.try_recv().is_ok() {}
-                if this.pool.status().pending == 0 {
+                if this.sealer.pool.status().pending == 0 {
                     continue;
                 }
             } else {
@@ -85,15 +77,12 @@ impl DevProducer {
 
     /// Builds, commits and announces one block.
     pub(crate) fn produce_one(&self) -> Result<(), NodeError> {
-        let started = std::time::Instant::now();
-        let parent = self.db.head();
+        let parent = self.sealer.db.head();
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or_default();
         let timestamp = now.max(parent.timestamp + 1);
-        let chain_tag = if self.evm.chain().is_optimism() { "dev" } else { "l1" };
-        let base_fee = self.evm.chain().next_base_fee(&parent, timestamp);
         let attrs = BlockAttributes {
             timestamp,
             prev_randao: keccak256(parent.hash()),
@@ -101,38 +90,12 @@ impl DevProducer {
             l1_info: dev_l1_origin(parent.number + 1),
             deposits: Vec::new(),
         };
-        let txs = self.pool.best_transactions(base_fee);
-        let built = self.evm.build_block(&self.db, &parent, attrs, txs)?;
-        for (hash, reason) in &built.rejected {
-            tracing::debug!(target: "dev", %hash, %reason, "dropped transaction the EVM refused");
-        }
-        let rejected: Vec<B256> = built.rejected.iter().map(|(hash, _)| *hash).collect();
-        let block = built.block;
-        self.db.commit_block(&block, built.root)?;
-        let header = &block.header;
-        let next_base_fee = self.evm.chain().next_base_fee(header, header.timestamp + 1);
-        self.pool.remove(&rejected);
-        self.pool.on_new_block(
-            next_base_fee,
-            header.gas_limit,
-            self.evm.chain().spec_id_at(header.timestamp + 1),
+        let block = self.sealer.seal(&parent, attrs)?;
+        let number = block.header.number;
+        self.sealer.heads.set(
+            number.saturating_sub(self.safe_depth),
+            number.saturating_sub(self.finalized_depth),
         );
-        self.heads.set(
-            header.number.saturating_sub(self.safe_depth),
-            header.number.saturating_sub(self.finalized_depth),
-        );
-        self.metrics.record_block(&block, started.elapsed(), &self.pool);
-        tracing::info!(
-            target: "dev",
-            chain = chain_tag,
-            number = header.number,
-            hash = %header.hash(),
-            txs = block.body.len(),
-            gas_used = header.gas_used,
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "sealed block"
-        );
-        let _ = self.blocks.send(Arc::new(block));
         Ok(())
     }
 }

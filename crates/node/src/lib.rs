@@ -16,13 +16,23 @@
 //! tasks to stop: block production finishes the block in flight (build and commit run to the
 //! end on their blocking thread), then the RPC server stops, then the database closes.
 //!
-//! # Dev mode
+//! # Roles
 //!
-//! `node --dev` produces blocks itself. Until the sequencer follows a real L1 (issue 4), every
-//! block's L1 attributes deposit carries the fixed dev L1 origin of [`dev_l1_origin`].
+//! - **Sequencer** ([`RollupNodeConfig::sequencer`]): `sequencing.rs` seals a block every block
+//!   time on the rollup's timestamps; `tributary-sequencer` picks each block's L1 origin and
+//!   deposits from the L1 RPC.
+//! - **Batch poster** ([`RollupNodeConfig::batcher`]): `tributary-batcher` reads committed
+//!   blocks from the database and posts them to L1. Its confirmed and finalized L2 blocks are
+//!   the node's `safe` and `finalized` heads.
+//! - **Dev block production** ([`NodeConfig::dev`]): blocks on a timer or one per transaction,
+//!   with no L1 at all; every block's L1 attributes deposit carries the fixed dev origin of
+//!   [`dev_l1_origin`]. Also what runs the L1 dev chain (`tributary l1 --dev`), where
+//!   `safe`/`finalized` trail the head by fixed depths.
 
 mod dev;
 mod metrics;
+mod sealer;
+mod sequencing;
 mod tasks;
 
 pub use dev::dev_l1_origin;
@@ -95,6 +105,21 @@ pub struct NodeConfig {
     pub dev: Option<DevConfig>,
     /// Prometheus listen address.
     pub metrics: Option<SocketAddr>,
+    /// Rollup roles: sequencer and batcher against an L1.
+    pub rollup: Option<RollupNodeConfig>,
+}
+
+/// The rollup side of a node.
+#[derive(Debug, Clone)]
+pub struct RollupNodeConfig {
+    /// The rollup config; its L2 genesis must be this node's.
+    pub rollup: tributary_chainspec::RollupConfig,
+    /// The L1 JSON-RPC URL.
+    pub l1_rpc: String,
+    /// Run the sequencer.
+    pub sequencer: Option<tributary_sequencer::SequencerConfig>,
+    /// Run the batch poster in-process.
+    pub batcher: Option<tributary_batcher::BatcherConfig>,
 }
 
 /// A started node.
@@ -182,6 +207,22 @@ pub async fn launch(config: NodeConfig) -> Result<RunningNode, NodeError> {
         config.dev.map(|dev| (dev.safe_depth, dev.finalized_depth)).unwrap_or_default();
     heads.set(head.number.saturating_sub(safe_depth), head.number.saturating_sub(finalized_depth));
 
+    if let Some(rollup) = &config.rollup
+        && rollup.rollup.genesis.l2.hash != chain.genesis_header().hash()
+    {
+        return Err(NodeError::Task(format!(
+            "the rollup config's L2 genesis {} is not this chain's genesis {}",
+            rollup.rollup.genesis.l2.hash,
+            chain.genesis_header().hash()
+        )));
+    }
+    let l1 = match &config.rollup {
+        Some(rollup) => Some(
+            tributary_l1::L1Client::new(&rollup.l1_rpc)
+                .map_err(|err| NodeError::Task(err.to_string()))?,
+        ),
+        None => None,
+    };
     let ctx = Arc::new(RpcContext::new(
         db.clone(),
         pool.clone(),
@@ -194,19 +235,49 @@ pub async fn launch(config: NodeConfig) -> Result<RunningNode, NodeError> {
     tracing::info!(target: "node", addr = %rpc.local_addr, "rpc listening (http and ws)");
 
     let (tasks, failures) = TaskManager::new();
+    let sealer = sealer::BlockSealer {
+        db: db.clone(),
+        evm,
+        pool: pool.clone(),
+        blocks,
+        heads: heads.clone(),
+        metrics: NodeMetrics,
+    };
     if let Some(dev) = config.dev {
         let producer = dev::DevProducer {
-            db: db.clone(),
-            evm,
-            pool: pool.clone(),
-            blocks,
-            heads,
+            sealer: sealer.clone(),
             block_time: dev.block_time,
             safe_depth: dev.safe_depth,
             finalized_depth: dev.finalized_depth,
-            metrics: NodeMetrics,
         };
         tasks.spawn_critical("dev-block-producer", producer.run(tasks.shutdown_signal()));
+    }
+    if let (Some(rollup), Some(l1)) = (config.rollup, l1) {
+        heads.set(0, 0);
+        if let Some(sequencer) = rollup.sequencer {
+            let sequencing = sequencing::SequencingLoop {
+                sealer,
+                sequencer: tributary_sequencer::Sequencer::new(l1.clone(), sequencer),
+            };
+            tasks.spawn_critical("sequencer", sequencing.run(tasks.shutdown_signal()));
+        }
+        if let Some(batcher) = rollup.batcher {
+            let (batcher, mut status) = tributary_batcher::Batcher::new(l1, db.clone(), batcher);
+            let mut stop = tasks.shutdown_signal();
+            tasks.spawn_critical("batcher", batcher.run(async move { stop.wait().await }));
+            let mut stop = tasks.shutdown_signal();
+            tasks.spawn_critical("safe-head", async move {
+                loop {
+                    tokio::select! {
+                        _ = stop.wait() => break,
+                        changed = status.changed() => if changed.is_err() { break },
+                    }
+                    let now = *status.borrow_and_update();
+                    heads.set(now.safe_l2, now.finalized_l2);
+                }
+                Ok::<(), NodeError>(())
+            });
+        }
     }
     Ok(RunningNode { rpc_addr: rpc.local_addr, db, pool, tasks, failures, rpc })
 }

@@ -9,7 +9,6 @@
 //! `CacheDB<EmptyDB>` holding the genesis allocation. Both figures count only the transfer
 //! blocks; the deploy block is set-up.
 
-use tributary_devnet::accounts::dev_signer;
 use alloy::{
     consensus::{Block, BlockBody, SignableTransaction, TxEip1559, transaction::Recovered},
     network::TxSignerSync,
@@ -28,6 +27,7 @@ use revm::{
 };
 use std::{sync::Arc, time::Instant};
 use tributary_chainspec::ChainSpec;
+use tributary_devnet::accounts::dev_signer;
 use tributary_evm::{BlockAttributes, EvmConfig};
 use tributary_primitives::{OpTxEnvelope, SealedHeader};
 use tributary_storage::{Database, DatabaseConfig};

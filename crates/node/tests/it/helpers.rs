@@ -36,6 +36,7 @@ impl TestNode {
             pool: Default::default(),
             dev: Some(DevConfig { block_time, ..Default::default() }),
             metrics: None,
+            rollup: None,
         };
         let node = tributary_node::launch(config).await.unwrap();
         let url = format!("http://{}", node.rpc_addr);

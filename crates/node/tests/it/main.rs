@@ -417,6 +417,7 @@ async fn prometheus_metrics_are_served() {
             ..Default::default()
         }),
         metrics: Some(format!("127.0.0.1:{port}").parse().unwrap()),
+        rollup: None,
     };
     let node = tributary_node::launch(config).await.unwrap();
     tokio::time::sleep(Duration::from_millis(800)).await;

@@ -199,7 +199,10 @@ impl<S: L2Source> Batcher<S> {
     /// # Errors
     ///
     /// Only when the L2 source fails; L1 trouble is logged and retried.
-    pub async fn run(mut self, stop: impl std::future::Future<Output = ()>) -> Result<(), BatcherError> {
+    pub async fn run(
+        mut self,
+        stop: impl std::future::Future<Output = ()>,
+    ) -> Result<(), BatcherError> {
         tokio::pin!(stop);
         tracing::info!(
             target: "batcher",
@@ -291,7 +294,8 @@ impl<S: L2Source> Batcher<S> {
         }
         let channels = read_posted_channels(&self.l1, &self.config.rollup, self.address()).await?;
         let rollup = &self.config.rollup;
-        let last = channels.iter().map(|c| c.last_l2_block).max().unwrap_or(rollup.genesis.l2.number);
+        let last =
+            channels.iter().map(|c| c.last_l2_block).max().unwrap_or(rollup.genesis.l2.number);
         self.next_block = last + 1;
         self.included = channels
             .iter()
@@ -326,8 +330,10 @@ impl<S: L2Source> Batcher<S> {
             let hash = match checked.get(&included.block_number) {
                 Some(hash) => *hash,
                 None => {
-                    let block =
-                        self.l1.block(BlockNumberOrTag::Number(included.block_number), false).await?;
+                    let block = self
+                        .l1
+                        .block(BlockNumberOrTag::Number(included.block_number), false)
+                        .await?;
                     let hash = block.map(|b| b.header.hash).unwrap_or_default();
                     checked.insert(included.block_number, hash);
                     hash

@@ -23,8 +23,10 @@ pub trait L2Source: Send + Sync {
     /// The newest block's number.
     fn head(&self) -> impl Future<Output = Result<u64, SourceError>> + Send;
     /// Block `number`, if there is one.
-    fn block(&self, number: u64)
-    -> impl Future<Output = Result<Option<L2Block>, SourceError>> + Send;
+    fn block(
+        &self,
+        number: u64,
+    ) -> impl Future<Output = Result<Option<L2Block>, SourceError>> + Send;
 }
 
 impl L2Source for Database {

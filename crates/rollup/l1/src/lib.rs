@@ -152,8 +152,7 @@ impl L1Client {
         if let Some(to) = to {
             request["to"] = serde_json::json!(to);
         }
-        let gas: alloy_primitives::U64 =
-            self.call("eth_estimateGas", rpc_params![request]).await?;
+        let gas: alloy_primitives::U64 = self.call("eth_estimateGas", rpc_params![request]).await?;
         Ok(gas.to())
     }
 }

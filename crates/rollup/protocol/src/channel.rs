@@ -215,7 +215,11 @@ impl Batch {
     /// # Errors
     ///
     /// A span batch that cannot be encoded ([`SpanBatch::encode`]).
-    pub fn encode(&self, config: &SpanBatchConfig, out: &mut Vec<u8>) -> Result<(), SpanBatchError> {
+    pub fn encode(
+        &self,
+        config: &SpanBatchConfig,
+        out: &mut Vec<u8>,
+    ) -> Result<(), SpanBatchError> {
         let mut inner = vec![self.version()];
         match self {
             Self::Singular(batch) => batch.encode(&mut inner),
@@ -265,7 +269,8 @@ impl Iterator for BatchReader<'_> {
         if self.failed || self.data.is_empty() {
             return None;
         }
-        let batch = next_versioned(&mut self.data).and_then(|inner| Batch::decode(inner, &self.config));
+        let batch =
+            next_versioned(&mut self.data).and_then(|inner| Batch::decode(inner, &self.config));
         self.failed = batch.is_err();
         Some(batch)
     }
@@ -349,8 +354,49 @@ fn decode_singular(mut body: &[u8]) -> Result<SingularBatch, ChannelError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::frame::{decode_batcher_tx, encode_batcher_tx, split_into_frames};
+    use crate::{
+        frame::{decode_batcher_tx, encode_batcher_tx, split_into_frames},
+        test_txs::{CHAIN_ID, arb_tx, signed_txs},
+    };
     use proptest::prelude::*;
+
+    const CONFIG: SpanBatchConfig =
+        SpanBatchConfig { genesis_timestamp: 1_000, block_time: 2, chain_id: CHAIN_ID };
+
+    /// A span of `blocks` blocks from timestamp `start`, `txs` spread over them.
+    fn span_batch(start: u64, blocks: u64, txs: &[Bytes]) -> SpanBatch {
+        let singular: Vec<_> = (0..blocks)
+            .map(|i| SingularBatch {
+                parent_hash: B256::repeat_byte(3),
+                epoch_num: 10 + i / 4,
+                epoch_hash: B256::repeat_byte(4),
+                timestamp: start + 2 * i,
+                transactions: txs
+                    .iter()
+                    .skip(i as usize)
+                    .step_by(blocks as usize)
+                    .cloned()
+                    .collect(),
+            })
+            .collect();
+        SpanBatch::from_singular(&singular, true, &CONFIG).unwrap()
+    }
+
+    /// Sends `data` through compression, frames, batcher transactions (out of order) and a
+    /// channel, and returns what comes out of decompression.
+    fn through_frames(data: &[u8], compression: Compression) -> Vec<u8> {
+        let compressed = compress(data, compression);
+        let frames = split_into_frames([3; 16], &compressed, 200);
+        let txs: Vec<Vec<u8>> =
+            frames.iter().rev().map(|f| encode_batcher_tx(std::slice::from_ref(f))).collect();
+        let mut channel = Channel::new([3; 16]);
+        for tx in txs {
+            for frame in decode_batcher_tx(&tx).unwrap() {
+                channel.add_frame(frame).unwrap();
+            }
+        }
+        decompress(&channel.data().unwrap()).unwrap()
+    }
 
     fn batch(i: u64, txs: usize) -> SingularBatch {
         SingularBatch {
@@ -422,8 +468,124 @@ mod tests {
         assert_eq!(decode_batches(&span), Err(ChannelError::UnsupportedBatch(1)));
     }
 
+    #[test]
+    fn span_and_singular_batches_through_both_compressions() {
+        let txs = signed_txs();
+        let batches = vec![
+            Batch::Singular(batch(0, 2)),
+            Batch::Span(span_batch(1_002, 5, &txs)),
+            Batch::Span(span_batch(1_012, 1, &[])),
+            Batch::Singular(batch(7, 0)),
+        ];
+        let data = encode_channel_batches(&batches, &CONFIG).unwrap();
+        for compression in [Compression::Zlib, Compression::Brotli] {
+            let out = through_frames(&data, compression);
+            assert_eq!(decode_channel_batches(&out, &CONFIG).unwrap(), batches, "{compression:?}");
+        }
+        // the singular-only reader stops at the first span batch
+        assert_eq!(decode_batches(&data), Err(ChannelError::UnsupportedBatch(SPAN_BATCH)));
+        // and singular batches read the same either way
+        let singular = encode_batches(&[batch(0, 2), batch(1, 1)]);
+        assert_eq!(
+            decode_channel_batches(&singular, &CONFIG).unwrap(),
+            vec![Batch::from(batch(0, 2)), batch(1, 1).into()]
+        );
+    }
+
+    #[test]
+    fn reader_keeps_the_batches_before_a_bad_one() {
+        let good = span_batch(1_000, 3, &signed_txs());
+        let mut data = encode_channel_batches(&[good.clone().into()], &CONFIG).unwrap();
+        // a span batch with trailing bytes, then a good batch the reader must not reach
+        let mut bad = vec![SPAN_BATCH];
+        good.encode(&CONFIG, &mut bad).unwrap();
+        bad.push(0);
+        bad.as_slice().encode(&mut data);
+        data.extend_from_slice(&encode_batches(&[batch(1, 1)]));
+
+        let read: Vec<_> = BatchReader::new(&data, CONFIG).collect();
+        assert_eq!(read.len(), 2);
+        assert_eq!(read[0], Ok(Batch::Span(good)));
+        assert_eq!(read[1], Err(ChannelError::SpanBatch(SpanBatchError::TrailingBytes(1))));
+        assert!(decode_channel_batches(&data, &CONFIG).is_err());
+    }
+
+    #[test]
+    fn rejects_unknown_versions_and_bad_span_batches() {
+        let wrap = |inner: &[u8]| {
+            let mut out = Vec::new();
+            inner.encode(&mut out);
+            out
+        };
+        assert_eq!(
+            decode_channel_batches(&wrap(&[2, 0xc0]), &CONFIG),
+            Err(ChannelError::UnsupportedBatch(2))
+        );
+        assert_eq!(
+            decode_channel_batches(&wrap(&[]), &CONFIG),
+            Err(ChannelError::BadBatch("empty batch".into()))
+        );
+        assert_eq!(
+            decode_channel_batches(&wrap(&[SPAN_BATCH]), &CONFIG),
+            Err(ChannelError::SpanBatch(SpanBatchError::Truncated("rel_timestamp")))
+        );
+        // a span batch that cannot be encoded is an error, not a panic
+        let mut unencodable = span_batch(1_000, 2, &[]);
+        unencodable.blocks[1].timestamp += 1;
+        assert_eq!(
+            encode_channel_batches(&[unencodable.into()], &CONFIG),
+            Err(ChannelError::SpanBatch(SpanBatchError::TimestampGap { index: 1 }))
+        );
+    }
+
+    #[test]
+    fn channel_rejects_a_second_closing_frame_and_frames_past_it() {
+        let frame = |n: u16, last: bool| Frame {
+            channel_id: [1; 16],
+            number: n,
+            data: vec![],
+            is_last: last,
+        };
+        let mut channel = Channel::new([1; 16]);
+        channel.add_frame(frame(3, false)).unwrap();
+        // closing below a frame already seen
+        assert_eq!(channel.add_frame(frame(2, true)), Err(ChannelError::AfterLast(2)));
+        channel.add_frame(frame(4, true)).unwrap();
+        assert_eq!(channel.add_frame(frame(1, true)), Err(ChannelError::AfterLast(1)));
+        assert_eq!(channel.add_frame(frame(5, false)), Err(ChannelError::AfterLast(5)));
+        assert_eq!(channel.add_frame(frame(4, true)), Err(ChannelError::DuplicateFrame(4)));
+        assert_eq!(channel.add_frame(frame(3, false)), Err(ChannelError::DuplicateFrame(3)));
+        assert!(!channel.is_ready());
+        assert_eq!(channel.data(), None);
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(32))]
+
+        #[test]
+        fn mixed_batches_round_trip(
+            spans in proptest::collection::vec((1u64..6, proptest::collection::vec(arb_tx(), 0..6)), 0..4),
+            brotli in any::<bool>(),
+        ) {
+            let batches: Vec<Batch> = spans
+                .iter()
+                .enumerate()
+                .flat_map(|(i, (blocks, txs))| {
+                    [batch(i as u64, 1).into(), span_batch(1_000 + 100 * i as u64, *blocks, txs).into()]
+                })
+                .collect();
+            let compression = if brotli { Compression::Brotli } else { Compression::Zlib };
+            let data = encode_channel_batches(&batches, &CONFIG).unwrap();
+            let out = decompress(&compress(&data, compression)).unwrap();
+            prop_assert_eq!(decode_channel_batches(&out, &CONFIG).unwrap(), batches);
+        }
+
+        #[test]
+        fn garbage_never_panics(data in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = decompress(&data);
+            let _ = decode_batches(&data);
+            let _ = decode_channel_batches(&data, &CONFIG);
+        }
         #[test]
         fn batches_round_trip(n in 0u64..8, txs in 0usize..6, brotli in any::<bool>()) {
             let batches: Vec<_> = (0..n).map(|i| batch(i, txs)).collect();

@@ -192,7 +192,31 @@ mod tests {
         assert!(matches!(decode_batcher_tx(&long), Err(FrameError::TooLong(_))));
     }
 
+    #[test]
+    fn rejects_lengths_that_disagree_with_the_data() {
+        let good = encode_batcher_tx(&[frame(0, b"hello", true)]);
+        let with_len = |len: u32| {
+            let mut tx = good.clone();
+            tx[1 + 18..1 + 22].copy_from_slice(&len.to_be_bytes());
+            decode_batcher_tx(&tx)
+        };
+        // longer than the bytes there: the frame runs off the end
+        assert_eq!(with_len(100), Err(FrameError::Truncated { needed: 123, have: good.len() - 1 }));
+        assert_eq!(with_len(6), Err(FrameError::Truncated { needed: 29, have: good.len() - 1 }));
+        // shorter: the byte after the data is not a valid is_last
+        assert_eq!(with_len(4), Err(FrameError::BadIsLast(b'o')));
+        assert!(matches!(with_len(u32::MAX), Err(FrameError::TooLong(_))));
+    }
+
     proptest! {
+        #[test]
+        fn garbage_never_panics(data in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = decode_batcher_tx(&data);
+            let mut versioned = vec![DERIVATION_VERSION_0];
+            versioned.extend_from_slice(&data);
+            let _ = decode_batcher_tx(&versioned);
+        }
+
         #[test]
         fn encode_then_decode_is_identity(
             frames in proptest::collection::vec(

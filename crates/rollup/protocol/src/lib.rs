@@ -48,11 +48,13 @@ mod l1_info;
 mod span_batch;
 mod span_txs;
 mod span_wire;
+#[cfg(test)]
+mod test_txs;
 
 pub use channel::{
     BROTLI_MARKER, Batch, BatchReader, Channel, ChannelError, Compression,
-    MAX_RLP_BYTES_PER_CHANNEL, SINGULAR_BATCH, SPAN_BATCH, SingularBatch, compress,
-    decode_batches, decode_channel_batches, decompress, encode_batches, encode_channel_batches,
+    MAX_RLP_BYTES_PER_CHANNEL, SINGULAR_BATCH, SPAN_BATCH, SingularBatch, compress, decode_batches,
+    decode_channel_batches, decompress, encode_batches, encode_channel_batches,
 };
 pub use deposit::{
     DepositError, L1_TO_L2_ALIAS_OFFSET, TRANSACTION_DEPOSITED_TOPIC, apply_l1_to_l2_alias,
@@ -62,10 +64,10 @@ pub use frame::{
     ChannelId, DERIVATION_VERSION_0, FRAME_OVERHEAD, Frame, FrameError, MAX_FRAME_LEN,
     decode_batcher_tx, encode_batcher_tx, split_into_frames,
 };
-pub use span_batch::{
-    MAX_SPAN_BATCH_ELEMENT_COUNT, SpanBatch, SpanBatchConfig, SpanBatchElement, SpanBatchError,
-};
 pub use l1_info::{
     DEFAULT_DA_FOOTPRINT_GAS_SCALAR, L1_ATTRIBUTES_DEPOSITOR, L1_BLOCK_ADDRESS,
     L1_INFO_DEPOSIT_GAS, L1BlockInfo, L1InfoError, L1InfoFormat,
+};
+pub use span_batch::{
+    MAX_SPAN_BATCH_ELEMENT_COUNT, SpanBatch, SpanBatchConfig, SpanBatchElement, SpanBatchError,
 };

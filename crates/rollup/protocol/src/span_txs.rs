@@ -68,8 +68,9 @@ impl TxColumns {
         if raw.is_empty() {
             return Err(SpanBatchError::EmptyTransaction { index });
         }
-        let envelope = OpTxEnvelope::decode_2718_exact(raw)
-            .map_err(|err| SpanBatchError::MalformedTransaction { index, reason: err.to_string() })?;
+        let envelope = OpTxEnvelope::decode_2718_exact(raw).map_err(|err| {
+            SpanBatchError::MalformedTransaction { index, reason: err.to_string() }
+        })?;
         // The batch rebuilds the canonical encoding; anything else would not survive the trip.
         if envelope.encoded_2718() != raw {
             return Err(SpanBatchError::NonCanonicalTransaction { index });
@@ -186,8 +187,7 @@ pub(crate) fn read_txs(
         }
         datas.push((ty, payload));
     }
-    let nonces =
-        (0..count).map(|_| reader.uvarint("tx_nonces")).collect::<Result<Vec<_>, _>>()?;
+    let nonces = (0..count).map(|_| reader.uvarint("tx_nonces")).collect::<Result<Vec<_>, _>>()?;
     let gases = (0..count).map(|_| reader.uvarint("tx_gases")).collect::<Result<Vec<_>, _>>()?;
     let protected = reader.bitlist(legacy_count, "protected_bits")?;
 
@@ -207,8 +207,11 @@ pub(crate) fn read_txs(
             .and_then(|sig| sig.split_first_chunk::<32>())
             .and_then(|(r, s)| Some((r, s.first_chunk::<32>()?)))
             .ok_or(SpanBatchError::Truncated("tx_sigs"))?;
-        let signature =
-            Signature::new(U256::from_be_bytes(*sig.0), U256::from_be_bytes(*sig.1), y_parity.get(index));
+        let signature = Signature::new(
+            U256::from_be_bytes(*sig.0),
+            U256::from_be_bytes(*sig.1),
+            y_parity.get(index),
+        );
         let protected_bit = if ty == SpanTxType::Legacy {
             let bit = protected.get(legacy_index);
             legacy_index += 1;
@@ -382,248 +385,15 @@ fn write_rlp_list(out: &mut Vec<u8>, fields: &[&dyn Encodable]) {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-    use crate::span_batch::SpanBatchError as E;
-    use alloy::{
-        consensus::{SignableTransaction, transaction::SignerRecoverable},
-        eips::{eip2930::AccessListItem, eip7702::Authorization},
-        signers::{SignerSync, local::PrivateKeySigner},
+    use crate::{
+        span_batch::SpanBatchError as E,
+        test_txs::{CHAIN_ID, arb_tx, signed_txs, test_key},
     };
-    use alloy_primitives::{B256, keccak256};
+    use alloy::consensus::transaction::SignerRecoverable;
+    use alloy_primitives::keccak256;
     use proptest::{collection::vec, prelude::*};
-
-    /// The chain the test transactions are signed for.
-    pub(crate) const CHAIN_ID: u64 = 42_069;
-
-    fn arb_u256() -> impl Strategy<Value = U256> {
-        prop_oneof![
-            Just(U256::ZERO),
-            any::<u64>().prop_map(U256::from),
-            any::<[u64; 4]>().prop_map(U256::from_limbs),
-        ]
-    }
-
-    fn arb_access_list() -> impl Strategy<Value = AccessList> {
-        vec((any::<[u8; 20]>(), vec(any::<[u8; 32]>(), 0..3)), 0..3).prop_map(|items| {
-            AccessList(
-                items
-                    .into_iter()
-                    .map(|(address, keys)| AccessListItem {
-                        address: Address::from(address),
-                        storage_keys: keys.into_iter().map(B256::from).collect(),
-                    })
-                    .collect(),
-            )
-        })
-    }
-
-    fn arb_authorizations() -> impl Strategy<Value = Vec<SignedAuthorization>> {
-        vec((arb_u256(), any::<[u8; 20]>(), any::<u64>(), 0u8..2, arb_u256(), arb_u256()), 0..3)
-            .prop_map(|auths| {
-                auths
-                    .into_iter()
-                    .map(|(chain_id, address, nonce, y_parity, r, s)| {
-                        let inner = Authorization { chain_id, address: address.into(), nonce };
-                        SignedAuthorization::new_unchecked(inner, y_parity, r, s)
-                    })
-                    .collect()
-            })
-    }
-
-    /// Fields every transaction type has.
-    #[derive(Debug, Clone)]
-    struct Common {
-        nonce: u64,
-        gas: u64,
-        value: U256,
-        input: Bytes,
-        to: Option<Address>,
-        signature: Signature,
-    }
-
-    fn arb_common() -> impl Strategy<Value = Common> {
-        (
-            any::<u64>(),
-            any::<u64>(),
-            arb_u256(),
-            vec(any::<u8>(), 0..80),
-            proptest::option::of(any::<[u8; 20]>()),
-            (arb_u256(), arb_u256(), any::<bool>()),
-        )
-            .prop_map(|(nonce, gas, value, input, to, (r, s, parity))| Common {
-                nonce,
-                gas,
-                value,
-                input: input.into(),
-                to: to.map(Address::from),
-                signature: Signature::new(r, s, parity),
-            })
-    }
-
-    /// A transaction of a random supported type for [`CHAIN_ID`], with a random (not valid)
-    /// signature: the codec does not recover senders.
-    pub(crate) fn arb_tx() -> impl Strategy<Value = Bytes> {
-        let kind = |to: Option<Address>| to.map_or(TxKind::Create, TxKind::Call);
-        let encode = |envelope: OpTxEnvelope| Bytes::from(envelope.encoded_2718());
-        prop_oneof![
-            (arb_common(), any::<u128>(), any::<bool>()).prop_map(move |(c, gas_price, protected)| {
-                let tx = TxLegacy {
-                    chain_id: protected.then_some(CHAIN_ID),
-                    nonce: c.nonce,
-                    gas_price,
-                    gas_limit: c.gas,
-                    to: kind(c.to),
-                    value: c.value,
-                    input: c.input,
-                };
-                encode(Signed::new_unhashed(tx, c.signature).into())
-            }),
-            (arb_common(), any::<u128>(), arb_access_list()).prop_map(
-                move |(c, gas_price, access_list)| {
-                    let tx = TxEip2930 {
-                        chain_id: CHAIN_ID,
-                        nonce: c.nonce,
-                        gas_price,
-                        gas_limit: c.gas,
-                        to: kind(c.to),
-                        value: c.value,
-                        access_list,
-                        input: c.input,
-                    };
-                    encode(Signed::new_unhashed(tx, c.signature).into())
-                }
-            ),
-            (arb_common(), any::<u128>(), any::<u128>(), arb_access_list()).prop_map(
-                move |(c, max_priority_fee_per_gas, max_fee_per_gas, access_list)| {
-                    let tx = TxEip1559 {
-                        chain_id: CHAIN_ID,
-                        nonce: c.nonce,
-                        gas_limit: c.gas,
-                        max_fee_per_gas,
-                        max_priority_fee_per_gas,
-                        to: kind(c.to),
-                        value: c.value,
-                        access_list,
-                        input: c.input,
-                    };
-                    encode(Signed::new_unhashed(tx, c.signature).into())
-                }
-            ),
-            (
-                arb_common(),
-                any::<u128>(),
-                any::<u128>(),
-                arb_access_list(),
-                arb_authorizations(),
-                any::<[u8; 20]>()
-            )
-                .prop_map(move |(c, tip, max_fee_per_gas, access_list, authorization_list, to)| {
-                    let tx = TxEip7702 {
-                        chain_id: CHAIN_ID,
-                        nonce: c.nonce,
-                        gas_limit: c.gas,
-                        max_fee_per_gas,
-                        max_priority_fee_per_gas: tip,
-                        to: c.to.unwrap_or(Address::from(to)),
-                        value: c.value,
-                        access_list,
-                        authorization_list,
-                        input: c.input,
-                    };
-                    encode(Signed::new_unhashed(tx, c.signature).into())
-                }),
-        ]
-    }
-
-    /// The key the really signed test transactions come from.
-    pub(crate) fn test_key() -> PrivateKeySigner {
-        PrivateKeySigner::from_bytes(&B256::repeat_byte(0x11)).unwrap()
-    }
-
-    fn sign<T: SignableTransaction<Signature>>(key: &PrivateKeySigner, tx: T) -> Signed<T> {
-        let signature = key.sign_hash_sync(&tx.signature_hash()).unwrap();
-        tx.into_signed(signature)
-    }
-
-    /// One really signed transaction of every supported kind: protected and unprotected
-    /// legacy, 2930, 1559 and 7702, calls and contract creations.
-    pub(crate) fn signed_txs() -> Vec<Bytes> {
-        let key = test_key();
-        let to = TxKind::Call(Address::repeat_byte(0xaa));
-        let access_list = AccessList(vec![AccessListItem {
-            address: Address::repeat_byte(0xbb),
-            storage_keys: vec![B256::repeat_byte(1), B256::repeat_byte(2)],
-        }]);
-        let legacy = |nonce, chain_id, to| TxLegacy {
-            chain_id,
-            nonce,
-            gas_price: 1_000_000_007,
-            gas_limit: 21_000,
-            to,
-            value: U256::from(nonce * 1_000),
-            input: Bytes::from(vec![nonce as u8; nonce as usize]),
-        };
-        let eip1559 = |nonce, to| TxEip1559 {
-            chain_id: CHAIN_ID,
-            nonce,
-            gas_limit: 100_000,
-            max_fee_per_gas: 2_000_000_000,
-            max_priority_fee_per_gas: 1_000,
-            to,
-            value: U256::from(7),
-            access_list: access_list.clone(),
-            input: Bytes::from_static(&[0x60, 0x00, 0x60, 0x00, 0xf3]),
-        };
-        let authorization = {
-            let auth = Authorization {
-                chain_id: U256::from(CHAIN_ID),
-                address: Address::repeat_byte(0xcc),
-                nonce: 9,
-            };
-            let signature = key.sign_hash_sync(&auth.signature_hash()).unwrap();
-            auth.into_signed(signature)
-        };
-        let envelopes: Vec<OpTxEnvelope> = vec![
-            sign(&key, legacy(0, Some(CHAIN_ID), to)).into(),
-            sign(&key, legacy(1, None, to)).into(),
-            sign(&key, legacy(2, Some(CHAIN_ID), TxKind::Create)).into(),
-            sign(&key, legacy(3, None, TxKind::Create)).into(),
-            sign(
-                &key,
-                TxEip2930 {
-                    chain_id: CHAIN_ID,
-                    nonce: 4,
-                    gas_price: 5,
-                    gas_limit: 60_000,
-                    to,
-                    value: U256::ZERO,
-                    access_list: access_list.clone(),
-                    input: Bytes::new(),
-                },
-            )
-            .into(),
-            sign(&key, eip1559(5, to)).into(),
-            sign(&key, eip1559(6, TxKind::Create)).into(),
-            sign(
-                &key,
-                TxEip7702 {
-                    chain_id: CHAIN_ID,
-                    nonce: 7,
-                    gas_limit: 80_000,
-                    max_fee_per_gas: 3,
-                    max_priority_fee_per_gas: 2,
-                    to: Address::repeat_byte(0xdd),
-                    value: U256::from(1),
-                    access_list: AccessList::default(),
-                    authorization_list: vec![authorization],
-                    input: Bytes::from_static(b"hi"),
-                },
-            )
-            .into(),
-        ];
-        envelopes.into_iter().map(|envelope| envelope.encoded_2718().into()).collect()
-    }
 
     fn columns(txs: &[Bytes]) -> Result<Vec<u8>, SpanBatchError> {
         let mut columns = TxColumns::default();
@@ -709,10 +479,11 @@ pub(crate) mod tests {
     #[test]
     fn refuses_transactions_it_cannot_rebuild() {
         let deposit = OpTxEnvelope::from(op_alloy::consensus::TxDeposit::default());
-        let mut other_chain = TxEip1559::default();
-        other_chain.chain_id = CHAIN_ID + 1;
-        let other_chain: OpTxEnvelope =
-            Signed::new_unhashed(other_chain, Signature::test_signature()).into();
+        let other_chain: OpTxEnvelope = Signed::new_unhashed(
+            TxEip1559 { chain_id: CHAIN_ID + 1, ..Default::default() },
+            Signature::test_signature(),
+        )
+        .into();
         let other_legacy: OpTxEnvelope = Signed::new_unhashed(
             TxLegacy { chain_id: Some(1), ..Default::default() },
             Signature::test_signature(),
@@ -728,9 +499,10 @@ pub(crate) mod tests {
             assert_eq!(columns(&[raw.into()]), Err(expected));
         }
         for raw in [blob, vec![0xc0], vec![0x02, 0xc0], signed_txs()[0].to_vec()[1..].to_vec()] {
-            assert!(
-                matches!(columns(&[raw.into()]), Err(E::MalformedTransaction { index: 0, .. })),
-            );
+            assert!(matches!(
+                columns(&[raw.into()]),
+                Err(E::MalformedTransaction { index: 0, .. })
+            ),);
         }
     }
 
@@ -765,12 +537,12 @@ pub(crate) mod tests {
             assert_eq!(read_all(&one_call(&data, false, None), 1), Err(err));
         }
         for data in [
-            vec![0x83, 0x80, 0x80, 0x80],                   // legacy fields as a string
+            vec![0x83, 0x80, 0x80, 0x80], // legacy fields as a string
             vec![0x02, 0x85, 0x80, 0x80, 0x80, 0x80, 0xc0], // 1559 fields as a string
-            vec![0xc4, 0x80, 0x80, 0x80, 0x80],             // one field too many
-            vec![0xc2, 0x80, 0x80],                         // one field too few
-            vec![0xc4, 0x80, 0x80, 0x81, 0x05],             // non-canonical single byte
-            vec![0xc5, 0x82, 0x00, 0x01, 0x80, 0x80],             // value with a leading zero
+            vec![0xc4, 0x80, 0x80, 0x80, 0x80], // one field too many
+            vec![0xc2, 0x80, 0x80],       // one field too few
+            vec![0xc4, 0x80, 0x80, 0x81, 0x05], // non-canonical single byte
+            vec![0xc5, 0x82, 0x00, 0x01, 0x80, 0x80], // value with a leading zero
         ] {
             let result = read_all(&one_call(&data, false, Some(false)), 1);
             assert!(matches!(result, Err(E::MalformedTransaction { index: 0, .. })), "{data:02x?}");
@@ -778,7 +550,10 @@ pub(crate) mod tests {
         // a 7702 creation
         let eip7702 = [0x04, 0xc6, 0x80, 0x80, 0x80, 0x80, 0xc0, 0xc0];
         assert!(read_all(&one_call(&eip7702, false, None), 1).is_ok());
-        assert_eq!(read_all(&one_call(&eip7702, true, None), 1), Err(E::SetCodeCreate { index: 0 }));
+        assert_eq!(
+            read_all(&one_call(&eip7702, true, None), 1),
+            Err(E::SetCodeCreate { index: 0 })
+        );
         // a tx_data claiming more than the limit, and one claiming more than there is
         let mut huge = vec![0xfa, 0x98, 0x96, 0x80]; // a list of 10_000_000 bytes, plus header
         huge.resize(4 + 10_000_000, 0x80);

@@ -166,7 +166,10 @@ mod tests {
     #[test]
     fn uvarint_rejects_overflow_and_truncation() {
         let ten_with_two = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02];
-        assert_eq!(Reader::new(&ten_with_two).uvarint("x"), Err(SpanBatchError::VarintOverflow("x")));
+        assert_eq!(
+            Reader::new(&ten_with_two).uvarint("x"),
+            Err(SpanBatchError::VarintOverflow("x"))
+        );
         assert_eq!(Reader::new(&[0x80; 11]).uvarint("x"), Err(SpanBatchError::VarintOverflow("x")));
         assert_eq!(Reader::new(&[0x80; 3]).uvarint("x"), Err(SpanBatchError::Truncated("x")));
         assert_eq!(Reader::new(&[]).uvarint("x"), Err(SpanBatchError::Truncated("x")));
@@ -197,7 +200,10 @@ mod tests {
             Reader::new(&[0x04, 0x00]).bitlist(10, "x").unwrap_err(),
             SpanBatchError::BadBitlist("x")
         );
-        assert_eq!(Reader::new(&[0x01]).bitlist(9, "x").unwrap_err(), SpanBatchError::Truncated("x"));
+        assert_eq!(
+            Reader::new(&[0x01]).bitlist(9, "x").unwrap_err(),
+            SpanBatchError::Truncated("x")
+        );
         // a full top byte is all data
         assert!(Reader::new(&[0xff]).bitlist(8, "x").is_ok());
     }

@@ -133,7 +133,8 @@ impl Sequencer {
             }
         };
         let new_epoch = origin.info.hash != current.info.hash;
-        if !new_epoch && timestamp > origin.info.timestamp.saturating_add(rollup.max_sequencer_drift)
+        if !new_epoch
+            && timestamp > origin.info.timestamp.saturating_add(rollup.max_sequencer_drift)
         {
             return Ok(Decision::Wait(format!(
                 "block at {timestamp} would be more than the max sequencer drift ({}s) past its \

@@ -1,0 +1,351 @@
+//! The rollup side of the command line: `tributary l1`, `tributary devnet init`, the
+//! sequencer and batcher flags of `tributary node`, and `node --dev`'s embedded L1.
+
+use crate::cli::{HttpArgs, default_datadir};
+use alloy::signers::local::PrivateKeySigner;
+use clap::Args;
+use eyre::WrapErr;
+use std::{
+    net::{IpAddr, Ipv4Addr, SocketAddr},
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
+};
+use tributary_batcher::{BatchType, BatcherConfig};
+use tributary_chainspec::{ChainSpec, RollupConfig};
+use tributary_devnet::{Devnet, InitConfig, accounts::dev_signer};
+use tributary_l1::L1Client;
+use tributary_node::{DevConfig, NodeConfig, RollupNodeConfig, RunningNode};
+use tributary_protocol::Compression;
+use tributary_rpc::RpcConfig;
+use tributary_sequencer::SequencerConfig;
+
+/// Default L1 RPC port (`tributary l1 --dev`, and the L1 inside `node --dev`).
+pub(crate) const DEFAULT_L1_PORT: u16 = 8645;
+
+/// `tributary l1`: an Ethereum dev chain to anchor rollups to.
+#[derive(Debug, Args, PartialEq)]
+pub(crate) struct L1Args {
+    /// Run the dev chain (chain id 900, Prague, prefunded dev accounts).
+    #[arg(long)]
+    pub(crate) dev: bool,
+    /// Chain spec file (geth genesis without OP fields). Defaults to the embedded L1 dev spec,
+    /// with its genesis time set on first start.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) chain: Option<PathBuf>,
+    /// Data directory. Defaults to `~/.local/share/tributary/<chain id>`.
+    #[arg(long, value_name = "DIR", env = "TRIBUTARY_L1_DATADIR")]
+    pub(crate) datadir: Option<PathBuf>,
+    /// Listen address.
+    #[arg(long = "http.addr", default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    pub(crate) addr: IpAddr,
+    /// Listen port (0 picks a free one).
+    #[arg(long = "http.port", default_value_t = DEFAULT_L1_PORT)]
+    pub(crate) port: u16,
+    #[command(flatten)]
+    pub(crate) chain_args: L1ChainArgs,
+    /// Serve Prometheus metrics on this address.
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) metrics: Option<SocketAddr>,
+}
+
+/// How the L1 dev chain makes blocks.
+#[derive(Debug, Args, PartialEq, Eq, Clone, Copy)]
+pub(crate) struct L1ChainArgs {
+    /// Seconds between L1 blocks.
+    #[arg(long = "block-time", default_value_t = 2)]
+    pub(crate) block_time: u64,
+    /// `safe` trails the head by this many blocks.
+    #[arg(long = "safe-depth", default_value_t = 2)]
+    pub(crate) safe_depth: u64,
+    /// `finalized` trails the head by this many blocks.
+    #[arg(long = "finalized-depth", default_value_t = 4)]
+    pub(crate) finalized_depth: u64,
+}
+
+impl L1ChainArgs {
+    fn dev_config(&self) -> eyre::Result<DevConfig> {
+        if self.block_time == 0 {
+            eyre::bail!("the L1 block time must be at least 1 second");
+        }
+        Ok(DevConfig {
+            block_time: Duration::from_secs(self.block_time),
+            safe_depth: self.safe_depth,
+            finalized_depth: self.finalized_depth.max(self.safe_depth),
+        })
+    }
+}
+
+/// Starts an L1 dev chain in this process.
+pub(crate) async fn launch_l1(
+    chain: Option<&Path>,
+    datadir: &Path,
+    rpc_addr: SocketAddr,
+    chain_args: L1ChainArgs,
+    metrics: Option<SocketAddr>,
+) -> eyre::Result<RunningNode> {
+    let chain = match chain {
+        Some(path) => ChainSpec::from_file(path)?,
+        None => l1_dev_spec(datadir)?,
+    };
+    if chain.is_optimism() {
+        eyre::bail!("`tributary l1` runs an Ethereum chain spec; this one has OP fields");
+    }
+    let config = NodeConfig {
+        datadir: datadir.to_path_buf(),
+        chain: Arc::new(chain),
+        rpc: RpcConfig { addr: rpc_addr, ..Default::default() },
+        pool: Default::default(),
+        dev: Some(chain_args.dev_config()?),
+        metrics,
+        rollup: None,
+    };
+    tributary_node::launch(config).await.wrap_err("L1 failed to start")
+}
+
+/// The embedded L1 dev spec, with the genesis time fixed on first start and kept in the
+/// datadir so restarts find the same chain.
+fn l1_dev_spec(datadir: &Path) -> eyre::Result<ChainSpec> {
+    let path = datadir.join("genesis.json");
+    if path.exists() {
+        return Ok(ChainSpec::from_file(&path)?);
+    }
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+    let spec = ChainSpec::l1_dev(now);
+    std::fs::create_dir_all(datadir)?;
+    std::fs::write(&path, serde_json::to_string_pretty(spec.genesis())? + "\n")?;
+    Ok(spec)
+}
+
+pub(crate) async fn run_l1(args: L1Args) -> eyre::Result<()> {
+    if !args.dev && args.chain.is_none() {
+        eyre::bail!("pass --dev for the L1 dev chain, or --chain with a chain spec");
+    }
+    let datadir = match &args.datadir {
+        Some(dir) => dir.clone(),
+        None => default_datadir(tributary_chainspec::L1_DEV_CHAIN_ID)?,
+    };
+    let addr = SocketAddr::new(args.addr, args.port);
+    let mut node =
+        launch_l1(args.chain.as_deref(), &datadir, addr, args.chain_args, args.metrics).await?;
+    println!("{}", tributary_devnet::accounts::banner());
+    println!("Chain id: {}", tributary_chainspec::L1_DEV_CHAIN_ID);
+    println!("L1 RPC: http://{}", node.rpc_addr);
+    let outcome = crate::cli::wait_for_stop(&mut node).await;
+    node.stop().await;
+    outcome
+}
+
+/// `tributary devnet`.
+#[derive(Debug, Args)]
+pub(crate) struct DevnetArgs {
+    #[command(subcommand)]
+    pub(crate) command: DevnetCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum DevnetCommand {
+    /// Deploy the portal to an L1 and write the L2 genesis and rollup config.
+    Init(DevnetInitArgs),
+}
+
+/// `tributary devnet init`.
+#[derive(Debug, Args)]
+pub(crate) struct DevnetInitArgs {
+    /// The L1 to anchor to.
+    #[arg(long = "l1.rpc", default_value = "http://127.0.0.1:8645", env = "TRIBUTARY_L1_RPC")]
+    pub(crate) l1_rpc: String,
+    /// Where to write genesis.json and rollup.json.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub(crate) out: PathBuf,
+    /// L2 chain spec to start from. Defaults to the embedded dev spec.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) chain: Option<PathBuf>,
+    /// L2 block time, seconds.
+    #[arg(long = "l2.block-time", default_value_t = RollupConfig::DEFAULT_BLOCK_TIME)]
+    pub(crate) block_time: u64,
+    /// Deployer key (hex). Defaults to dev account 0.
+    #[arg(long = "deployer.private-key", env = "TRIBUTARY_DEPLOYER_KEY")]
+    pub(crate) deployer: Option<String>,
+    /// Batcher address. Defaults to dev account 8.
+    #[arg(long = "batcher.address")]
+    pub(crate) batcher: Option<alloy_primitives::Address>,
+    /// Unsafe-block signer address. Defaults to dev account 9.
+    #[arg(long = "sequencer.signer")]
+    pub(crate) signer: Option<alloy_primitives::Address>,
+}
+
+pub(crate) async fn run_devnet(args: DevnetArgs) -> eyre::Result<()> {
+    let DevnetCommand::Init(args) = args.command;
+    let mut init = InitConfig::dev();
+    if let Some(path) = &args.chain {
+        init.l2_genesis = ChainSpec::from_file(path)?.genesis().clone();
+    }
+    if args.block_time == 0 {
+        eyre::bail!("--l2.block-time must be at least 1");
+    }
+    init.block_time = args.block_time;
+    if let Some(key) = &args.deployer {
+        init.deployer = key.parse().wrap_err("--deployer.private-key")?;
+    }
+    if let Some(batcher) = args.batcher {
+        init.batcher = batcher;
+    }
+    if let Some(signer) = args.signer {
+        init.unsafe_block_signer = signer;
+    }
+    let l1 = L1Client::new(&args.l1_rpc)?;
+    let devnet = tributary_devnet::init(&l1, init).await?;
+    devnet.write(&args.out)?;
+    println!("Portal: {}", devnet.rollup.deposit_contract_address);
+    println!("L1 anchor: {} {}", devnet.rollup.genesis.l1.number, devnet.rollup.genesis.l1.hash);
+    println!("Wrote {}", args.out.join("genesis.json").display());
+    println!("Wrote {}", args.out.join("rollup.json").display());
+    Ok(())
+}
+
+/// Rollup flags of `tributary node`.
+#[derive(Debug, Args, PartialEq)]
+pub(crate) struct RollupArgs {
+    /// The rollup config (rollup.json from `devnet init`).
+    #[arg(long = "rollup.config", value_name = "FILE", env = "TRIBUTARY_ROLLUP_CONFIG")]
+    pub(crate) config: Option<PathBuf>,
+    /// L1 JSON-RPC URL.
+    #[arg(long = "l1.rpc", env = "TRIBUTARY_L1_RPC")]
+    pub(crate) l1_rpc: Option<String>,
+    /// Sequence blocks.
+    #[arg(long)]
+    pub(crate) sequencer: bool,
+    /// L1 blocks an origin must be below the L1 head.
+    #[arg(long = "sequencer.l1-confs", default_value_t = SequencerConfig::DEFAULT_L1_CONFS)]
+    pub(crate) l1_confs: u64,
+    /// Run the batch poster in this process.
+    #[arg(long)]
+    pub(crate) batcher: bool,
+    #[command(flatten)]
+    pub(crate) batcher_args: BatcherArgs,
+}
+
+/// Batch poster flags (`node --batcher` and `tributary batcher`).
+#[derive(Debug, Args, PartialEq, Eq, Clone)]
+pub(crate) struct BatcherArgs {
+    /// Batcher key (hex).
+    #[arg(long = "batcher.private-key", env = "TRIBUTARY_BATCHER_KEY", hide_env_values = true)]
+    pub(crate) key: Option<String>,
+    /// Channel compression: zlib or brotli.
+    #[arg(long = "batcher.compression", default_value = "brotli", value_parser = parse_compression)]
+    pub(crate) compression: CompressionArg,
+    /// Batch type: singular or span.
+    #[arg(long = "batcher.batch-type", default_value = "span")]
+    pub(crate) batch_type: BatchType,
+    /// Largest batcher transaction calldata, bytes.
+    #[arg(long = "batcher.max-l1-tx-size", default_value_t = BatcherConfig::DEFAULT_MAX_L1_TX_SIZE)]
+    pub(crate) max_l1_tx_size: usize,
+    /// L1 blocks on top of a batcher transaction before it counts.
+    #[arg(long = "batcher.confirmations", default_value_t = BatcherConfig::DEFAULT_CONFIRMATIONS)]
+    pub(crate) confirmations: u64,
+    /// L1 blocks a channel stays open (0: post each block as soon as it is sealed).
+    #[arg(long = "batcher.max-channel-duration", default_value_t = BatcherConfig::DEFAULT_MAX_CHANNEL_DURATION)]
+    pub(crate) max_channel_duration: u64,
+    /// Seconds without a receipt before resubmitting with a fee bump.
+    #[arg(long = "batcher.resubmission-timeout", default_value_t = BatcherConfig::DEFAULT_RESUBMIT_AFTER.as_secs())]
+    pub(crate) resubmit_after: u64,
+}
+
+/// `--batcher.compression`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CompressionArg(pub(crate) Compression);
+
+fn parse_compression(s: &str) -> Result<CompressionArg, String> {
+    match s {
+        "zlib" => Ok(CompressionArg(Compression::Zlib)),
+        "brotli" => Ok(CompressionArg(Compression::Brotli)),
+        other => Err(format!("unknown compression {other:?}: zlib or brotli")),
+    }
+}
+
+impl BatcherArgs {
+    pub(crate) fn config(
+        &self,
+        rollup: &RollupConfig,
+        default_key: Option<PrivateKeySigner>,
+    ) -> eyre::Result<BatcherConfig> {
+        let key = match (&self.key, default_key) {
+            (Some(key), _) => key.parse().wrap_err("--batcher.private-key")?,
+            (None, Some(key)) => key,
+            (None, None) => eyre::bail!("the batcher needs --batcher.private-key"),
+        };
+        if self.max_l1_tx_size < 1_000 {
+            eyre::bail!("--batcher.max-l1-tx-size must be at least 1000 bytes");
+        }
+        Ok(BatcherConfig {
+            rollup: rollup.clone(),
+            key,
+            compression: self.compression.0,
+            batch_type: self.batch_type,
+            max_l1_tx_size: self.max_l1_tx_size,
+            confirmations: self.confirmations.max(1),
+            max_channel_duration: self.max_channel_duration,
+            resubmit_after: Duration::from_secs(self.resubmit_after.max(1)),
+            poll_interval: BatcherConfig::DEFAULT_POLL_INTERVAL,
+        })
+    }
+}
+
+impl RollupArgs {
+    /// The rollup roles for a node that is not `--dev`.
+    pub(crate) fn node_config(&self) -> eyre::Result<RollupNodeConfig> {
+        let path = self.config.as_ref().ok_or_else(|| {
+            eyre::eyre!("a rollup node needs --rollup.config (or --dev for the dev chain)")
+        })?;
+        let rollup = RollupConfig::from_file(path)?;
+        let l1_rpc = self.l1_rpc.clone().ok_or_else(|| eyre::eyre!("--l1.rpc is required"))?;
+        if !self.sequencer {
+            eyre::bail!(
+                "follower nodes (derivation from L1, P2P) come with issue 5: pass --sequencer"
+            );
+        }
+        let sequencer = Some(SequencerConfig { rollup: rollup.clone(), l1_confs: self.l1_confs });
+        let batcher =
+            if self.batcher { Some(self.batcher_args.config(&rollup, None)?) } else { None };
+        Ok(RollupNodeConfig { rollup, l1_rpc, sequencer, batcher })
+    }
+}
+
+/// `node --dev`: starts the L1 in this process, anchors the dev L2 to it on first start, and
+/// returns the L1 and the L2's config.
+pub(crate) async fn embedded_devnet(
+    datadir: &Path,
+    l1_port: u16,
+    l1_chain: L1ChainArgs,
+    block_time: u64,
+    http: &HttpArgs,
+    batcher: &BatcherArgs,
+) -> eyre::Result<(RunningNode, Arc<ChainSpec>, RollupNodeConfig)> {
+    let l1_addr = SocketAddr::new(http.addr, l1_port);
+    let l1 = launch_l1(None, &datadir.join("l1"), l1_addr, l1_chain, None).await?;
+    let l1_url = format!("http://{}", l1.rpc_addr);
+    let devnet = match Devnet::read(datadir)? {
+        Some(devnet) => devnet,
+        None => {
+            let client = L1Client::new(&l1_url)?;
+            let mut init = InitConfig::dev();
+            init.block_time = block_time;
+            let devnet = tributary_devnet::init(&client, init).await?;
+            devnet.write(datadir)?;
+            devnet
+        }
+    };
+    let chain = Arc::new(ChainSpec::from_genesis(devnet.l2_genesis.clone())?);
+    let rollup = devnet.rollup;
+    let sequencer = Some(SequencerConfig { rollup: rollup.clone(), l1_confs: 0 });
+    let batcher =
+        Some(batcher.config(&rollup, Some(dev_signer(tributary_devnet::DEV_BATCHER_INDEX)))?);
+    Ok((l1, chain, RollupNodeConfig { rollup, l1_rpc: l1_url, sequencer, batcher }))
+}
+
+/// The default datadir of `node --dev` with an L1: apart from the instant-mode dev chain's,
+/// whose genesis differs.
+pub(crate) fn default_devnet_datadir() -> eyre::Result<PathBuf> {
+    Ok(default_datadir(tributary_chainspec::DEV_CHAIN_ID)?.with_file_name("devnet"))
+}

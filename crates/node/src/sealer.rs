@@ -1,0 +1,67 @@
+//! Building, committing and announcing one block: shared by dev block production and the
+//! sequencer.
+
+use crate::{NodeError, metrics::NodeMetrics};
+use alloy_primitives::B256;
+use std::sync::Arc;
+use tokio::sync::broadcast;
+use tributary_evm::{BlockAttributes, EvmConfig};
+use tributary_primitives::SealedHeader;
+use tributary_rpc::SafetyHeads;
+use tributary_storage::{Database, ExecutedBlock};
+use tributary_txpool::TxPool;
+
+/// Everything needed to seal a block on top of the head.
+#[derive(Clone)]
+pub(crate) struct BlockSealer {
+    pub(crate) db: Database,
+    pub(crate) evm: EvmConfig,
+    pub(crate) pool: Arc<TxPool>,
+    pub(crate) blocks: broadcast::Sender<Arc<ExecutedBlock>>,
+    pub(crate) heads: Arc<SafetyHeads>,
+    pub(crate) metrics: NodeMetrics,
+}
+
+impl BlockSealer {
+    /// Builds the child of `parent` (the head) from `attrs` and the pool's best transactions,
+    /// commits it, updates the pool and tells subscribers. Blocking: call it from a blocking
+    /// thread.
+    pub(crate) fn seal(
+        &self,
+        parent: &SealedHeader,
+        attrs: BlockAttributes,
+    ) -> Result<Arc<ExecutedBlock>, NodeError> {
+        let started = std::time::Instant::now();
+        let base_fee = self.evm.chain().next_base_fee(parent, attrs.timestamp);
+        let txs = self.pool.best_transactions(base_fee);
+        let built = self.evm.build_block(&self.db, parent, attrs, txs)?;
+        for (hash, reason) in &built.rejected {
+            tracing::debug!(target: "node::seal", %hash, %reason, "dropped transaction the EVM refused");
+        }
+        let rejected: Vec<B256> = built.rejected.iter().map(|(hash, _)| *hash).collect();
+        let block = built.block;
+        self.db.commit_block(&block, built.root)?;
+        let header = &block.header;
+        let chain = self.evm.chain();
+        self.pool.remove(&rejected);
+        self.pool.on_new_block(
+            chain.next_base_fee(header, header.timestamp + 1),
+            header.gas_limit,
+            chain.spec_id_at(header.timestamp + 1),
+        );
+        self.metrics.record_block(&block, started.elapsed(), &self.pool);
+        tracing::info!(
+            target: "node::seal",
+            chain = if chain.is_optimism() { "l2" } else { "l1" },
+            number = header.number,
+            hash = %header.hash(),
+            txs = block.body.len(),
+            gas_used = header.gas_used,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "sealed block"
+        );
+        let block = Arc::new(block);
+        let _ = self.blocks.send(block.clone());
+        Ok(block)
+    }
+}

@@ -1,0 +1,69 @@
+//! The sequencer's block loop: one L2 block every block time, on the timestamps the rollup
+//! fixes (`genesis + n * block_time`), with the L1 origin and deposits the sequencer picks.
+//! Behind schedule (after a restart), it seals back to back until it has caught up.
+
+use crate::{NodeError, sealer::BlockSealer, tasks::Shutdown};
+use std::{sync::Arc, time::Duration};
+use tributary_sequencer::{Decision, Sequencer};
+
+pub(crate) struct SequencingLoop {
+    pub(crate) sealer: BlockSealer,
+    pub(crate) sequencer: Sequencer,
+}
+
+impl SequencingLoop {
+    pub(crate) async fn run(self, mut shutdown: Shutdown) -> Result<(), NodeError> {
+        let this = Arc::new(self);
+        let mut waiting: Option<String> = None;
+        tracing::info!(
+            target: "sequencer",
+            block_time = this.sequencer.rollup().block_time,
+            head = this.sealer.db.head_number(),
+            "sequencing"
+        );
+        loop {
+            let parent = this.sealer.db.head();
+            let next = parent.timestamp.saturating_add(this.sequencer.rollup().block_time);
+            let until = Duration::from_secs(next).saturating_sub(unix_now());
+            if !until.is_zero() {
+                tokio::select! {
+                    _ = shutdown.wait() => break,
+                    _ = tokio::time::sleep(until) => {}
+                }
+            }
+            if shutdown.is_requested() {
+                break;
+            }
+            let first_tx =
+                this.sealer.db.body(parent.number)?.and_then(|body| body.into_iter().next());
+            match this.sequencer.next_block(&parent, first_tx.as_ref()).await {
+                Ok(Decision::Build(attrs)) => {
+                    if waiting.take().is_some() {
+                        tracing::info!(target: "sequencer", "resuming block production");
+                    }
+                    let sealer = this.clone();
+                    tokio::task::spawn_blocking(move || sealer.sealer.seal(&parent, *attrs))
+                        .await
+                        .map_err(|err| NodeError::Task(err.to_string()))??;
+                }
+                Ok(Decision::Wait(reason)) => {
+                    if waiting.as_deref() != Some(reason.as_str()) {
+                        tracing::warn!(target: "sequencer", %reason, "not building");
+                        waiting = Some(reason);
+                    }
+                    tokio::select! {
+                        _ = shutdown.wait() => break,
+                        _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                    }
+                }
+                Err(err) => return Err(NodeError::Task(err.to_string())),
+            }
+        }
+        tracing::info!(target: "sequencer", "block production stopped");
+        Ok(())
+    }
+}
+
+fn unix_now() -> Duration {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default()
+}
