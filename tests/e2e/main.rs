@@ -4,3 +4,4 @@
 mod attr_cli;
 mod crash;
 mod process;
+mod rollup;

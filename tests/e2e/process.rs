@@ -23,32 +23,24 @@ pub(crate) struct NodeProcess {
 impl NodeProcess {
     /// Starts a dev node on `datadir` and waits for its RPC line.
     pub(crate) fn start(datadir: &Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tributary"))
-            .args(["node", "--dev", "--http.port", "0", "--dev.block-time", "0", "--datadir"])
-            .arg(datadir)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn tributary");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(url) = line.strip_prefix("L2 RPC: ") {
-                    let _ = tx.send(url.to_string());
-                }
-            }
-        });
-        let url = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(url) => url,
-            Err(_) => {
-                let _ = child.kill();
-                panic!("node did not print its RPC address");
-            }
-        };
+        let args = ["node", "--dev", "--http.port", "0", "--dev.block-time", "0", "--datadir"];
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tributary"));
+        command.args(args).arg(datadir);
+        let (child, urls) = spawn_and_wait(command, &["L2 RPC: "]);
+        let url = urls.into_iter().next().unwrap_or_default();
         let client = HttpClientBuilder::default().build(&url).unwrap();
         Self { child, client, url }
+    }
+
+    /// Starts `tributary <args>` and waits until it has printed a line with each of
+    /// `prefixes`; returns the process and what followed each prefix.
+    pub(crate) fn spawn(args: &[String], prefixes: &[&str]) -> (Self, Vec<String>) {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tributary"));
+        command.args(args);
+        let (child, urls) = spawn_and_wait(command, prefixes);
+        let url = urls.last().cloned().unwrap_or_default();
+        let client = HttpClientBuilder::default().build(&url).unwrap();
+        (Self { child, client, url }, urls)
     }
 
     pub(crate) async fn rpc(&self, method: &str, params: Vec<Value>) -> Value {
@@ -85,6 +77,44 @@ impl Drop for NodeProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Spawns `command` with stdout piped and waits (60 s at most) for a line starting with each
+/// prefix, in any order. Logs go to the test's stderr when `TRIBUTARY_TEST_LOGS` is set.
+fn spawn_and_wait(mut command: Command, prefixes: &[&str]) -> (Child, Vec<String>) {
+    let logs = std::env::var_os("TRIBUTARY_TEST_LOGS").is_some();
+    let mut child = command
+        .env("RUST_LOG", if logs { "info" } else { "warn" })
+        .stdout(Stdio::piped())
+        .stderr(if logs { Stdio::inherit() } else { Stdio::null() })
+        .spawn()
+        .expect("spawn tributary");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    let wanted: Vec<String> = prefixes.iter().map(|p| p.to_string()).collect();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            for (i, prefix) in wanted.iter().enumerate() {
+                if let Some(rest) = line.strip_prefix(prefix.as_str()) {
+                    let _ = tx.send((i, rest.to_string()));
+                }
+            }
+        }
+    });
+    let mut found = vec![String::new(); prefixes.len()];
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while found.iter().any(String::is_empty) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok((i, value)) => found[i] = value,
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("tributary did not print {prefixes:?}");
+            }
+        }
+    }
+    (child, found)
 }
 
 /// SIGTERM without a libc dependency: `kill -TERM`.

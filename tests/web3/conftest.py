@@ -23,7 +23,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 import pytest
 from eth_account import Account
@@ -62,7 +62,14 @@ class NodeProcess:
     blocks the node; every line is kept in memory and appended to a log file.
     """
 
-    def __init__(self, argv: List[str], log_path: Path) -> None:
+    def __init__(
+        self,
+        argv: List[str],
+        log_path: Path,
+        *,
+        cwd: Optional[Path] = None,
+        extra_env: Optional[Dict[str, str]] = None,
+    ) -> None:
         self.argv = argv
         self.log_path = log_path
         self.lines: List[str] = []
@@ -70,15 +77,17 @@ class NodeProcess:
         self._eof = False
         env = dict(os.environ)
         env.setdefault("NO_COLOR", "1")
+        env.update(extra_env or {})
         self.proc = subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
+            cwd=cwd,
             env=env,
         )
         self._reader = threading.Thread(
-            target=self._drain, name="tributary-node-output", daemon=True
+            target=self._drain, name=f"{Path(argv[0]).name}-output", daemon=True
         )
         self._reader.start()
 

@@ -223,14 +223,18 @@ pub async fn launch(config: NodeConfig) -> Result<RunningNode, NodeError> {
         ),
         None => None,
     };
-    let ctx = Arc::new(RpcContext::new(
+    let mut ctx = RpcContext::new(
         db.clone(),
         pool.clone(),
         evm.clone(),
         blocks.clone(),
         heads.clone(),
         config.rpc.clone(),
-    ));
+    );
+    if let (Some(rollup), Some(l1)) = (&config.rollup, &l1) {
+        ctx.rollup = Some(tributary_rpc::RollupRpc { config: rollup.rollup.clone(), l1: l1.clone() });
+    }
+    let ctx = Arc::new(ctx);
     let rpc = tributary_rpc::start_server(ctx).await.map_err(NodeError::Rpc)?;
     tracing::info!(target: "node", addr = %rpc.local_addr, "rpc listening (http and ws)");
 

@@ -26,6 +26,7 @@ mod api;
 mod attr;
 mod error;
 mod eth;
+mod optimism;
 mod server;
 
 pub use api::{
@@ -33,6 +34,7 @@ pub use api::{
 };
 pub use attr::{AttrApiServer, MAX_PAGE};
 pub use error::{RpcError, RpcResult};
+pub use optimism::{OptimismApiServer, RollupRpc, output_root};
 pub use server::{RpcConfig, RpcServer, SafetyHeads, start_server};
 
 use std::sync::Arc;
@@ -55,6 +57,8 @@ pub struct RpcContext {
     pub heads: Arc<SafetyHeads>,
     /// Limits.
     pub config: RpcConfig,
+    /// The rollup config and L1, on a rollup node (`optimism_*`).
+    pub rollup: Option<optimism::RollupRpc>,
     pub(crate) filters: eth::Filters,
 }
 
@@ -75,6 +79,6 @@ impl RpcContext {
         config: RpcConfig,
     ) -> Self {
         let filters = eth::Filters::new(config.max_filters);
-        Self { db, pool, evm, blocks, heads, config, filters }
+        Self { db, pool, evm, blocks, heads, config, rollup: None, filters }
     }
 }

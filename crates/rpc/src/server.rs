@@ -1,5 +1,6 @@
 //! The jsonrpsee server, the small namespaces, and the limits.
 
+use crate::optimism::OptimismApiServer;
 use crate::{
     AttrApiServer, RpcContext, RpcResult,
     api::{EthApiServer, NetApiServer, TxPoolApiServer, Web3ApiServer},
@@ -122,6 +123,9 @@ pub async fn start_server(ctx: Arc<RpcContext>) -> eyre_free::Result<RpcServer> 
     module.merge(eth.into_rpc()).map_err(eyre_free::other)?;
     module.merge(Small { ctx: ctx.clone() }.into_rpc_net()).map_err(eyre_free::other)?;
     module.merge(Web3ApiServer::into_rpc(Small { ctx: ctx.clone() })).map_err(eyre_free::other)?;
+    module
+        .merge(OptimismApiServer::into_rpc(crate::optimism::OptimismHandler { ctx: ctx.clone() }))
+        .map_err(eyre_free::other)?;
     module.merge(TxPoolApiServer::into_rpc(Small { ctx })).map_err(eyre_free::other)?;
     let handle = server.start(module);
     Ok(RpcServer { handle, local_addr })

@@ -2,6 +2,7 @@
 //! same run.
 
 mod attribution;
+mod batches;
 mod import;
 
 use clap::{Args, Subcommand};
@@ -19,11 +20,15 @@ pub(crate) enum BenchKind {
     Import(import::ImportArgs),
     /// Settlement in the native precompile against the same logic in Solidity.
     Attribution(attribution::AttributionArgs),
+    /// Bytes posted to L1 per L2 transaction, by compression and batch type, against the raw
+    /// signed transactions.
+    Batches(batches::BatchesArgs),
 }
 
 pub(crate) fn run(args: BenchArgs) -> eyre::Result<()> {
     match args.kind {
         BenchKind::Import(args) => import::run(args),
         BenchKind::Attribution(args) => attribution::run(args),
+        BenchKind::Batches(args) => batches::run(args),
     }
 }
