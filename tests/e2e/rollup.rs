@@ -8,11 +8,8 @@
 
 use crate::process::NodeProcess;
 use alloy::{
-    consensus::Transaction as _,
-    rpc::types::BlockNumberOrTag,
-    signers::local::PrivateKeySigner,
-    sol,
-    sol_types::SolCall,
+    consensus::Transaction as _, rpc::types::BlockNumberOrTag, signers::local::PrivateKeySigner,
+    sol, sol_types::SolCall,
 };
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
 use serde_json::{Value, json};
@@ -70,9 +67,8 @@ async fn l1_send(
     )
     .unwrap();
     l1.send_raw(&tx.raw).await.unwrap();
-    let receipt = tributary_devnet::wait_for_receipt(l1, tx.hash, Duration::from_secs(30))
-        .await
-        .unwrap();
+    let receipt =
+        tributary_devnet::wait_for_receipt(l1, tx.hash, Duration::from_secs(30)).await.unwrap();
     assert!(receipt.status(), "L1 transaction {} reverted", tx.hash);
     receipt
 }
@@ -184,8 +180,11 @@ async fn read_l1_batches(l1: &L1Client, rollup: &RollupConfig) -> L1Batches {
                             .into_iter()
                             .map(|b| {
                                 let tx_hashes = b.transactions.iter().map(keccak256).collect();
-                                let block =
-                                    PostedBlock { epoch_num: b.epoch_num, epoch_hash: None, tx_hashes };
+                                let block = PostedBlock {
+                                    epoch_num: b.epoch_num,
+                                    epoch_hash: None,
+                                    tx_hashes,
+                                };
                                 (b.timestamp, block)
                             })
                             .collect(),
@@ -214,18 +213,16 @@ async fn assert_l1_rebuilds_l2(
     let posted = read_l1_batches(l1, rollup).await;
     assert!(posted.duplicates.is_empty(), "L2 blocks posted twice: {:?}", posted.duplicates);
     for number in 1..=through {
-        let block = l2
-            .rpc("eth_getBlockByNumber", vec![json!(format!("{number:#x}")), true.into()])
-            .await;
+        let block =
+            l2.rpc("eth_getBlockByNumber", vec![json!(format!("{number:#x}")), true.into()]).await;
         let timestamp = hex_u64(&block["timestamp"]);
         assert_eq!(timestamp, rollup.l2_timestamp(number), "block {number} timestamp");
         let Some(batch) = posted.blocks.get(&timestamp) else {
             panic!("L2 block {number} (timestamp {timestamp}) is not on L1");
         };
         let txs = block["transactions"].as_array().unwrap();
-        let input = Bytes::from(
-            alloy_primitives::hex::decode(txs[0]["input"].as_str().unwrap()).unwrap(),
-        );
+        let input =
+            Bytes::from(alloy_primitives::hex::decode(txs[0]["input"].as_str().unwrap()).unwrap());
         let (origin, _) = L1BlockInfo::decode_calldata(&input).unwrap();
         assert_eq!(batch.epoch_num, origin.number, "block {number} L1 origin");
         if let Some(hash) = batch.epoch_hash {
@@ -302,7 +299,8 @@ async fn dev_node_takes_deposits_and_l1_rebuilds_every_block() {
     // L2 transactions alongside.
     let mut last = Value::Null;
     for nonce in 0..6 {
-        last = l2.rpc("eth_sendRawTransaction", vec![l2_transfer(3, nonce, vec![7; 40]).into()]).await;
+        last =
+            l2.rpc("eth_sendRawTransaction", vec![l2_transfer(3, nonce, vec![7; 40]).into()]).await;
     }
     let last_block = hex_u64(&wait_receipt(&l2, &last).await["blockNumber"]);
 
@@ -375,23 +373,10 @@ fn start_l1(dir: &Path, port: u16) -> NodeProcess {
     NodeProcess::spawn(&args, &["L1 RPC: "]).0
 }
 
-fn start_sequencer(dir: &Path, l1_url: &str) -> NodeProcess {
+fn start_sequencer(dir: &Path, l1_url: &str, extra: &[&str]) -> NodeProcess {
     let key = alloy_primitives::hex::encode_prefixed(dev_signer(8).to_bytes());
-    let mut args = strings(&[
-        "node",
-        "--sequencer",
-        "--batcher",
-        "--http.port",
-        "0",
-        "--batcher.max-l1-tx-size",
-        "1000",
-        "--batcher.confirmations",
-        "2",
-        "--batcher.max-channel-duration",
-        "2",
-        "--batcher.compression",
-        "zlib",
-    ]);
+    let mut args = strings(&["node", "--sequencer", "--batcher", "--http.port", "0"]);
+    args.extend(strings(extra));
     for (flag, value) in [
         ("--chain", dir.join("genesis.json").display().to_string()),
         ("--rollup.config", dir.join("rollup.json").display().to_string()),
@@ -410,25 +395,40 @@ async fn open_channel_on_l1(l1: &L1Client, rollup: &RollupConfig) -> bool {
     read_l1_batches(l1, rollup).await.incomplete_channels > 0
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn batcher_restart_mid_channel_and_l1_outage_leave_no_gap() {
-    let dir = tempfile::tempdir().unwrap();
-    let l1_dir = dir.path().join("l1");
+/// `l1 --dev` on a fixed port plus `devnet init` into `dir`.
+fn start_l1_and_init(dir: &Path) -> (NodeProcess, u16, String, RollupConfig) {
     let port = free_port();
-    let l1_node = start_l1(&l1_dir, port);
+    let l1_node = start_l1(&dir.join("l1"), port);
     let l1_url = format!("http://127.0.0.1:{port}");
     let init = std::process::Command::new(env!("CARGO_BIN_EXE_tributary"))
         .args(["devnet", "init", "--l2.block-time", "1", "--l1.rpc", &l1_url, "--out"])
-        .arg(dir.path())
+        .arg(dir)
         .env("RUST_LOG", "warn")
         .output()
         .unwrap();
     assert!(init.status.success(), "devnet init: {}", String::from_utf8_lossy(&init.stderr));
-    let rollup = read_rollup(dir.path());
+    (l1_node, port, l1_url, read_rollup(dir))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batcher_restart_mid_channel_and_l1_outage_leave_no_gap() {
+    let dir = tempfile::tempdir().unwrap();
+    let l1_dir = dir.path().join("l1");
+    let (l1_node, port, l1_url, rollup) = start_l1_and_init(dir.path());
     let l1 = L1Client::new(&l1_url).unwrap();
 
     // Blocks with incompressible calldata, so channels need several 1000-byte frames.
-    let node = start_sequencer(dir.path(), &l1_url);
+    let small_frames = [
+        "--batcher.max-l1-tx-size",
+        "1000",
+        "--batcher.confirmations",
+        "2",
+        "--batcher.max-channel-duration",
+        "2",
+        "--batcher.compression",
+        "zlib",
+    ];
+    let node = start_sequencer(dir.path(), &l1_url, &small_frames);
     let noise = |seed: u64| keccak256(seed.to_be_bytes()).repeat(12);
     for nonce in 0..12 {
         node.rpc("eth_sendRawTransaction", vec![l2_transfer(4, nonce, noise(nonce)).into()]).await;
@@ -440,7 +440,7 @@ async fn batcher_restart_mid_channel_and_l1_outage_leave_no_gap() {
     .await;
     node.kill_hard();
 
-    let node = start_sequencer(dir.path(), &l1_url);
+    let node = start_sequencer(dir.path(), &l1_url, &small_frames);
     for nonce in 12..20 {
         node.rpc("eth_sendRawTransaction", vec![l2_transfer(4, nonce, noise(nonce)).into()]).await;
     }
@@ -464,6 +464,61 @@ async fn batcher_restart_mid_channel_and_l1_outage_leave_no_gap() {
     let l1_node = start_l1(&l1_dir, port);
     let head = block_number(&node, "latest").await;
     wait_for("posting to catch up after the L1 came back", Duration::from_secs(120), async || {
+        (block_number(&node, "safe").await >= head).then_some(())
+    })
+    .await;
+    assert_l1_rebuilds_l2(&l1, &node, &rollup, head).await;
+    node.terminate();
+    l1_node.terminate();
+}
+
+/// The newest batcher transaction on L1: its hash and block.
+async fn newest_batcher_tx(l1: &L1Client, rollup: &RollupConfig) -> Option<(B256, u64)> {
+    let head = l1.block_number().await.unwrap();
+    for number in (rollup.genesis.l1.number..=head).rev() {
+        let block = l1.block(BlockNumberOrTag::Number(number), true).await.unwrap()?;
+        for tx in block.transactions.txns() {
+            if tx.to() == Some(rollup.batch_inbox_address) {
+                return Some((*tx.inner.tx_hash(), number));
+            }
+        }
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn l1_reorg_that_drops_a_batch_gets_it_posted_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let (l1_node, _, l1_url, rollup) = start_l1_and_init(dir.path());
+    let l1 = L1Client::new(&l1_url).unwrap();
+    // Origins four blocks deep: the reorg below takes only the newest two L1 blocks, so it
+    // drops batches but no L1 origin.
+    let node = start_sequencer(dir.path(), &l1_url, &["--sequencer.l1-confs", "4"]);
+    for nonce in 0..4 {
+        node.rpc("eth_sendRawTransaction", vec![l2_transfer(5, nonce, vec![1; 64]).into()]).await;
+    }
+    wait_for("a few safe blocks", Duration::from_secs(60), async || {
+        (block_number(&node, "safe").await >= 4).then_some(())
+    })
+    .await;
+    // Wait for a batcher transaction in the L1 head block, then rewind L1 to just below it.
+    let (dropped, at) = wait_for("a batch at the L1 head", Duration::from_secs(60), async || {
+        let head = l1.block_number().await.unwrap();
+        newest_batcher_tx(&l1, &rollup).await.filter(|(_, at)| *at == head)
+    })
+    .await;
+    let client = jsonrpsee::http_client::HttpClientBuilder::default().build(&l1_url).unwrap();
+    let _: () = jsonrpsee::core::client::ClientT::request(
+        &client,
+        "debug_setHead",
+        jsonrpsee::rpc_params![format!("{:#x}", at - 1)],
+    )
+    .await
+    .unwrap();
+    assert!(l1.receipt(dropped).await.unwrap().is_none(), "the reorg dropped the batch");
+
+    let head = block_number(&node, "latest").await;
+    wait_for("the dropped batch to be posted again", Duration::from_secs(90), async || {
         (block_number(&node, "safe").await >= head).then_some(())
     })
     .await;

@@ -94,7 +94,7 @@ pub(crate) async fn launch_l1(
     let config = NodeConfig {
         datadir: datadir.to_path_buf(),
         chain: Arc::new(chain),
-        rpc: RpcConfig { addr: rpc_addr, ..Default::default() },
+        rpc: RpcConfig { addr: rpc_addr, allow_set_head: true, ..Default::default() },
         pool: Default::default(),
         dev: Some(chain_args.dev_config()?),
         metrics,

@@ -90,7 +90,7 @@ impl DevProducer {
             l1_info: dev_l1_origin(parent.number + 1),
             deposits: Vec::new(),
         };
-        let block = self.sealer.seal(&parent, attrs)?;
+        let Some(block) = self.sealer.seal(&parent, attrs)? else { return Ok(()) };
         let number = block.header.number;
         self.sealer.heads.set(
             number.saturating_sub(self.safe_depth),

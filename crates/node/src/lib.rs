@@ -232,7 +232,8 @@ pub async fn launch(config: NodeConfig) -> Result<RunningNode, NodeError> {
         config.rpc.clone(),
     );
     if let (Some(rollup), Some(l1)) = (&config.rollup, &l1) {
-        ctx.rollup = Some(tributary_rpc::RollupRpc { config: rollup.rollup.clone(), l1: l1.clone() });
+        ctx.rollup =
+            Some(tributary_rpc::RollupRpc { config: rollup.rollup.clone(), l1: l1.clone() });
     }
     let ctx = Arc::new(ctx);
     let rpc = tributary_rpc::start_server(ctx).await.map_err(NodeError::Rpc)?;

@@ -30,17 +30,30 @@ impl BlockSealer {
         &self,
         parent: &SealedHeader,
         attrs: BlockAttributes,
-    ) -> Result<Arc<ExecutedBlock>, NodeError> {
+    ) -> Result<Option<Arc<ExecutedBlock>>, NodeError> {
         let started = std::time::Instant::now();
         let base_fee = self.evm.chain().next_base_fee(parent, attrs.timestamp);
         let txs = self.pool.best_transactions(base_fee);
-        let built = self.evm.build_block(&self.db, parent, attrs, txs)?;
+        let built = match self.evm.build_block(&self.db, parent, attrs, txs) {
+            Err(tributary_evm::ExecutionError::NotChildOfHead { number, head }) => {
+                tracing::warn!(target: "node::seal", number, head, "the head moved; not sealing");
+                return Ok(None);
+            }
+            built => built?,
+        };
         for (hash, reason) in &built.rejected {
             tracing::debug!(target: "node::seal", %hash, %reason, "dropped transaction the EVM refused");
         }
         let rejected: Vec<B256> = built.rejected.iter().map(|(hash, _)| *hash).collect();
         let block = built.block;
-        self.db.commit_block(&block, built.root)?;
+        match self.db.commit_block(&block, built.root) {
+            Err(tributary_storage::StorageError::NotNextBlock { number, head }) => {
+                // The chain was rewound (debug_setHead) while this block was being built.
+                tracing::warn!(target: "node::seal", number, head, "the head moved; not sealing");
+                return Ok(None);
+            }
+            committed => committed?,
+        }
         let header = &block.header;
         let chain = self.evm.chain();
         self.pool.remove(&rejected);
@@ -62,6 +75,6 @@ impl BlockSealer {
         );
         let block = Arc::new(block);
         let _ = self.blocks.send(block.clone());
-        Ok(block)
+        Ok(Some(block))
     }
 }

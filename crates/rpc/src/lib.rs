@@ -24,6 +24,7 @@
 
 mod api;
 mod attr;
+mod debug;
 mod error;
 mod eth;
 mod optimism;

@@ -44,10 +44,12 @@ pub(crate) struct OptimismHandler {
 
 impl OptimismHandler {
     fn rollup(&self) -> RpcResult<&RollupRpc> {
-        self.ctx
-            .rollup
-            .as_ref()
-            .ok_or_else(|| RpcError::InvalidParams("this node has no rollup config: optimism_* needs a rollup node".into()).into())
+        self.ctx.rollup.as_ref().ok_or_else(|| {
+            RpcError::InvalidParams(
+                "this node has no rollup config: optimism_* needs a rollup node".into(),
+            )
+            .into()
+        })
     }
 
     fn resolve(&self, tag: BlockNumberOrTag) -> u64 {
@@ -77,7 +79,9 @@ impl OptimismHandler {
         };
         let (l1_hash, l1_number, sequence) = match (&origin, &self.ctx.rollup) {
             (Some(info), _) => (info.hash, info.number, info.sequence_number),
-            (None, Some(rollup)) => (rollup.config.genesis.l1.hash, rollup.config.genesis.l1.number, 0),
+            (None, Some(rollup)) => {
+                (rollup.config.genesis.l1.hash, rollup.config.genesis.l1.number, 0)
+            }
             (None, None) => (B256::ZERO, 0, 0),
         };
         Ok(json!({
@@ -98,7 +102,9 @@ impl OptimismHandler {
                 "parentHash": block.header.parent_hash,
                 "timestamp": block.header.timestamp,
             }),
-            _ => json!({ "hash": B256::ZERO, "number": 0, "parentHash": B256::ZERO, "timestamp": 0 }),
+            _ => {
+                json!({ "hash": B256::ZERO, "number": 0, "parentHash": B256::ZERO, "timestamp": 0 })
+            }
         }
     }
 
@@ -147,7 +153,8 @@ impl OptimismApiServer for OptimismHandler {
 
     async fn rollup_config(&self) -> RpcResult<Value> {
         let rollup = self.rollup()?;
-        serde_json::to_value(&rollup.config).map_err(|err| RpcError::Internal(err.to_string()).into())
+        serde_json::to_value(&rollup.config)
+            .map_err(|err| RpcError::Internal(err.to_string()).into())
     }
 
     async fn output_at_block(&self, block: BlockNumberOrTag) -> RpcResult<Value> {

@@ -42,6 +42,8 @@ pub struct RpcConfig {
     pub max_log_block_range: u64,
     /// Most filters installed at once.
     pub max_filters: usize,
+    /// Serve `debug_setHead` (dev chains only: it rewinds the chain).
+    pub allow_set_head: bool,
 }
 
 impl RpcConfig {
@@ -61,6 +63,7 @@ impl Default for RpcConfig {
             max_logs: 10_000,
             max_log_block_range: 10_000,
             max_filters: 1_000,
+            allow_set_head: false,
         }
     }
 }
@@ -126,6 +129,10 @@ pub async fn start_server(ctx: Arc<RpcContext>) -> eyre_free::Result<RpcServer> 
     module
         .merge(OptimismApiServer::into_rpc(crate::optimism::OptimismHandler { ctx: ctx.clone() }))
         .map_err(eyre_free::other)?;
+    if config.allow_set_head {
+        let debug = crate::debug::DebugHandler { ctx: ctx.clone() };
+        module.merge(crate::debug::DebugApiServer::into_rpc(debug)).map_err(eyre_free::other)?;
+    }
     module.merge(TxPoolApiServer::into_rpc(Small { ctx })).map_err(eyre_free::other)?;
     let handle = server.start(module);
     Ok(RpcServer { handle, local_addr })

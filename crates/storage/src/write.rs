@@ -104,7 +104,7 @@ impl Database {
     /// A block that does not extend the head, a root that is not the header's, RocksDB failures.
     pub fn commit_block(&self, block: &ExecutedBlock, root: StateRootOutput) -> Result<()> {
         let head = self.head_number();
-        if block.header.number != head + 1 {
+        if block.header.number != head + 1 || block.header.parent_hash != self.head().hash() {
             return Err(StorageError::NotNextBlock { number: block.header.number, head });
         }
         if root.root != block.header.state_root {
