@@ -38,7 +38,14 @@ impl NodeProcess {
         let mut command = Command::new(env!("CARGO_BIN_EXE_tributary"));
         command.args(args);
         let (child, urls) = spawn_and_wait(command, prefixes);
-        let url = urls.last().cloned().unwrap_or_default();
+        // The client talks to the last URL printed (a process that prints none gets an unused
+        // client).
+        let url = urls
+            .iter()
+            .rev()
+            .find(|value| value.starts_with("http"))
+            .cloned()
+            .unwrap_or_else(|| "http://127.0.0.1:9".into());
         let client = HttpClientBuilder::default().build(&url).unwrap();
         (Self { child, client, url }, urls)
     }

@@ -526,3 +526,37 @@ async fn l1_reorg_that_drops_a_batch_gets_it_posted_again() {
     node.terminate();
     l1_node.terminate();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn standalone_batcher_posts_what_the_sequencer_serves() {
+    let dir = tempfile::tempdir().unwrap();
+    let (l1_node, _, l1_url, rollup) = start_l1_and_init(dir.path());
+    let l1 = L1Client::new(&l1_url).unwrap();
+    let mut args = strings(&["node", "--sequencer", "--http.port", "0", "--l1.rpc", &l1_url]);
+    for (flag, path) in [("--chain", "genesis.json"), ("--rollup.config", "rollup.json")] {
+        args.push(flag.into());
+        args.push(dir.path().join(path).display().to_string());
+    }
+    args.push("--datadir".into());
+    args.push(dir.path().join("l2").display().to_string());
+    let (node, _) = NodeProcess::spawn(&args, &["L2 RPC: "]);
+    let key = alloy_primitives::hex::encode_prefixed(dev_signer(8).to_bytes());
+    let mut args = strings(&["batcher", "--l1.rpc", &l1_url, "--l2.rpc", &node.url]);
+    args.extend(strings(&["--batcher.batch-type", "singular", "--batcher.private-key", &key]));
+    args.push("--rollup.config".into());
+    args.push(dir.path().join("rollup.json").display().to_string());
+    let (batcher, _) = NodeProcess::spawn(&args, &["Batcher: "]);
+    for nonce in 0..3 {
+        node.rpc("eth_sendRawTransaction", vec![l2_transfer(6, nonce, vec![2; 32]).into()]).await;
+    }
+    let through = block_number(&node, "latest").await + 2;
+    wait_for("batches on L1", Duration::from_secs(90), async || {
+        let posted = read_l1_batches(&l1, &rollup).await;
+        posted.blocks.contains_key(&rollup.l2_timestamp(through)).then_some(())
+    })
+    .await;
+    assert_l1_rebuilds_l2(&l1, &node, &rollup, through).await;
+    batcher.terminate();
+    node.terminate();
+    l1_node.terminate();
+}

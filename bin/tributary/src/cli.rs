@@ -34,6 +34,8 @@ pub(crate) enum Command {
     L1(Box<crate::rollup_cli::L1Args>),
     /// Local devnet tools.
     Devnet(crate::rollup_cli::DevnetArgs),
+    /// Run the batch poster alone, reading L2 blocks from the sequencer's RPC.
+    Batcher(Box<crate::rollup_cli::StandaloneBatcherArgs>),
 }
 
 /// `tributary node`.

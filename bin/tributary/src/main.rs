@@ -18,6 +18,7 @@ fn main() -> eyre::Result<()> {
         Command::Attr(args) => runtime.block_on(attr_cli::run(*args)),
         Command::L1(args) => runtime.block_on(rollup_cli::run_l1(*args)),
         Command::Devnet(args) => runtime.block_on(rollup_cli::run_devnet(args)),
+        Command::Batcher(args) => runtime.block_on(rollup_cli::run_batcher(*args)),
     }
 }
 

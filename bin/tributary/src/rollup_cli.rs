@@ -349,3 +349,43 @@ pub(crate) async fn embedded_devnet(
 pub(crate) fn default_devnet_datadir() -> eyre::Result<PathBuf> {
     Ok(default_datadir(tributary_chainspec::DEV_CHAIN_ID)?.with_file_name("devnet"))
 }
+
+/// `tributary batcher`: the batch poster on its own, reading L2 blocks over RPC.
+#[derive(Debug, Args)]
+pub(crate) struct StandaloneBatcherArgs {
+    /// The rollup config.
+    #[arg(long = "rollup.config", value_name = "FILE", env = "TRIBUTARY_ROLLUP_CONFIG")]
+    pub(crate) config: PathBuf,
+    /// L1 JSON-RPC URL.
+    #[arg(long = "l1.rpc", env = "TRIBUTARY_L1_RPC")]
+    pub(crate) l1_rpc: String,
+    /// The sequencer's L2 JSON-RPC URL.
+    #[arg(long = "l2.rpc", env = "TRIBUTARY_L2_RPC")]
+    pub(crate) l2_rpc: String,
+    #[command(flatten)]
+    pub(crate) batcher: BatcherArgs,
+    /// Serve Prometheus metrics on this address.
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) metrics: Option<SocketAddr>,
+}
+
+pub(crate) async fn run_batcher(args: StandaloneBatcherArgs) -> eyre::Result<()> {
+    let rollup = RollupConfig::from_file(&args.config)?;
+    let config = args.batcher.config(&rollup, None)?;
+    if let Some(addr) = args.metrics {
+        tributary_node::install_exporter(addr).map_err(|err| eyre::eyre!(err))?;
+    }
+    let l1 = L1Client::new(&args.l1_rpc)?;
+    let l2 = tributary_batcher::RpcL2Source::new(&args.l2_rpc)?;
+    let (batcher, _status) = tributary_batcher::Batcher::new(l1, l2, config);
+    println!("Batcher: {}", batcher.address());
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let stop = async move {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = sigterm.recv() => {}
+        }
+    };
+    batcher.run(stop).await?;
+    Ok(())
+}

@@ -9,6 +9,11 @@
 //!   calldata to the batch inbox, signed by the batcher key -> receipt -> confirmations
 //! ```
 //!
+//! # L2 blocks
+//!
+//! From an [`L2Source`]: the node's database when the batcher runs inside the sequencer
+//! (`node --batcher`), or the sequencer's JSON-RPC ([`RpcL2Source`]) for `tributary batcher`.
+//!
 //! # State, and where it comes from
 //!
 //! The batcher keeps no database of its own. What L1 holds is the truth: on start, and again
@@ -41,7 +46,7 @@ mod source;
 
 pub use channel::{BatchType, BuiltChannel, ChannelBuilder, channel_id_for, span_config};
 pub use resume::{PostedChannel, read_posted_channels};
-pub use source::{L2Block, L2Source, SourceError};
+pub use source::{L2Block, L2Source, RpcL2Source, SourceError};
 
 use alloy::{rpc::types::BlockNumberOrTag, signers::local::PrivateKeySigner};
 use alloy_primitives::{Address, B256, Bytes, U256};

@@ -41,3 +41,56 @@ impl L2Source for Database {
         Ok(Some(L2Block { header, transactions }))
     }
 }
+
+/// L2 blocks over JSON-RPC, for `tributary batcher` running apart from the sequencer.
+#[derive(Debug, Clone)]
+pub struct RpcL2Source {
+    client: jsonrpsee::http_client::HttpClient,
+}
+
+impl RpcL2Source {
+    /// A source reading from the L2 node at `url`.
+    ///
+    /// # Errors
+    ///
+    /// The URL is not usable.
+    pub fn new(url: &str) -> Result<Self, SourceError> {
+        let client = jsonrpsee::http_client::HttpClientBuilder::default()
+            .request_timeout(std::time::Duration::from_secs(10))
+            .max_response_size(256 * 1024 * 1024)
+            .build(url)
+            .map_err(|err| SourceError(format!("L2 RPC URL {url}: {err}")))?;
+        Ok(Self { client })
+    }
+}
+
+type RpcBlock = alloy::rpc::types::Block<op_alloy::rpc_types::Transaction>;
+
+impl L2Source for RpcL2Source {
+    async fn head(&self) -> Result<u64, SourceError> {
+        use jsonrpsee::core::client::ClientT;
+        let number: alloy_primitives::U64 = self
+            .client
+            .request("eth_blockNumber", jsonrpsee::rpc_params![])
+            .await
+            .map_err(|err| SourceError(format!("eth_blockNumber: {err}")))?;
+        Ok(number.to())
+    }
+
+    async fn block(&self, number: u64) -> Result<Option<L2Block>, SourceError> {
+        use jsonrpsee::core::client::ClientT;
+        let block: Option<RpcBlock> = self
+            .client
+            .request(
+                "eth_getBlockByNumber",
+                jsonrpsee::rpc_params![alloy_primitives::U64::from(number), true],
+            )
+            .await
+            .map_err(|err| SourceError(format!("eth_getBlockByNumber {number}: {err}")))?;
+        let Some(block) = block else { return Ok(None) };
+        let header = SealedHeader::new_unchecked(block.header.inner, block.header.hash);
+        let transactions =
+            block.transactions.into_transactions().map(|tx| tx.inner.inner.into_inner()).collect();
+        Ok(Some(L2Block { header, transactions }))
+    }
+}
