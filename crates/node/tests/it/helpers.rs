@@ -28,10 +28,15 @@ pub(crate) struct TestNode {
 
 impl TestNode {
     pub(crate) async fn start(block_time: Duration) -> Self {
+        Self::start_chain(ChainSpec::dev(), block_time).await
+    }
+
+    /// A node on `chain` producing dev blocks.
+    pub(crate) async fn start_chain(chain: ChainSpec, block_time: Duration) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let config = NodeConfig {
             datadir: dir.path().to_path_buf(),
-            chain: Arc::new(ChainSpec::dev()),
+            chain: Arc::new(chain),
             rpc: RpcConfig { addr: "127.0.0.1:0".parse().unwrap(), ..Default::default() },
             pool: Default::default(),
             dev: Some(DevConfig { block_time, ..Default::default() }),

@@ -1,0 +1,51 @@
+//! The L1 dev chain (`tributary l1 --dev`) runs Ethereum's rules, not OP's: no L1 attributes
+//! deposit, the base fee is burned, the tip goes to the coinbase, and there is no L1 data fee.
+
+use crate::helpers::*;
+use alloy_primitives::{Address, U256};
+use std::time::Duration;
+use tributary_chainspec::ChainSpec;
+use tributary_l1::{TxFields, sign_eip1559};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn l1_dev_chain_burns_the_base_fee_and_has_no_deposits() {
+    let node = TestNode::start_chain(ChainSpec::l1_dev(1_700_000_000), Duration::ZERO).await;
+    assert_eq!(hex_u64(&node.rpc("eth_chainId", vec![]).await), 900);
+    let key = dev_key(1);
+    let to = Address::with_last_byte(0x42);
+    let tx = sign_eip1559(
+        &key,
+        TxFields {
+            chain_id: 900,
+            nonce: 0,
+            to: Some(to),
+            value: U256::from(1_000),
+            input: Default::default(),
+            gas_limit: 21_000,
+            max_fee_per_gas: 3 * GWEI,
+            max_priority_fee_per_gas: GWEI,
+        },
+    )
+    .unwrap();
+    let before = node.balance(key.address(), "latest").await;
+    let hash = node.send(tx.raw.to_vec()).await.unwrap();
+    let receipt = node.receipt(hash).await;
+    assert_eq!(receipt["status"], "0x1");
+    assert!(receipt.get("l1Fee").is_none_or(|fee| hex_u256(fee).is_zero()), "{receipt}");
+    let number = receipt["blockNumber"].as_str().unwrap().to_string();
+    let block = node.rpc("eth_getBlockByNumber", vec![number.clone().into(), true.into()]).await;
+    let txs = block["transactions"].as_array().unwrap();
+    assert_eq!(txs.len(), 1, "only the user transaction: no L1 attributes deposit");
+    assert_eq!(block["miner"], addr(Address::ZERO));
+    assert!(block["requestsHash"].is_string(), "Prague header");
+
+    let base_fee = hex_u256(&block["baseFeePerGas"]);
+    let gas_price = hex_u256(&receipt["effectiveGasPrice"]);
+    assert_eq!(gas_price, base_fee + U256::from(GWEI));
+    let paid = U256::from(21_000) * gas_price;
+    assert_eq!(node.balance(key.address(), &number).await, before - paid - U256::from(1_000));
+    // Only the tip reaches the coinbase; the base fee is gone.
+    let coinbase = node.balance(Address::ZERO, &number).await;
+    assert_eq!(coinbase, U256::from(21_000u64) * U256::from(GWEI));
+    node.stop().await;
+}
