@@ -389,3 +389,48 @@ pub(crate) async fn run_batcher(args: StandaloneBatcherArgs) -> eyre::Result<()>
     batcher.run(stop).await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    #[test]
+    fn l1_and_batcher_defaults_are_the_library_constants() {
+        let cli = Cli::try_parse_from(["tributary", "l1", "--dev"]).unwrap();
+        let Command::L1(args) = cli.command else { panic!("l1") };
+        assert_eq!(args.port, DEFAULT_L1_PORT);
+        assert_eq!(args.chain_args.block_time, 2);
+
+        let cli = Cli::try_parse_from(["tributary", "node"]).unwrap();
+        let Command::Node(args) = cli.command else { panic!("node") };
+        let rollup: RollupConfig = serde_json::from_value(serde_json::json!({
+            "genesis": {
+                "l1": { "hash": B256ZERO, "number": 0 },
+                "l2": { "hash": B256ZERO, "number": 0 },
+                "l2_time": 0,
+                "system_config": {
+                    "batcherAddr": ADDRZERO, "overhead": B256ZERO, "scalar": B256ZERO, "gasLimit": 1
+                }
+            },
+            "block_time": 2, "max_sequencer_drift": 1, "seq_window_size": 1, "channel_timeout": 1,
+            "l1_chain_id": 900, "l2_chain_id": 901, "batch_inbox_address": ADDRZERO,
+            "deposit_contract_address": ADDRZERO, "unsafe_block_signer": ADDRZERO
+        }))
+        .unwrap();
+        let config = args.rollup.batcher_args.config(&rollup, Some(dev_signer(8))).unwrap();
+        assert_eq!(config.max_l1_tx_size, BatcherConfig::DEFAULT_MAX_L1_TX_SIZE);
+        assert_eq!(config.confirmations, BatcherConfig::DEFAULT_CONFIRMATIONS);
+        assert_eq!(config.max_channel_duration, BatcherConfig::DEFAULT_MAX_CHANNEL_DURATION);
+        assert_eq!(config.resubmit_after, BatcherConfig::DEFAULT_RESUBMIT_AFTER);
+        assert_eq!(config.batch_type, BatchType::Span);
+        assert_eq!(config.compression, Compression::Brotli);
+        assert_eq!(args.rollup.l1_confs, SequencerConfig::DEFAULT_L1_CONFS);
+        // Without a key there is no batcher.
+        assert!(args.rollup.batcher_args.config(&rollup, None).is_err());
+    }
+
+    const B256ZERO: &str = "0x0000000000000000000000000000000000000000000000000000000000000000";
+    const ADDRZERO: &str = "0x0000000000000000000000000000000000000000";
+}

@@ -161,10 +161,7 @@ impl ChainSpec {
     ///
     /// See [`ChainSpec::from_json`].
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref();
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ChainSpecError::Io { path: path.display().to_string(), source })?;
-        Self::from_json(&text)
+        Self::from_json(&read_file(path.as_ref())?)
     }
 
     /// Parses and validates a chain spec.
@@ -174,12 +171,7 @@ impl ChainSpec {
     /// Malformed JSON, a missing or mistyped field, forks out of order, fee parameters that
     /// would stall the base fee, shares above 100%.
     pub fn from_json(text: &str) -> Result<Self> {
-        let de = &mut serde_json::Deserializer::from_str(text);
-        let genesis: Genesis = serde_path_to_error::deserialize(de).map_err(|err| {
-            let field = err.path().to_string();
-            ChainSpecError::Json { field, message: err.into_inner().to_string() }
-        })?;
-        Self::from_genesis(genesis)
+        Self::from_genesis(parse_json(text)?)
     }
 
     /// Validates a parsed genesis.
@@ -409,6 +401,21 @@ impl ChainSpec {
             Bytes::new()
         }
     }
+}
+
+/// A file's text, or an error naming the file.
+pub(crate) fn read_file(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path)
+        .map_err(|source| ChainSpecError::Io { path: path.display().to_string(), source })
+}
+
+/// JSON into `T`, with the dotted path of a failing field in the error.
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
+    let de = &mut serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let field = err.path().to_string();
+        ChainSpecError::Json { field, message: err.into_inner().to_string() }
+    })
 }
 
 fn alloy_op_evm_spec(forks: &OpChainHardforks, timestamp: u64) -> OpSpecId {

@@ -128,10 +128,7 @@ impl RollupConfig {
     ///
     /// An unreadable file, malformed JSON, a zero block time or chain id.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref();
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ChainSpecError::Io { path: path.display().to_string(), source })?;
-        Self::from_json(&text)
+        Self::from_json(&crate::read_file(path.as_ref())?)
     }
 
     /// Parses and checks a rollup config.
@@ -140,11 +137,7 @@ impl RollupConfig {
     ///
     /// See [`RollupConfig::from_file`].
     pub fn from_json(text: &str) -> Result<Self> {
-        let de = &mut serde_json::Deserializer::from_str(text);
-        let config: Self = serde_path_to_error::deserialize(de).map_err(|err| {
-            let field = err.path().to_string();
-            ChainSpecError::Json { field, message: err.into_inner().to_string() }
-        })?;
+        let config: Self = crate::parse_json(text)?;
         if config.block_time == 0 {
             return Err(ChainSpecError::invalid("block_time", "must be at least 1 second"));
         }

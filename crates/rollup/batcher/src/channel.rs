@@ -174,3 +174,103 @@ pub fn channel_id_for(batcher: Address, first_block: u64) -> ChannelId {
     id.copy_from_slice(&hash[..16]);
     id
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy::consensus::{Header, Sealed};
+    use alloy_primitives::B256;
+    use tributary_chainspec::{BlockId, RollupGenesis, SystemConfig};
+    use tributary_protocol::{
+        Channel, L1InfoFormat, decode_batcher_tx, decode_channel_batches, decompress,
+    };
+
+    fn rollup() -> RollupConfig {
+        RollupConfig {
+            genesis: RollupGenesis {
+                l1: BlockId::default(),
+                l2: BlockId::default(),
+                l2_time: 1_000,
+                system_config: SystemConfig::default(),
+            },
+            block_time: 2,
+            max_sequencer_drift: 600,
+            seq_window_size: 100,
+            channel_timeout: 50,
+            l1_chain_id: 900,
+            l2_chain_id: 901,
+            batch_inbox_address: Address::repeat_byte(0xff),
+            deposit_contract_address: Address::ZERO,
+            unsafe_block_signer: Address::ZERO,
+            fork_times: Default::default(),
+        }
+    }
+
+    /// Empty blocks 1..=count with the L1 origin moving every third block.
+    fn blocks(count: u64) -> Vec<L2Block> {
+        let mut parent = B256::repeat_byte(7);
+        (1..=count)
+            .map(|number| {
+                let info = L1BlockInfo {
+                    number: number / 3,
+                    hash: B256::with_last_byte((number / 3) as u8),
+                    sequence_number: number % 3,
+                    ..Default::default()
+                };
+                let header = Header {
+                    number,
+                    parent_hash: parent,
+                    timestamp: 1_000 + 2 * number,
+                    ..Default::default()
+                };
+                let header = Sealed::new(header);
+                parent = header.hash();
+                let deposit =
+                    OpTxEnvelope::Deposit(Sealed::new(info.deposit_tx(L1InfoFormat::Jovian)));
+                L2Block { header, transactions: vec![deposit] }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn channels_decode_back_to_their_blocks() {
+        for (batch_type, compression) in
+            [(BatchType::Singular, Compression::Zlib), (BatchType::Span, Compression::Brotli)]
+        {
+            let rollup = rollup();
+            let mut builder = ChannelBuilder::new(&rollup, batch_type, compression, 1_000);
+            for block in blocks(10) {
+                builder.add_block(block).unwrap();
+            }
+            let built = builder.finish([9; 16]).unwrap().unwrap();
+            assert_eq!(built.last_block, 10);
+            let mut channel = Channel::new([9; 16]);
+            for calldata in &built.frames {
+                assert!(calldata.len() <= 1_000);
+                for frame in decode_batcher_tx(calldata).unwrap() {
+                    channel.add_frame(frame).unwrap();
+                }
+            }
+            let raw = decompress(&channel.data().unwrap()).unwrap();
+            let batches = decode_channel_batches(&raw, &span_config(&rollup)).unwrap();
+            let timestamps: Vec<u64> = batches
+                .iter()
+                .flat_map(|batch| match batch {
+                    Batch::Singular(b) => vec![b.timestamp],
+                    Batch::Span(s) => s.blocks.iter().map(|b| b.timestamp).collect(),
+                })
+                .collect();
+            assert_eq!(timestamps, (1..=10).map(|n| 1_000 + 2 * n).collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn a_block_without_l1_attributes_is_refused() {
+        let rollup = rollup();
+        let mut builder = ChannelBuilder::new(&rollup, BatchType::Span, Compression::Zlib, 1_000);
+        let mut block = blocks(1).remove(0);
+        block.transactions.clear();
+        assert!(builder.add_block(block).is_err());
+        assert!(builder.finish([1; 16]).unwrap().is_none());
+    }
+}
