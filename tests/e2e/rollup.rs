@@ -267,6 +267,9 @@ async fn dev_node_takes_deposits_and_l1_rebuilds_every_block() {
     .map(|s| s.to_string())
     .chain([dir.path().display().to_string()])
     .collect();
+    let metrics_port = free_port();
+    let mut args = args;
+    args.extend(["--metrics".to_string(), format!("127.0.0.1:{metrics_port}")]);
     let (l2, urls) = NodeProcess::spawn(&args, &["L1 RPC: ", "L2 RPC: "]);
     let l1 = L1Client::new(&urls[0]).unwrap();
     let rollup = read_rollup(dir.path());
@@ -350,7 +353,28 @@ async fn dev_node_takes_deposits_and_l1_rebuilds_every_block() {
     assert!(hex_or_number(&status["safe_l2"]["number"]) >= through, "{status}");
     let config = l2.rpc("optimism_rollupConfig", vec![]).await;
     assert_eq!(config["batch_inbox_address"], json!(rollup.batch_inbox_address));
+
+    let body = scrape(metrics_port);
+    for name in [
+        "tributary_rollup_l1_origin_lag_blocks",
+        "tributary_batcher_channels_open",
+        "tributary_batcher_bytes_posted_total",
+        "tributary_batcher_balance_wei",
+    ] {
+        assert!(body.contains(name), "{name} missing from the metrics:\n{body}");
+    }
     l2.terminate();
+}
+
+fn scrape(port: u16) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut body = String::new();
+    stream.read_to_string(&mut body).unwrap();
+    body
 }
 
 fn hex_or_number(value: &Value) -> u64 {

@@ -265,7 +265,7 @@ impl<S: L2Source> Batcher<S> {
         self.status.send_modify(|status| status.l1_head = l1_head);
         if self.ticks % 20 == 1 {
             let balance = self.l1.balance(self.address()).await?;
-            metrics::gauge!("batcher_balance_wei").set(f64::from(balance));
+            metrics::gauge!("tributary_batcher_balance_wei").set(f64::from(balance));
         }
         if self.reorged().await? {
             return Ok(());
@@ -281,7 +281,7 @@ impl<S: L2Source> Batcher<S> {
         }
         self.update_finalized().await?;
         let open = usize::from(!self.queue.is_empty() || self.in_flight.is_some());
-        metrics::gauge!("batcher_channels_open").set(open as f64);
+        metrics::gauge!("tributary_batcher_channels_open").set(open as f64);
         Ok(())
     }
 
@@ -351,7 +351,7 @@ impl<S: L2Source> Batcher<S> {
                     l1_block = included.block_number,
                     "an L1 reorg dropped a batcher transaction; posting again from what L1 holds"
                 );
-                metrics::counter!("batcher_reorgs_total").increment(1);
+                metrics::counter!("tributary_batcher_reorgs_total").increment(1);
                 self.needs_resume = true;
                 self.resume().await?;
                 return Ok(true);
@@ -376,9 +376,9 @@ impl<S: L2Source> Batcher<S> {
                 return Ok(());
             }
             let Some(done) = self.in_flight.take() else { return Ok(()) };
-            metrics::counter!("batcher_bytes_posted_total")
+            metrics::counter!("tributary_batcher_bytes_posted_total")
                 .increment(done.frame.calldata.len() as u64);
-            metrics::counter!("batcher_txs_posted_total").increment(1);
+            metrics::counter!("tributary_batcher_txs_posted_total").increment(1);
             tracing::info!(
                 target: "batcher",
                 tx = %hash,
@@ -414,7 +414,7 @@ impl<S: L2Source> Batcher<S> {
                 tries = stuck.hashes.len(),
                 "no receipt yet; resubmitting with a fee bump"
             );
-            metrics::counter!("batcher_resubmissions_total").increment(1);
+            metrics::counter!("tributary_batcher_resubmissions_total").increment(1);
             return self.send(stuck.frame.clone(), Some(stuck)).await;
         }
         Ok(())
@@ -517,7 +517,7 @@ impl<S: L2Source> Batcher<S> {
             bytes = built.compressed_len,
             "channel built"
         );
-        metrics::counter!("batcher_channels_total").increment(1);
+        metrics::counter!("tributary_batcher_channels_total").increment(1);
         let count = built.frames.len();
         for (i, calldata) in built.frames.into_iter().enumerate() {
             let closes = (i + 1 == count).then_some(built.last_block);

@@ -215,7 +215,7 @@ impl Sequencer {
     ) -> Result<Option<(Origin, Vec<TxDeposit>)>, Unavailable> {
         let head = self.l1.block_number().await.map_err(Unavailable::from)?;
         let next_number = current.info.number.saturating_add(1);
-        metrics::gauge!("rollup_l1_origin_lag_blocks")
+        metrics::gauge!("tributary_rollup_l1_origin_lag_blocks")
             .set(head.saturating_sub(current.info.number) as f64);
         if next_number.saturating_add(self.config.l1_confs) > head {
             return Ok(None);
