@@ -389,8 +389,9 @@ fn strings(args: &[&str]) -> Vec<String> {
     args.iter().map(|s| s.to_string()).collect()
 }
 
-fn start_l1(dir: &Path, port: u16) -> NodeProcess {
-    let mut args = strings(&["l1", "--dev", "--block-time", "1", "--http.port"]);
+fn start_l1(dir: &Path, port: u16, block_time: u64) -> NodeProcess {
+    let mut args =
+        strings(&["l1", "--dev", "--block-time", &block_time.to_string(), "--http.port"]);
     args.push(port.to_string());
     args.push("--datadir".into());
     args.push(dir.display().to_string());
@@ -420,9 +421,9 @@ async fn open_channel_on_l1(l1: &L1Client, rollup: &RollupConfig) -> bool {
 }
 
 /// `l1 --dev` on a fixed port plus `devnet init` into `dir`.
-fn start_l1_and_init(dir: &Path) -> (NodeProcess, u16, String, RollupConfig) {
+fn start_l1_and_init(dir: &Path, block_time: u64) -> (NodeProcess, u16, String, RollupConfig) {
     let port = free_port();
-    let l1_node = start_l1(&dir.join("l1"), port);
+    let l1_node = start_l1(&dir.join("l1"), port, block_time);
     let l1_url = format!("http://127.0.0.1:{port}");
     let init = std::process::Command::new(env!("CARGO_BIN_EXE_tributary"))
         .args(["devnet", "init", "--l2.block-time", "1", "--l1.rpc", &l1_url, "--out"])
@@ -438,7 +439,7 @@ fn start_l1_and_init(dir: &Path) -> (NodeProcess, u16, String, RollupConfig) {
 async fn batcher_restart_mid_channel_and_l1_outage_leave_no_gap() {
     let dir = tempfile::tempdir().unwrap();
     let l1_dir = dir.path().join("l1");
-    let (l1_node, port, l1_url, rollup) = start_l1_and_init(dir.path());
+    let (l1_node, port, l1_url, rollup) = start_l1_and_init(dir.path(), 1);
     let l1 = L1Client::new(&l1_url).unwrap();
 
     // Blocks with incompressible calldata, so channels need several 1000-byte frames.
@@ -485,7 +486,7 @@ async fn batcher_restart_mid_channel_and_l1_outage_leave_no_gap() {
     tokio::time::sleep(Duration::from_secs(5)).await;
     let during = block_number(&node, "latest").await;
     assert!(during >= stopped_at + 3, "L2 kept sealing during the L1 outage");
-    let l1_node = start_l1(&l1_dir, port);
+    let l1_node = start_l1(&l1_dir, port, 1);
     let head = block_number(&node, "latest").await;
     wait_for("posting to catch up after the L1 came back", Duration::from_secs(120), async || {
         (block_number(&node, "safe").await >= head).then_some(())
@@ -513,7 +514,7 @@ async fn newest_batcher_tx(l1: &L1Client, rollup: &RollupConfig) -> Option<(B256
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn l1_reorg_that_drops_a_batch_gets_it_posted_again() {
     let dir = tempfile::tempdir().unwrap();
-    let (l1_node, _, l1_url, rollup) = start_l1_and_init(dir.path());
+    let (l1_node, _, l1_url, rollup) = start_l1_and_init(dir.path(), 1);
     let l1 = L1Client::new(&l1_url).unwrap();
     // Origins four blocks deep: the reorg below takes only the newest two L1 blocks, so it
     // drops batches but no L1 origin.
@@ -552,9 +553,11 @@ async fn l1_reorg_that_drops_a_batch_gets_it_posted_again() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn standalone_batcher_posts_what_the_sequencer_serves() {
+async fn standalone_batcher_posts_what_the_sequencer_serves_and_bumps_stuck_fees() {
     let dir = tempfile::tempdir().unwrap();
-    let (l1_node, _, l1_url, rollup) = start_l1_and_init(dir.path());
+    // L1 blocks every 3 s and a 1 s resubmission timeout: every batcher transaction waits long
+    // enough to be replaced with a fee bump at least once before a block takes it.
+    let (l1_node, _, l1_url, rollup) = start_l1_and_init(dir.path(), 3);
     let l1 = L1Client::new(&l1_url).unwrap();
     let mut args = strings(&["node", "--sequencer", "--http.port", "0", "--l1.rpc", &l1_url]);
     for (flag, path) in [("--chain", "genesis.json"), ("--rollup.config", "rollup.json")] {
@@ -567,6 +570,14 @@ async fn standalone_batcher_posts_what_the_sequencer_serves() {
     let key = alloy_primitives::hex::encode_prefixed(dev_signer(8).to_bytes());
     let mut args = strings(&["batcher", "--l1.rpc", &l1_url, "--l2.rpc", &node.url]);
     args.extend(strings(&["--batcher.batch-type", "singular", "--batcher.private-key", &key]));
+    args.extend(strings(&[
+        "--batcher.resubmission-timeout",
+        "1",
+        "--batcher.max-channel-duration",
+        "0",
+    ]));
+    let metrics_port = free_port();
+    args.extend(["--metrics".to_string(), format!("127.0.0.1:{metrics_port}")]);
     args.push("--rollup.config".into());
     args.push(dir.path().join("rollup.json").display().to_string());
     let (batcher, _) = NodeProcess::spawn(&args, &["Batcher: "]);
@@ -580,6 +591,13 @@ async fn standalone_batcher_posts_what_the_sequencer_serves() {
     })
     .await;
     assert_l1_rebuilds_l2(&l1, &node, &rollup, through).await;
+    let body = scrape(metrics_port);
+    let resubmissions: f64 = body
+        .lines()
+        .find_map(|line| line.strip_prefix("tributary_batcher_resubmissions_total "))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or_default();
+    assert!(resubmissions >= 1.0, "stuck transactions were resubmitted:\n{body}");
     batcher.terminate();
     node.terminate();
     l1_node.terminate();
