@@ -299,9 +299,21 @@ impl<S: L2Source> Batcher<S> {
         }
         let channels = read_posted_channels(&self.l1, &self.config.rollup, self.address()).await?;
         let rollup = &self.config.rollup;
-        let last =
-            channels.iter().map(|c| c.last_l2_block).max().unwrap_or(rollup.genesis.l2.number);
-        self.next_block = last + 1;
+        let genesis = rollup.genesis.l2.number;
+        let last_posted = channels.iter().map(|c| c.last_l2_block).max().unwrap_or(genesis);
+        // Only channels `confirmations` deep are safe, as on the normal path; shallower ones
+        // become safe when the next channel lands.
+        let l1_head = self.l1.block_number().await?;
+        let confirmations = self.config.confirmations;
+        let last = channels
+            .iter()
+            .filter(|c| {
+                l1_head.saturating_sub(c.l1_block_number).saturating_add(1) >= confirmations
+            })
+            .map(|c| c.last_l2_block)
+            .max()
+            .unwrap_or(genesis);
+        self.next_block = last_posted.saturating_add(1);
         self.included = channels
             .iter()
             .map(|c| Included {
@@ -330,34 +342,25 @@ impl<S: L2Source> Batcher<S> {
 
     /// Whether a reorg took away one of our included transactions; if so, start over from L1.
     async fn reorged(&mut self) -> Result<bool, BatcherError> {
-        let mut checked = std::collections::HashMap::new();
-        for included in &self.included {
-            let hash = match checked.get(&included.block_number) {
-                Some(hash) => *hash,
-                None => {
-                    let block = self
-                        .l1
-                        .block(BlockNumberOrTag::Number(included.block_number), false)
-                        .await?;
-                    let hash = block.map(|b| b.header.hash).unwrap_or_default();
-                    checked.insert(included.block_number, hash);
-                    hash
-                }
-            };
-            if hash != included.block_hash {
-                tracing::warn!(
-                    target: "batcher",
-                    tx = %included.tx,
-                    l1_block = included.block_number,
-                    "an L1 reorg dropped a batcher transaction; posting again from what L1 holds"
-                );
-                metrics::counter!("tributary_batcher_reorgs_total").increment(1);
-                self.needs_resume = true;
-                self.resume().await?;
-                return Ok(true);
-            }
+        // A block hash commits to all its ancestors: if the newest block holding one of our
+        // transactions is still canonical, so are the older ones.
+        let Some(newest) = self.included.iter().max_by_key(|i| i.block_number) else {
+            return Ok(false);
+        };
+        let block = self.l1.block(BlockNumberOrTag::Number(newest.block_number), false).await?;
+        if block.is_some_and(|b| b.header.hash == newest.block_hash) {
+            return Ok(false);
         }
-        Ok(false)
+        tracing::warn!(
+            target: "batcher",
+            tx = %newest.tx,
+            l1_block = newest.block_number,
+            "an L1 reorg dropped a batcher transaction; posting again from what L1 holds"
+        );
+        metrics::counter!("tributary_batcher_reorgs_total").increment(1);
+        self.needs_resume = true;
+        self.resume().await?;
+        Ok(true)
     }
 
     /// Checks the transaction in flight: included deep enough, stuck, or dropped.
@@ -365,13 +368,31 @@ impl<S: L2Source> Batcher<S> {
         let Some(in_flight) = &self.in_flight else { return Ok(()) };
         let (hashes, nonce, sent_at) =
             (in_flight.hashes.clone(), in_flight.nonce, in_flight.sent_at);
+        // The nonce first: until it is used, none of our attempts is mined, and there is no
+        // receipt to look up. Looked up after the receipts, a transaction mined in between
+        // would look like a nonce used elsewhere and be posted twice.
+        let latest = self.l1.nonce(self.address(), BlockNumberOrTag::Latest).await?;
+        if latest <= nonce {
+            if sent_at.elapsed() >= self.config.resubmit_after {
+                let Some(stuck) = self.in_flight.take() else { return Ok(()) };
+                tracing::info!(
+                    target: "batcher",
+                    nonce = stuck.nonce,
+                    tries = stuck.hashes.len(),
+                    "no receipt yet; resubmitting with a fee bump"
+                );
+                metrics::counter!("tributary_batcher_resubmissions_total").increment(1);
+                return self.send(stuck.frame.clone(), Some(stuck)).await;
+            }
+            return Ok(());
+        }
         for hash in hashes.iter().rev() {
             let Some(receipt) = self.l1.receipt(*hash).await? else { continue };
             let (Some(number), Some(block_hash)) = (receipt.block_number, receipt.block_hash)
             else {
                 continue;
             };
-            let depth = l1_head.saturating_sub(number) + 1;
+            let depth = l1_head.saturating_sub(number).saturating_add(1);
             if depth < self.config.confirmations {
                 return Ok(());
             }
@@ -398,26 +419,11 @@ impl<S: L2Source> Batcher<S> {
             }
             return Ok(());
         }
-        let latest = self.l1.nonce(self.address(), BlockNumberOrTag::Latest).await?;
-        if latest > nonce {
-            // The nonce went to a transaction we do not know (or one of ours whose receipt
-            // the L1 forgot): send the frame again with a fresh nonce.
-            let Some(lost) = self.in_flight.take() else { return Ok(()) };
-            tracing::warn!(target: "batcher", nonce = lost.nonce, "nonce used elsewhere; resending");
-            return self.send(lost.frame, None).await;
-        }
-        if sent_at.elapsed() >= self.config.resubmit_after {
-            let Some(stuck) = self.in_flight.take() else { return Ok(()) };
-            tracing::info!(
-                target: "batcher",
-                nonce = stuck.nonce,
-                tries = stuck.hashes.len(),
-                "no receipt yet; resubmitting with a fee bump"
-            );
-            metrics::counter!("tributary_batcher_resubmissions_total").increment(1);
-            return self.send(stuck.frame.clone(), Some(stuck)).await;
-        }
-        Ok(())
+        // The nonce went to a transaction that is none of ours: send the frame again with a
+        // fresh nonce.
+        let Some(lost) = self.in_flight.take() else { return Ok(()) };
+        tracing::warn!(target: "batcher", nonce = lost.nonce, "nonce used elsewhere; resending");
+        self.send(lost.frame, None).await
     }
 
     /// Sends `frame`; with `previous`, as a fee-bumped replacement of it.
@@ -437,7 +443,10 @@ impl<S: L2Source> Batcher<S> {
                 (old.nonce, bump(old.max_fee), bump(old.tip), old.gas_limit, old.hashes)
             }
             None => {
-                let nonce = self.l1.nonce(self.address(), BlockNumberOrTag::Pending).await?;
+                // Only one transaction is ever in flight, so the next nonce is the mined count.
+                // Taking it (not the pending count) replaces any orphan of ours still in the
+                // mempool instead of queueing behind it.
+                let nonce = self.l1.nonce(self.address(), BlockNumberOrTag::Latest).await?;
                 let head = self.l1.block(BlockNumberOrTag::Latest, false).await?;
                 let base_fee =
                     head.and_then(|b| b.header.base_fee_per_gas).unwrap_or(1_000_000_000);
@@ -504,7 +513,7 @@ impl<S: L2Source> Batcher<S> {
         while number <= l2_head && !builder.is_full() {
             let Some(block) = self.l2.block(number).await? else { break };
             builder.add_block(block)?;
-            number += 1;
+            number = number.saturating_add(1);
         }
         let Some(built) = builder.finish(channel_id_for(self.address(), self.next_block))? else {
             return Ok(());
@@ -523,7 +532,7 @@ impl<S: L2Source> Batcher<S> {
             let closes = (i + 1 == count).then_some(built.last_block);
             self.queue.push_back(PendingFrame { calldata, closes });
         }
-        self.next_block = built.last_block + 1;
+        self.next_block = built.last_block.saturating_add(1);
         self.channel_opened_at = None;
         Ok(())
     }

@@ -128,11 +128,18 @@ impl L1Client {
         self.call("eth_getCode", rpc_params![address, BlockNumberOrTag::Latest]).await
     }
 
-    /// `eth_maxPriorityFeePerGas`; 1 gwei where the node does not have it.
+    /// `eth_maxPriorityFeePerGas`; 1 gwei where the node does not have the method. Other
+    /// failures (a timeout, a refused connection) are errors, not a guess.
     pub async fn max_priority_fee(&self) -> Result<u128> {
-        match self.call::<U256>("eth_maxPriorityFeePerGas", rpc_params![]).await {
+        const METHOD_NOT_FOUND: i32 = -32601;
+        match self.client.request::<U256, _>("eth_maxPriorityFeePerGas", rpc_params![]).await {
             Ok(fee) => Ok(fee.saturating_to()),
-            Err(_) => Ok(1_000_000_000),
+            Err(jsonrpsee::core::ClientError::Call(err)) if err.code() == METHOD_NOT_FOUND => {
+                Ok(1_000_000_000)
+            }
+            Err(err) => {
+                Err(L1Error::Rpc { method: "eth_maxPriorityFeePerGas", message: err.to_string() })
+            }
         }
     }
 

@@ -253,7 +253,14 @@ impl Sequencer {
         let logs = self.l1.logs(&filter).await?;
         let mut deposits = Vec::with_capacity(logs.len());
         for log in logs {
-            let Some(index) = log.log_index else { continue };
+            // A log without its index (a pending block) or a removed one (a reorg while we
+            // asked) cannot be turned into the deposit derivation will see: try again later.
+            let (Some(index), false) = (log.log_index, log.removed) else {
+                return Err(Unavailable(format!(
+                    "deposit logs of L1 block {} are not final in the L1's answer",
+                    block.header.number
+                )));
+            };
             match decode_deposit_log(&log.inner, block.header.hash, index) {
                 Ok(deposit) => deposits.push(deposit),
                 Err(err) => tracing::warn!(
