@@ -149,6 +149,7 @@ impl Database {
         let meta = self.cf(cf::META);
         batch.put_cf(meta, META_CHAIN_ID, number_key(chain.chain_id()));
         batch.put_cf(meta, META_GENESIS_HASH, chain.genesis_header().hash());
+        let _guard = self.inner.write_lock.lock();
         self.write_block(batch, &block, root)
     }
 

@@ -103,9 +103,14 @@ impl Database {
     ///
     /// A block that does not extend the head, a root that is not the header's, RocksDB failures.
     pub fn commit_block(&self, block: &ExecutedBlock, root: StateRootOutput) -> Result<()> {
-        let head = self.head_number();
-        if block.header.number != head + 1 || block.header.parent_hash != self.head().hash() {
-            return Err(StorageError::NotNextBlock { number: block.header.number, head });
+        // The head is checked under the write lock, so an unwind cannot slip in between.
+        let _guard = self.inner.write_lock.lock();
+        let head = self.head();
+        if block.header.number != head.number + 1 || block.header.parent_hash != head.hash() {
+            return Err(StorageError::NotNextBlock {
+                number: block.header.number,
+                head: head.number,
+            });
         }
         if root.root != block.header.state_root {
             return Err(StorageError::StateRootMismatch {
@@ -117,13 +122,13 @@ impl Database {
         self.write_block(WriteBatch::default(), block, root)
     }
 
+    /// Writes a block. The caller holds the write lock.
     pub(crate) fn write_block(
         &self,
         mut batch: WriteBatch,
         block: &ExecutedBlock,
         root: StateRootOutput,
     ) -> Result<()> {
-        let _guard = self.inner.write_lock.lock();
         let number = block.header.number;
         let key = number_key(number);
         let hash = block.header.hash();
@@ -281,6 +286,7 @@ impl Database {
     /// Unwinding genesis, a restored root that is not the parent's (the datadir is damaged),
     /// RocksDB failures.
     pub fn unwind(&self, count: u64) -> Result<()> {
+        let _guard = self.inner.write_lock.lock();
         let head = self.head_number();
         if count > head {
             return Err(StorageError::UnwindPastGenesis { requested: count, head });
@@ -291,6 +297,21 @@ impl Database {
         Ok(())
     }
 
+    /// Removes every block above `number`; the head is read under the write lock, so a block
+    /// committed meanwhile is removed too. Nothing happens when the head is at or below it.
+    ///
+    /// # Errors
+    ///
+    /// See [`Database::unwind`].
+    pub fn unwind_to(&self, number: u64) -> Result<()> {
+        let _guard = self.inner.write_lock.lock();
+        while self.head_number() > number {
+            self.unwind_one()?;
+        }
+        Ok(())
+    }
+
+    /// Removes the head block. The caller holds the write lock.
     fn unwind_one(&self) -> Result<()> {
         let number = self.head_number();
         let parent =
@@ -305,7 +326,6 @@ impl Database {
             });
         }
 
-        let _guard = self.inner.write_lock.lock();
         let mut batch = WriteBatch::default();
         let key = number_key(number);
         let hash = self.block_hash(number)?.unwrap_or_default();
