@@ -230,13 +230,16 @@ impl EvmConfig {
             keep_precompile_accounts(&mut state)?;
         }
         let mut included = Vec::new();
-        let mut rejected = Vec::new();
+        let mut refusals = Refusals::default();
         let result = {
             let evm = self.create_evm(&mut state, env);
             let mut executor =
                 self.executor_factory.create_executor(evm, Self::execution_ctx(header));
             executor.apply_pre_execution_changes()?;
             for tx in txs {
+                if refusals.is_deferred(&tx.signer()) {
+                    continue;
+                }
                 match executor.execute_transaction(&tx) {
                     Ok(_) => included.push(tx),
                     Err(BlockExecutionError::Validation(err)) => {
@@ -246,7 +249,7 @@ impl EvmConfig {
                                 reason: format!("transaction {}: {err}", tx.tx_hash()),
                             });
                         }
-                        rejected.push((tx.tx_hash(), err.to_string()));
+                        refusals.refuse(tx.tx_hash(), tx.signer(), &err);
                     }
                     Err(err) => return Err(err.into()),
                 }
@@ -264,7 +267,7 @@ impl EvmConfig {
             requests_hash: None,
             diff,
         };
-        Ok((output, included, rejected))
+        Ok((output, included, refusals.rejected))
     }
 
     /// Executes one transaction over `db` in `env` without committing it.
@@ -283,6 +286,39 @@ impl EvmConfig {
     > {
         let mut evm = self.create_evm(db, env);
         evm.transact(tx)
+    }
+}
+
+/// Pool transactions the EVM refused while building a block.
+#[derive(Debug, Default)]
+pub(crate) struct Refusals {
+    /// Refused for a reason of their own (bad nonce, balance, ...): to drop from the pool.
+    pub(crate) rejected: Vec<(B256, String)>,
+    /// Senders with a transaction that did not fit the gas left: their later transactions
+    /// wait for the next block too (they would only fail on the nonce here).
+    deferred: std::collections::HashSet<alloy_primitives::Address>,
+}
+
+impl Refusals {
+    /// Whether `sender`'s transactions wait for the next block.
+    pub(crate) fn is_deferred(&self, sender: &alloy_primitives::Address) -> bool {
+        self.deferred.contains(sender)
+    }
+
+    /// Records a refusal. A transaction that does not fit the block's remaining gas is not
+    /// at fault and stays in the pool; any other refusal is the transaction's own.
+    pub(crate) fn refuse(
+        &mut self,
+        hash: B256,
+        sender: alloy_primitives::Address,
+        err: &alloy_evm::block::BlockValidationError,
+    ) {
+        use alloy_evm::block::BlockValidationError::TransactionGasLimitMoreThanAvailableBlockGas;
+        if matches!(err, TransactionGasLimitMoreThanAvailableBlockGas { .. }) {
+            self.deferred.insert(sender);
+        } else {
+            self.rejected.push((hash, err.to_string()));
+        }
     }
 }
 

@@ -88,8 +88,12 @@ pub(crate) fn run(
         };
         let mut executor = factory.create_executor(evm, ctx);
         executor.apply_pre_execution_changes()?;
+        let mut refusals = crate::build::Refusals::default();
         for tx in txs {
             let hash = tx.tx_hash();
+            if refusals.is_deferred(&tx.signer()) {
+                continue;
+            }
             let refuse = |reason: String| -> Result<()> {
                 if strict {
                     return Err(ExecutionError::InvalidBlock {
@@ -110,11 +114,12 @@ pub(crate) fn run(
                 Ok(_) => included.push(tx),
                 Err(BlockExecutionError::Validation(err)) => {
                     refuse(err.to_string())?;
-                    rejected.push((hash, err.to_string()));
+                    refusals.refuse(hash, tx.signer(), &err);
                 }
                 Err(err) => return Err(err.into()),
             }
         }
+        rejected.extend(refusals.rejected);
         let (_, result) = executor.finish()?;
         result
     };

@@ -49,3 +49,35 @@ async fn l1_dev_chain_burns_the_base_fee_and_has_no_deposits() {
     assert_eq!(coinbase, U256::from(21_000u64) * U256::from(GWEI));
     node.stop().await;
 }
+
+/// A transaction that does not fit the gas left in a block waits for the next one, and so do
+/// its sender's later transactions: none of them is dropped from the pool.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_that_does_not_fit_waits_for_the_next_block() {
+    // A 50k-gas block holds one 21k transfer with a 30k gas limit, not two.
+    let mut genesis = ChainSpec::l1_dev(1_700_000_000).genesis().clone();
+    genesis.gas_limit = 50_000;
+    let chain = ChainSpec::from_genesis(genesis).unwrap();
+    let node = TestNode::start_chain(chain, Duration::from_secs(1)).await;
+    let transfer = |index: u32, nonce: u64| {
+        let fields = TxFields {
+            chain_id: 900,
+            nonce,
+            to: Some(Address::with_last_byte(0x43)),
+            value: U256::from(1),
+            input: Default::default(),
+            gas_limit: 30_000,
+            max_fee_per_gas: 3 * GWEI,
+            max_priority_fee_per_gas: GWEI,
+        };
+        sign_eip1559(&dev_key(index), fields).unwrap().raw.to_vec()
+    };
+    let a = node.send(transfer(4, 0)).await.unwrap();
+    let b = node.send(transfer(5, 0)).await.unwrap();
+    let c = node.send(transfer(5, 1)).await.unwrap();
+    let block = |r: &serde_json::Value| hex_u64(&r["blockNumber"]);
+    let (ra, rb, rc) = (node.receipt(a).await, node.receipt(b).await, node.receipt(c).await);
+    assert_ne!(block(&ra), block(&rb), "they never share a block");
+    assert!(block(&rc) > block(&rb));
+    node.stop().await;
+}
