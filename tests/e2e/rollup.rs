@@ -112,6 +112,12 @@ async fn block_number(node: &NodeProcess, tag: &str) -> u64 {
     hex_u64(&block["number"])
 }
 
+/// Waits until the node's `safe` head (batches confirmed on L1) reaches `number`.
+async fn wait_for_safe(node: &NodeProcess, number: u64, what: &str, timeout: Duration) {
+    wait_for(what, timeout, async || (block_number(node, "safe").await >= number).then_some(()))
+        .await;
+}
+
 async fn wait_receipt(node: &NodeProcess, hash: &Value) -> Value {
     wait_for("an L2 receipt", Duration::from_secs(60), async || {
         let receipt = node.rpc("eth_getTransactionReceipt", vec![hash.clone()]).await;
@@ -342,10 +348,7 @@ async fn dev_node_takes_deposits_and_l1_rebuilds_every_block() {
 
     // Every L2 block up to the safe head is on L1, exactly.
     let through = last_block + 2;
-    wait_for("the safe head", Duration::from_secs(90), async || {
-        (block_number(&l2, "safe").await >= through).then_some(())
-    })
-    .await;
+    wait_for_safe(&l2, through, "the safe head", Duration::from_secs(90)).await;
     let posted = assert_l1_rebuilds_l2(&l1, &l2, &rollup, through).await;
     assert!(posted.complete_channels >= 1);
 
@@ -470,10 +473,7 @@ async fn batcher_restart_mid_channel_and_l1_outage_leave_no_gap() {
         node.rpc("eth_sendRawTransaction", vec![l2_transfer(4, nonce, noise(nonce)).into()]).await;
     }
     let head = block_number(&node, "latest").await + 3;
-    wait_for("the safe head after the restart", Duration::from_secs(120), async || {
-        (block_number(&node, "safe").await >= head).then_some(())
-    })
-    .await;
+    wait_for_safe(&node, head, "the safe head after the restart", Duration::from_secs(120)).await;
     let posted = assert_l1_rebuilds_l2(&l1, &node, &rollup, head).await;
     assert!(
         posted.incomplete_channels >= 1,
@@ -488,9 +488,12 @@ async fn batcher_restart_mid_channel_and_l1_outage_leave_no_gap() {
     assert!(during >= stopped_at + 3, "L2 kept sealing during the L1 outage");
     let l1_node = start_l1(&l1_dir, port, 1);
     let head = block_number(&node, "latest").await;
-    wait_for("posting to catch up after the L1 came back", Duration::from_secs(120), async || {
-        (block_number(&node, "safe").await >= head).then_some(())
-    })
+    wait_for_safe(
+        &node,
+        head,
+        "posting to catch up after the L1 came back",
+        Duration::from_secs(120),
+    )
     .await;
     assert_l1_rebuilds_l2(&l1, &node, &rollup, head).await;
     node.terminate();
@@ -522,10 +525,7 @@ async fn l1_reorg_that_drops_a_batch_gets_it_posted_again() {
     for nonce in 0..4 {
         node.rpc("eth_sendRawTransaction", vec![l2_transfer(5, nonce, vec![1; 64]).into()]).await;
     }
-    wait_for("a few safe blocks", Duration::from_secs(60), async || {
-        (block_number(&node, "safe").await >= 4).then_some(())
-    })
-    .await;
+    wait_for_safe(&node, 4, "a few safe blocks", Duration::from_secs(60)).await;
     // Wait for a batcher transaction in the L1 head block, then rewind L1 to just below it.
     let (dropped, at) = wait_for("a batch at the L1 head", Duration::from_secs(60), async || {
         let head = l1.block_number().await.unwrap();
@@ -543,10 +543,8 @@ async fn l1_reorg_that_drops_a_batch_gets_it_posted_again() {
     assert!(l1.receipt(dropped).await.unwrap().is_none(), "the reorg dropped the batch");
 
     let head = block_number(&node, "latest").await;
-    wait_for("the dropped batch to be posted again", Duration::from_secs(90), async || {
-        (block_number(&node, "safe").await >= head).then_some(())
-    })
-    .await;
+    wait_for_safe(&node, head, "the dropped batch to be posted again", Duration::from_secs(90))
+        .await;
     assert_l1_rebuilds_l2(&l1, &node, &rollup, head).await;
     node.terminate();
     l1_node.terminate();
