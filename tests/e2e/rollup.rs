@@ -141,7 +141,8 @@ struct L1Batches {
     blocks: BTreeMap<u64, PostedBlock>,
     duplicates: Vec<u64>,
     complete_channels: usize,
-    incomplete_channels: usize,
+    /// Channels with frames on L1 but no complete set.
+    incomplete: Vec<[u8; 16]>,
 }
 
 /// Reads all batcher transactions from L1 with L1 RPC and the protocol decoders.
@@ -204,7 +205,7 @@ async fn read_l1_batches(l1: &L1Client, rollup: &RollupConfig) -> L1Batches {
             }
         }
     }
-    out.incomplete_channels = channels.len();
+    out.incomplete = channels.into_keys().collect();
     out
 }
 
@@ -380,6 +381,14 @@ fn scrape(port: u16) -> String {
     body
 }
 
+/// A counter's value in a Prometheus scrape; 0 when it is not there.
+fn metric(body: &str, name: &str) -> f64 {
+    body.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or_default()
+}
+
 fn hex_or_number(value: &Value) -> u64 {
     value.as_u64().unwrap_or_else(|| hex_u64(value))
 }
@@ -416,11 +425,6 @@ fn start_sequencer(dir: &Path, l1_url: &str, extra: &[&str]) -> NodeProcess {
         args.push(value);
     }
     NodeProcess::spawn(&args, &["L2 RPC: "]).0
-}
-
-/// Whether L1 holds a batcher frame that does not close its channel yet.
-async fn open_channel_on_l1(l1: &L1Client, rollup: &RollupConfig) -> bool {
-    read_l1_batches(l1, rollup).await.incomplete_channels > 0
 }
 
 /// `l1 --dev` on a fixed port plus `devnet init` into `dir`.
@@ -462,8 +466,9 @@ async fn batcher_restart_mid_channel_and_l1_outage_leave_no_gap() {
         node.rpc("eth_sendRawTransaction", vec![l2_transfer(4, nonce, noise(nonce)).into()]).await;
     }
     // Kill the node (and with it the batcher) while a channel is half-way onto L1.
-    wait_for("a channel half-way onto L1", Duration::from_secs(90), async || {
-        open_channel_on_l1(&l1, &rollup).await.then_some(())
+    let cut_off = wait_for("a channel half-way onto L1", Duration::from_secs(90), async || {
+        let open = read_l1_batches(&l1, &rollup).await.incomplete;
+        (!open.is_empty()).then_some(open)
     })
     .await;
     node.kill_hard();
@@ -475,10 +480,12 @@ async fn batcher_restart_mid_channel_and_l1_outage_leave_no_gap() {
     let head = block_number(&node, "latest").await + 3;
     wait_for_safe(&node, head, "the safe head after the restart", Duration::from_secs(120)).await;
     let posted = assert_l1_rebuilds_l2(&l1, &node, &rollup, head).await;
-    assert!(
-        posted.incomplete_channels >= 1,
-        "the channel cut off by the kill stays incomplete; its blocks were posted again"
-    );
+    for id in &cut_off {
+        assert!(
+            posted.incomplete.contains(id),
+            "the channel cut off by the kill stays incomplete; its blocks were posted again"
+        );
+    }
 
     // The L1 goes away for a while: L2 keeps its origin and keeps sealing.
     let stopped_at = block_number(&node, "latest").await;
@@ -521,6 +528,10 @@ async fn l1_reorg_that_drops_a_batch_gets_it_posted_again() {
     let l1 = L1Client::new(&l1_url).unwrap();
     // Origins four blocks deep: the reorg below takes only the newest two L1 blocks, so it
     // drops batches but no L1 origin.
+    // TODO(issue 5): wait until the batcher counts the batch as included before the reorg,
+    // and assert `tributary_batcher_reorgs_total`. Doing so today shows a known gap: a later
+    // batcher transaction still in the mempool at the reorg can land after the repost and
+    // post the same blocks twice (derivation drops such batches, but the test forbids it).
     let node = start_sequencer(dir.path(), &l1_url, &["--sequencer.l1-confs", "4"]);
     for nonce in 0..4 {
         node.rpc("eth_sendRawTransaction", vec![l2_transfer(5, nonce, vec![1; 64]).into()]).await;
@@ -589,13 +600,8 @@ async fn standalone_batcher_posts_what_the_sequencer_serves_and_bumps_stuck_fees
     })
     .await;
     assert_l1_rebuilds_l2(&l1, &node, &rollup, through).await;
-    let body = scrape(metrics_port);
-    let resubmissions: f64 = body
-        .lines()
-        .find_map(|line| line.strip_prefix("tributary_batcher_resubmissions_total "))
-        .and_then(|value| value.trim().parse().ok())
-        .unwrap_or_default();
-    assert!(resubmissions >= 1.0, "stuck transactions were resubmitted:\n{body}");
+    let resubmissions = metric(&scrape(metrics_port), "tributary_batcher_resubmissions_total");
+    assert!(resubmissions >= 1.0, "stuck transactions were resubmitted");
     batcher.terminate();
     node.terminate();
     l1_node.terminate();

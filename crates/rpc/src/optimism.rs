@@ -56,8 +56,9 @@ impl OptimismHandler {
         let head = self.ctx.db.head_number();
         match tag {
             BlockNumberOrTag::Number(n) => n,
-            BlockNumberOrTag::Safe => self.ctx.heads.safe(),
-            BlockNumberOrTag::Finalized => self.ctx.heads.finalized(),
+            // `safe` and `finalized` never point past the head (a rewound chain).
+            BlockNumberOrTag::Safe => self.ctx.heads.safe().min(head),
+            BlockNumberOrTag::Finalized => self.ctx.heads.finalized().min(head),
             BlockNumberOrTag::Earliest => 0,
             _ => head,
         }
@@ -111,8 +112,8 @@ impl OptimismHandler {
     async fn status(&self) -> RpcResult<Value> {
         let rollup = self.rollup()?;
         let unsafe_l2 = self.l2_ref(self.ctx.db.head_number())?;
-        let safe_l2 = self.l2_ref(self.ctx.heads.safe())?;
-        let finalized_l2 = self.l2_ref(self.ctx.heads.finalized())?;
+        let safe_l2 = self.l2_ref(self.resolve(BlockNumberOrTag::Safe))?;
+        let finalized_l2 = self.l2_ref(self.resolve(BlockNumberOrTag::Finalized))?;
         let origin = unsafe_l2["l1origin"]["number"].as_u64().unwrap_or_default();
         let current_l1 = self.l1_ref(&rollup.l1, BlockNumberOrTag::Number(origin)).await;
         let head_l1 = self.l1_ref(&rollup.l1, BlockNumberOrTag::Latest).await;

@@ -40,6 +40,7 @@ async fn l1_dev_chain_burns_the_base_fee_and_has_no_deposits() {
     assert!(block["requestsHash"].is_string(), "Prague header");
 
     let base_fee = hex_u256(&block["baseFeePerGas"]);
+    assert!(!base_fee.is_zero(), "a base fee to burn");
     let gas_price = hex_u256(&receipt["effectiveGasPrice"]);
     assert_eq!(gas_price, base_fee + U256::from(GWEI));
     let paid = U256::from(21_000) * gas_price;
