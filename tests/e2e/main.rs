@@ -3,5 +3,6 @@
 
 mod attr_cli;
 mod crash;
+mod load;
 mod process;
 mod rollup;

@@ -10,6 +10,8 @@
 // - interval mining: the L1 head must advance with no transactions, because the
 //   sequencer's L1 origin and the batcher's channel timeouts both follow it.
 //   `auto: true` additionally seals a block per transaction, as anvil does.
+//   HARDHAT_AUTOMINE=false turns that off (interval mining only), for comparing
+//   `tributary bench txload` figures with hardhat's under the same 1 s blocks.
 
 /** @type import('hardhat/config').HardhatUserConfig */
 module.exports = {
@@ -18,7 +20,7 @@ module.exports = {
       chainId: 31337,
       hardfork: "prague",
       mining: {
-        auto: true,
+        auto: process.env.HARDHAT_AUTOMINE !== "false",
         interval: 1000,
       },
     },

@@ -89,15 +89,36 @@ pub(crate) struct HttpArgs {
     pub(crate) max_log_range: u64,
 }
 
-/// Transaction pool limits.
+/// Transaction pool limits. Unset, they are [`PoolConfig::default`], or [`PoolConfig::dev`]
+/// with `--dev`.
 #[derive(Debug, Args, PartialEq, Eq)]
 pub(crate) struct TxPoolArgs {
-    /// Most transactions held.
-    #[arg(long = "txpool.max-count", default_value_t = PoolConfig::DEFAULT_MAX_COUNT)]
-    pub(crate) max_count: usize,
+    /// Most transactions held [default: 10000; 100000 with --dev].
+    #[arg(long = "txpool.max-count", env = "TRIBUTARY_TXPOOL_MAX_COUNT")]
+    pub(crate) max_count: Option<usize>,
+    /// Most transactions one sender holds [default: 1024; 20000 with --dev].
+    #[arg(long = "txpool.max-account-slots", env = "TRIBUTARY_TXPOOL_MAX_ACCOUNT_SLOTS")]
+    pub(crate) max_account_slots: Option<usize>,
+    /// How far past a sender's next pool nonce a transaction may be queued.
+    #[arg(long = "txpool.max-nonce-gap", default_value_t = PoolConfig::DEFAULT_MAX_NONCE_GAP)]
+    pub(crate) max_nonce_gap: u64,
     /// Replacement fee bump, percent.
     #[arg(long = "txpool.price-bump", default_value_t = PoolConfig::DEFAULT_PRICE_BUMP)]
     pub(crate) price_bump: u128,
+}
+
+impl TxPoolArgs {
+    /// The pool limits: the flags given, else the dev or the default ones.
+    pub(crate) fn config(&self, dev: bool) -> PoolConfig {
+        let base = if dev { PoolConfig::dev() } else { PoolConfig::default() };
+        PoolConfig {
+            max_count: self.max_count.unwrap_or(base.max_count),
+            max_account_slots: self.max_account_slots.unwrap_or(base.max_account_slots),
+            max_nonce_gap: self.max_nonce_gap,
+            price_bump_percent: self.price_bump,
+            ..base
+        }
+    }
 }
 
 /// `node --dev`.
@@ -142,11 +163,7 @@ impl NodeArgs {
             max_log_block_range: self.http.max_log_range,
             ..Default::default()
         };
-        let pool = PoolConfig {
-            max_count: self.txpool.max_count,
-            price_bump_percent: self.txpool.price_bump,
-            ..Default::default()
-        };
+        let pool = self.txpool.config(self.dev);
         if !(0.0..=3600.0).contains(&self.dev_args.block_time) {
             eyre::bail!("--dev.block-time must be between 0 and 3600 seconds");
         }
@@ -264,7 +281,9 @@ mod tests {
 
         let cli = Cli::try_parse_from(["tributary", "node", "--dev"]).unwrap();
         let Command::Node(args) = cli.command else { panic!("node") };
-        assert_eq!(args.node_config().unwrap().dev, Some(DevConfig::default()));
+        let config = args.node_config().unwrap();
+        assert_eq!(config.dev, Some(DevConfig::default()));
+        assert_eq!(config.pool, PoolConfig::dev());
     }
 
     #[test]
@@ -285,6 +304,7 @@ mod tests {
         let config = args.node_config().unwrap();
         assert_eq!(config.rpc.addr.port(), 0);
         assert_eq!(config.pool.max_count, 7);
+        assert_eq!(config.pool.max_account_slots, PoolConfig::DEV_MAX_ACCOUNT_SLOTS);
         assert_eq!(config.dev.unwrap().block_time, Duration::ZERO);
     }
 }

@@ -14,7 +14,7 @@ fn main() -> eyre::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match cli.command {
         Command::Node(args) => runtime.block_on(cli::run_node(*args)),
-        Command::Bench(args) => bench::run(args),
+        Command::Bench(args) => bench::run(args, &runtime),
         Command::Attr(args) => runtime.block_on(attr_cli::run(*args)),
         Command::L1(args) => runtime.block_on(rollup_cli::run_l1(*args)),
         Command::Devnet(args) => runtime.block_on(rollup_cli::run_devnet(args)),

@@ -2,7 +2,6 @@
 //! sequencer.
 
 use crate::{NodeError, metrics::NodeMetrics};
-use alloy_primitives::B256;
 use std::sync::Arc;
 use tokio::sync::broadcast;
 use tributary_evm::{BlockAttributes, EvmConfig};
@@ -41,10 +40,6 @@ impl BlockSealer {
             }
             built => built?,
         };
-        for (hash, reason) in &built.rejected {
-            tracing::debug!(target: "node::seal", %hash, %reason, "dropped transaction the EVM refused");
-        }
-        let rejected: Vec<B256> = built.rejected.iter().map(|(hash, _)| *hash).collect();
         let block = built.block;
         match self.db.commit_block(&block, built.root) {
             Err(tributary_storage::StorageError::NotNextBlock { number, head }) => {
@@ -56,7 +51,7 @@ impl BlockSealer {
         }
         let header = &block.header;
         let chain = self.evm.chain();
-        self.pool.remove(&rejected);
+        self.pool.drop_invalid(&built.rejected);
         self.pool.on_new_block(
             chain.next_base_fee(header, header.timestamp + 1),
             header.gas_limit,

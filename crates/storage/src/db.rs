@@ -263,6 +263,35 @@ impl Database {
             .transpose()
     }
 
+    /// Transaction `index` of block `number`, decoding only that one: the others are skipped
+    /// by their RLP headers, so a lookup in a block of thousands does not hash them all.
+    ///
+    /// # Errors
+    ///
+    /// RocksDB or decoding failures.
+    pub fn transaction_at(&self, number: u64, index: usize) -> Result<Option<OpTxEnvelope>> {
+        let Some(raw) = self.get(cf::BODIES, number_key(number))? else { return Ok(None) };
+        let mut list = raw.as_slice();
+        let header = alloy_rlp::Header::decode(&mut list)?;
+        if !header.list {
+            return Err(StorageError::corrupt("block body is not a list"));
+        }
+        let mut items = list.get(..header.payload_length).ok_or(alloy_rlp::Error::InputTooShort)?;
+        for _ in 0..index {
+            if items.is_empty() {
+                return Ok(None);
+            }
+            let mut rest = items;
+            let item = alloy_rlp::Header::decode(&mut rest)?;
+            let skip = item.payload_length;
+            items = rest.get(skip..).ok_or(alloy_rlp::Error::InputTooShort)?;
+        }
+        if items.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(OpTxEnvelope::decode(&mut items)?))
+    }
+
     /// The senders of block `number`'s transactions, in order.
     ///
     /// # Errors

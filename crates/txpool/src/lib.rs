@@ -5,8 +5,9 @@
 //! Transactions arrive as raw EIP-2718 bytes ([`TxPool::add_raw`]) and are checked in this
 //! order, each failure worded as geth and reth word it: size (128 KiB), decoding, type (no
 //! deposits, no blobs), chain id, signature, fee fields, intrinsic gas, block gas limit, nonce
-//! against state, balance for `gas * maxFee + value`, and replacement of a known nonce (a 10%
-//! bump on both fee fields).
+//! against state, balance for `gas * maxFee + value`, the nonce gap (counted from the sender's
+//! next *pool* nonce, so in-order bursts are accepted whole), the sender's slots, and
+//! replacement of a known nonce (a 10% bump on both fee fields).
 //!
 //! Each sender's transactions sit in a nonce-ordered map. Those contiguous from the sender's
 //! state nonce are *pending* (executable now); the rest are *queued* until the gap fills. The
@@ -18,6 +19,14 @@
 //!
 //! When full, a new transaction evicts the cheapest tail transaction (the highest nonce of its
 //! sender, so no pending chain breaks) if it pays more; otherwise it is refused.
+//!
+//! # Nothing acknowledged vanishes quietly
+//!
+//! A transaction leaves the pool only when it is mined (its nonce is used), replaced, evicted
+//! for a better-paying one when the pool is full, or refused by the block builder for a fault
+//! of its own ([`TxPool::drop_invalid`]). The last two are logged and counted in
+//! `tributary_txpool_dropped_total{reason}`. A transaction that merely did not fit a block is
+//! never dropped: the builder defers it and its sender's later transactions to the next block.
 //!
 //! The pool reads state through [`StateView`], which the node implements over the database and
 //! tests implement over a map.

@@ -14,12 +14,16 @@ use std::{
 use tokio::sync::broadcast;
 use tributary_primitives::OpTxEnvelope;
 
-/// Pool limits. Parsing no CLI flags gives [`PoolConfig::default`].
+/// Pool limits. Parsing no CLI flags gives [`PoolConfig::default`]; `node --dev` gives
+/// [`PoolConfig::dev`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolConfig {
-    /// Most transactions held at once.
+    /// Most transactions held at once (geth's global slots).
     pub max_count: usize,
-    /// How far past the account nonce a transaction may be queued.
+    /// Most transactions one sender holds at once, pending and queued (geth's account slots).
+    pub max_account_slots: usize,
+    /// How far past the sender's next pool nonce (its state nonce plus its pending run) a
+    /// transaction may be queued. An in-order burst never meets this limit.
     pub max_nonce_gap: u64,
     /// Fee increase, in percent, a replacement must offer on both fee fields.
     pub price_bump_percent: u128,
@@ -30,18 +34,35 @@ pub struct PoolConfig {
 impl PoolConfig {
     /// Default [`PoolConfig::max_count`].
     pub const DEFAULT_MAX_COUNT: usize = 10_000;
+    /// Default [`PoolConfig::max_account_slots`].
+    pub const DEFAULT_MAX_ACCOUNT_SLOTS: usize = 1_024;
     /// Default [`PoolConfig::max_nonce_gap`].
     pub const DEFAULT_MAX_NONCE_GAP: u64 = 64;
     /// Default [`PoolConfig::price_bump_percent`].
     pub const DEFAULT_PRICE_BUMP: u128 = 10;
     /// Default [`PoolConfig::max_tx_size`]: 128 KiB.
     pub const DEFAULT_MAX_TX_SIZE: usize = 128 * 1024;
+    /// [`PoolConfig::max_count`] on a dev chain.
+    pub const DEV_MAX_COUNT: usize = 100_000;
+    /// [`PoolConfig::max_account_slots`] on a dev chain.
+    pub const DEV_MAX_ACCOUNT_SLOTS: usize = 20_000;
+
+    /// The generous limits of a dev chain, where deploy scripts and load tests send thousands
+    /// of transactions from one key before a block is sealed (as anvil and hardhat accept).
+    pub fn dev() -> Self {
+        Self {
+            max_count: Self::DEV_MAX_COUNT,
+            max_account_slots: Self::DEV_MAX_ACCOUNT_SLOTS,
+            ..Self::default()
+        }
+    }
 }
 
 impl Default for PoolConfig {
     fn default() -> Self {
         Self {
             max_count: Self::DEFAULT_MAX_COUNT,
+            max_account_slots: Self::DEFAULT_MAX_ACCOUNT_SLOTS,
             max_nonce_gap: Self::DEFAULT_MAX_NONCE_GAP,
             price_bump_percent: Self::DEFAULT_PRICE_BUMP,
             max_tx_size: Self::DEFAULT_MAX_TX_SIZE,
@@ -88,15 +109,31 @@ struct SenderTxs {
 }
 
 impl SenderTxs {
+    /// The first nonce at or past `state_nonce` that `txs` does not hold: where the sender's
+    /// pending run ends.
+    fn next_nonce(txs: &BTreeMap<u64, Arc<PooledTx>>, state_nonce: u64) -> u64 {
+        // The common case, a gapless run from the state nonce, without a walk: bursts of
+        // thousands from one sender stay linear.
+        if let (Some((&first, _)), Some((&last, _))) = (txs.first_key_value(), txs.last_key_value())
+            && first == state_nonce
+            && last - first + 1 == txs.len() as u64
+        {
+            return last.saturating_add(1);
+        }
+        let mut next = state_nonce;
+        for nonce in txs.range(state_nonce..).map(|(nonce, _)| *nonce) {
+            if nonce != next {
+                break;
+            }
+            next = next.saturating_add(1);
+        }
+        next
+    }
+
     /// The contiguous run from the state nonce.
     fn pending(&self) -> impl Iterator<Item = &Arc<PooledTx>> {
-        let mut next = self.state_nonce;
-        self.txs.range(self.state_nonce..).map_while(move |(nonce, tx)| {
-            (*nonce == next).then(|| {
-                next += 1;
-                tx
-            })
-        })
+        let end = Self::next_nonce(&self.txs, self.state_nonce);
+        self.txs.range(self.state_nonce..end).map(|(_, tx)| tx)
     }
 }
 
@@ -157,14 +194,11 @@ impl TxPool {
             return Err(PoolError::AlreadyKnown);
         }
         let sender = checked.sender;
-        let (state_nonce, balance) =
+        let (read_nonce, balance) =
             self.state.nonce_and_balance(&sender).map_err(PoolError::State)?;
         let nonce = checked.tx.nonce();
-        if nonce < state_nonce {
-            return Err(PoolError::NonceTooLow { state: state_nonce, tx: nonce });
-        }
-        if nonce > state_nonce.saturating_add(self.config.max_nonce_gap) {
-            return Err(PoolError::NonceTooHigh { state: state_nonce, tx: nonce });
+        if nonce < read_nonce {
+            return Err(PoolError::NonceTooLow { state: read_nonce, tx: nonce });
         }
         let cost = max_cost(&checked.tx);
         if cost > balance {
@@ -175,16 +209,33 @@ impl TxPool {
         if inner.by_hash.contains_key(&hash) {
             return Err(PoolError::AlreadyKnown);
         }
-        let replaced = inner.senders.get(&sender).and_then(|s| s.txs.get(&nonce)).cloned();
+        // A block may have been committed since the read above: the pool's own nonce, set by
+        // `on_new_block` under this lock, is then the fresher one. Nonces only rise between
+        // blocks, so the larger of the two is the head's.
+        let known = inner.senders.get(&sender);
+        let state_nonce = known.map_or(read_nonce, |s| s.state_nonce.max(read_nonce));
+        if nonce < state_nonce {
+            return Err(PoolError::NonceTooLow { state: state_nonce, tx: nonce });
+        }
+        let next = known.map_or(state_nonce, |s| SenderTxs::next_nonce(&s.txs, state_nonce));
+        if nonce > next.saturating_add(self.config.max_nonce_gap) {
+            return Err(PoolError::NonceTooHigh { state: next, tx: nonce });
+        }
+        let replaced = known.and_then(|s| s.txs.get(&nonce)).cloned();
+        let held = known.map_or(0, |s| s.txs.len());
         if let Some(old) = &replaced {
             if !self.is_bump(&old.tx, &checked.tx) {
                 return Err(PoolError::ReplacementUnderpriced);
             }
+        } else if held >= self.config.max_account_slots {
+            return Err(PoolError::AccountLimit { held, limit: self.config.max_account_slots });
         } else if inner.by_hash.len() >= self.config.max_count {
             let victim = inner.cheapest_tail().ok_or(PoolError::PoolFull)?;
             if victim.tx.max_fee_per_gas() >= checked.tx.max_fee_per_gas() {
                 return Err(PoolError::PoolFull);
             }
+            tracing::debug!(target: "txpool", hash = %victim.hash, "evicted for a better-paying transaction");
+            metrics::counter!("tributary_txpool_dropped_total", "reason" => "evicted").increment(1);
             inner.remove(&victim.hash);
         }
         if let Some(old) = replaced {
@@ -244,11 +295,21 @@ impl TxPool {
         }
     }
 
-    /// Removes transactions, e.g. ones the block builder found invalid.
-    pub fn remove(&self, hashes: &[B256]) {
+    /// Drops transactions the block builder refused for a fault of their own (a used nonce, a
+    /// balance that no longer pays), with the reason: logged and counted, since each had been
+    /// acknowledged with its hash. Their senders' later transactions stay, queued behind the
+    /// gap until a replacement fills it.
+    pub fn drop_invalid(&self, refused: &[(B256, String)]) {
+        if refused.is_empty() {
+            return;
+        }
         let mut inner = self.inner.write();
-        for hash in hashes {
-            inner.remove(hash);
+        for (hash, reason) in refused {
+            if inner.remove(hash) {
+                tracing::info!(target: "txpool", %hash, %reason, "dropped a transaction the EVM refused");
+                metrics::counter!("tributary_txpool_dropped_total", "reason" => "invalid")
+                    .increment(1);
+            }
         }
     }
 
@@ -336,8 +397,9 @@ impl TxPool {
 }
 
 impl Inner {
-    fn remove(&mut self, hash: &B256) {
-        let Some(tx) = self.by_hash.remove(hash) else { return };
+    /// Removes one transaction; whether it was there.
+    fn remove(&mut self, hash: &B256) -> bool {
+        let Some(tx) = self.by_hash.remove(hash) else { return false };
         let sender = tx.tx.signer();
         if let Some(entry) = self.senders.get_mut(&sender) {
             entry.txs.remove(&tx.tx.nonce());
@@ -345,6 +407,7 @@ impl Inner {
                 self.senders.remove(&sender);
             }
         }
+        true
     }
 
     /// The lowest-paying transaction that is last in its sender's line.

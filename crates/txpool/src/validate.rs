@@ -46,10 +46,11 @@ pub enum PoolError {
         /// Transaction nonce.
         tx: u64,
     },
-    /// Nonce too far ahead of the account's.
+    /// Nonce too far ahead of the sender's next nonce (its state nonce plus the transactions
+    /// it has pending in the pool).
     #[error("nonce too high: next nonce {state}, tx nonce {tx}")]
     NonceTooHigh {
-        /// Account nonce.
+        /// The sender's next nonce, counting its pending pool transactions.
         state: u64,
         /// Transaction nonce.
         tx: u64,
@@ -89,6 +90,14 @@ pub enum PoolError {
     /// Same nonce with too small a bump.
     #[error("replacement transaction underpriced")]
     ReplacementUnderpriced,
+    /// The sender already holds as many transactions as one sender may.
+    #[error("account limit exceeded: sender has {held} transactions in the pool, limit {limit}")]
+    AccountLimit {
+        /// Transactions the sender holds.
+        held: usize,
+        /// The per-sender limit.
+        limit: usize,
+    },
     /// Full, and this transaction pays no more than what is there.
     #[error("txpool is full")]
     PoolFull,

@@ -4,6 +4,7 @@
 mod attribution;
 mod batches;
 mod import;
+mod txload;
 
 use clap::{Args, Subcommand};
 
@@ -23,10 +24,14 @@ pub(crate) enum BenchKind {
     /// Bytes posted to L1 per L2 transaction, by compression and batch type, against the raw
     /// signed transactions.
     Batches(batches::BatchesArgs),
+    /// Signed transfers against a running node over JSON-RPC: accepted and included tx/s,
+    /// send-to-block latency, and every acknowledged transaction accounted for.
+    Txload(txload::TxLoadArgs),
 }
 
-pub(crate) fn run(args: BenchArgs) -> eyre::Result<()> {
+pub(crate) fn run(args: BenchArgs, runtime: &tokio::runtime::Runtime) -> eyre::Result<()> {
     match args.kind {
+        BenchKind::Txload(args) => runtime.block_on(txload::run(args)),
         BenchKind::Import(args) => import::run(args),
         BenchKind::Attribution(args) => attribution::run(args),
         BenchKind::Batches(args) => batches::run(args),

@@ -290,12 +290,21 @@ impl EvmConfig {
 }
 
 /// Pool transactions the EVM refused while building a block.
+///
+/// A refusal is either the block's limit or the transaction's own fault:
+/// - *Capacity*: the transaction does not fit what is left of a per-block budget (gas, the
+///   Jovian DA footprint, the EIP-8037 total), or its nonce is ahead of the sender's state. It
+///   is not at fault and waits in the pool for the next block.
+/// - *Its own*: a used nonce, a balance that no longer pays, a fee cap under the base fee. It
+///   is dropped from the pool.
+///
+/// Either way the sender's later transactions are skipped for this block: they could only fail
+/// on the nonce here, and failing there must not drop them.
 #[derive(Debug, Default)]
 pub(crate) struct Refusals {
-    /// Refused for a reason of their own (bad nonce, balance, ...): to drop from the pool.
+    /// Refused for a reason of their own: to drop from the pool.
     pub(crate) rejected: Vec<(B256, String)>,
-    /// Senders with a transaction that did not fit the gas left: their later transactions
-    /// wait for the next block too (they would only fail on the nonce here).
+    /// Senders whose transactions wait for the next block.
     deferred: std::collections::HashSet<alloy_primitives::Address>,
 }
 
@@ -305,20 +314,37 @@ impl Refusals {
         self.deferred.contains(sender)
     }
 
-    /// Records a refusal. A transaction that does not fit the block's remaining gas is not
-    /// at fault and stays in the pool; any other refusal is the transaction's own.
+    /// Records a refusal: the sender waits for the next block, and the transaction is dropped
+    /// only when the refusal is its own fault.
     pub(crate) fn refuse(
         &mut self,
         hash: B256,
         sender: alloy_primitives::Address,
         err: &alloy_evm::block::BlockValidationError,
     ) {
-        use alloy_evm::block::BlockValidationError::TransactionGasLimitMoreThanAvailableBlockGas;
-        if matches!(err, TransactionGasLimitMoreThanAvailableBlockGas { .. }) {
-            self.deferred.insert(sender);
-        } else {
+        self.deferred.insert(sender);
+        if !waits_for_next_block(err) {
             self.rejected.push((hash, err.to_string()));
         }
+    }
+}
+
+/// Whether a refusal is the block's limit (or the sender's state not caught up yet) rather
+/// than the transaction's fault.
+fn waits_for_next_block(err: &alloy_evm::block::BlockValidationError) -> bool {
+    use alloy_evm::block::BlockValidationError as E;
+    use alloy_op_evm::block::OpBlockExecutionError;
+    use revm::context_interface::result::InvalidTransaction;
+    match err {
+        E::TransactionGasLimitMoreThanAvailableBlockGas { .. } | E::BlockGasExceeded => true,
+        E::Other(other) => matches!(
+            other.downcast_ref::<OpBlockExecutionError>(),
+            Some(OpBlockExecutionError::TransactionDaFootprintAboveGasLimit { .. })
+        ),
+        E::InvalidTx { error, .. } => {
+            matches!(error.as_invalid_tx_err(), Some(InvalidTransaction::NonceTooHigh { .. }))
+        }
+        _ => false,
     }
 }
 
@@ -378,5 +404,59 @@ fn fill_header(
     }
     if output.requests_hash.is_some() {
         header.requests_hash = output.requests_hash;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy_evm::block::BlockValidationError as E;
+    use alloy_op_evm::block::OpBlockExecutionError;
+    use op_revm::OpTransactionError;
+    use revm::context_interface::result::InvalidTransaction;
+
+    fn invalid(err: InvalidTransaction) -> E {
+        E::InvalidTx {
+            hash: B256::ZERO,
+            error: Box::new(alloy_op_evm::OpTxError(OpTransactionError::Base(err))),
+        }
+    }
+
+    /// Every per-block budget a transaction can miss defers it; its own faults drop it.
+    #[test]
+    fn block_limits_defer_and_own_faults_drop() {
+        let waits = [
+            E::TransactionGasLimitMoreThanAvailableBlockGas {
+                transaction_gas_limit: 30_000,
+                block_available_gas: 20_000,
+            },
+            E::BlockGasExceeded,
+            E::Other(Box::new(OpBlockExecutionError::TransactionDaFootprintAboveGasLimit {
+                transaction_da_footprint: 40_000,
+                available_block_da_footprint: 10_000,
+            })),
+            invalid(InvalidTransaction::NonceTooHigh { tx: 5, state: 4 }),
+        ];
+        let drops = [
+            invalid(InvalidTransaction::NonceTooLow { tx: 3, state: 4 }),
+            invalid(InvalidTransaction::LackOfFundForMaxFee {
+                fee: Box::new(alloy_primitives::U256::from(10)),
+                balance: Box::new(alloy_primitives::U256::from(1)),
+            }),
+            E::Other(Box::new(OpBlockExecutionError::LoadCacheAccount)),
+        ];
+        let sender = alloy_primitives::Address::repeat_byte(1);
+        for err in &waits {
+            let mut refusals = Refusals::default();
+            refusals.refuse(B256::ZERO, sender, err);
+            assert!(refusals.rejected.is_empty(), "{err} must wait");
+            assert!(refusals.is_deferred(&sender), "{err}: the sender's later ones wait too");
+        }
+        for err in &drops {
+            let mut refusals = Refusals::default();
+            refusals.refuse(B256::ZERO, sender, err);
+            assert_eq!(refusals.rejected.len(), 1, "{err} is the transaction's fault");
+            assert!(refusals.is_deferred(&sender), "{err}: the sender's later ones are kept");
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! End-to-end tests of a real node over real JSON-RPC (HTTP and WebSocket) on 127.0.0.1.
 
+mod capacity;
 mod helpers;
 mod l1;
 mod replay;

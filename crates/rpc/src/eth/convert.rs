@@ -106,62 +106,101 @@ pub(crate) fn rpc_receipts(
     body: &[OpTxEnvelope],
     senders: &[Address],
     receipts: &[Receipt],
-    l1_info: Option<(L1BlockInfo, OpSpecId)>,
+    l1_info: Option<&(L1BlockInfo, OpSpecId)>,
 ) -> Vec<OpTransactionReceipt> {
-    let mut log_index = 0u64;
+    let mut first_log_index = 0u64;
     let mut previous_cumulative = 0u64;
     let mut out = Vec::with_capacity(receipts.len());
     for (index, ((tx, sender), receipt)) in body.iter().zip(senders).zip(receipts).enumerate() {
-        let at = position(header, index);
-        let cumulative = receipt.cumulative_gas_used();
-        let gas_used = cumulative.saturating_sub(previous_cumulative);
-        previous_cumulative = cumulative;
-        let tx_hash = tx.tx_hash();
-        let logs_bloom = *receipt.logs_bloom();
-        let consensus: OpReceipt = OpReceipt::from(receipt.clone());
-        let with_rpc_logs = consensus.map_logs(|inner| {
-            let log = Log {
-                inner,
-                block_hash: Some(at.block_hash),
-                block_number: Some(at.block_number),
-                block_timestamp: Some(at.timestamp),
-                transaction_hash: Some(tx_hash),
-                transaction_index: Some(at.index),
-                log_index: Some(log_index),
-                removed: false,
-            };
-            log_index += 1;
-            log
-        });
-        let contract_address = tx.kind().is_create().then(|| sender.create(tx.nonce()));
-        let l1_block_info = match &l1_info {
-            Some((info, spec)) if !tx.is_deposit() => l1_fields(info, *spec, tx),
-            _ => RpcL1BlockInfo::default(),
-        };
-        out.push(OpTransactionReceipt {
-            inner: alloy::rpc::types::TransactionReceipt {
-                inner: ReceiptWithBloom { receipt: with_rpc_logs, logs_bloom },
-                transaction_hash: tx_hash,
-                transaction_index: Some(at.index),
-                block_hash: Some(at.block_hash),
-                block_number: Some(at.block_number),
-                gas_used,
-                effective_gas_price: if tx.is_deposit() {
-                    0
-                } else {
-                    tx.effective_gas_price(at.base_fee)
-                },
-                blob_gas_used: None,
-                blob_gas_price: None,
-                from: *sender,
-                to: tx.to(),
-                contract_address,
-            },
-            l1_block_info,
-            op_gas_refund: None,
-        });
+        let at = ReceiptPosition { index, previous_cumulative, first_log_index };
+        out.push(rpc_receipt(header, at, tx, *sender, receipt, l1_info));
+        previous_cumulative = receipt.cumulative_gas_used();
+        first_log_index += receipt.logs().len() as u64;
     }
     out
+}
+
+/// Where a receipt sits in its block: what its gas used and log indexes are counted from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ReceiptPosition {
+    /// The transaction's index.
+    pub(crate) index: usize,
+    /// The cumulative gas used of the receipt before it (0 for the first).
+    pub(crate) previous_cumulative: u64,
+    /// How many logs the block's earlier receipts hold.
+    pub(crate) first_log_index: u64,
+}
+
+impl ReceiptPosition {
+    /// The position of receipt `index` among `receipts`.
+    pub(crate) fn of(receipts: &[Receipt], index: usize) -> Self {
+        let earlier = receipts.get(..index).unwrap_or_default();
+        Self {
+            index,
+            previous_cumulative: earlier.last().map_or(0, |r| r.cumulative_gas_used()),
+            first_log_index: earlier.iter().map(|r| r.logs().len() as u64).sum(),
+        }
+    }
+}
+
+/// One receipt, as `eth_getTransactionReceipt` serves it: only this transaction's L1 fee is
+/// computed, so a lookup in a block of thousands costs one transaction's work, not the
+/// block's.
+pub(crate) fn rpc_receipt(
+    header: &SealedHeader,
+    position: ReceiptPosition,
+    tx: &OpTxEnvelope,
+    sender: Address,
+    receipt: &Receipt,
+    l1_info: Option<&(L1BlockInfo, OpSpecId)>,
+) -> OpTransactionReceipt {
+    let at = self::position(header, position.index);
+    let gas_used = receipt.cumulative_gas_used().saturating_sub(position.previous_cumulative);
+    let tx_hash = tx.tx_hash();
+    let logs_bloom = *receipt.logs_bloom();
+    let consensus: OpReceipt = OpReceipt::from(receipt.clone());
+    let mut log_index = position.first_log_index;
+    let with_rpc_logs = consensus.map_logs(|inner| {
+        let log = Log {
+            inner,
+            block_hash: Some(at.block_hash),
+            block_number: Some(at.block_number),
+            block_timestamp: Some(at.timestamp),
+            transaction_hash: Some(tx_hash),
+            transaction_index: Some(at.index),
+            log_index: Some(log_index),
+            removed: false,
+        };
+        log_index += 1;
+        log
+    });
+    let contract_address = tx.kind().is_create().then(|| sender.create(tx.nonce()));
+    let l1_block_info = match l1_info {
+        Some((info, spec)) if !tx.is_deposit() => l1_fields(info, *spec, tx),
+        _ => RpcL1BlockInfo::default(),
+    };
+    OpTransactionReceipt {
+        inner: alloy::rpc::types::TransactionReceipt {
+            inner: ReceiptWithBloom { receipt: with_rpc_logs, logs_bloom },
+            transaction_hash: tx_hash,
+            transaction_index: Some(at.index),
+            block_hash: Some(at.block_hash),
+            block_number: Some(at.block_number),
+            gas_used,
+            effective_gas_price: if tx.is_deposit() {
+                0
+            } else {
+                tx.effective_gas_price(at.base_fee)
+            },
+            blob_gas_used: None,
+            blob_gas_price: None,
+            from: sender,
+            to: tx.to(),
+            contract_address,
+        },
+        l1_block_info,
+        op_gas_refund: None,
+    }
 }
 
 /// The L1 fee a transaction paid, as op-revm charged it.

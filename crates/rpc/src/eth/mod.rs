@@ -19,9 +19,10 @@ use alloy::{
     },
 };
 use alloy_primitives::{Address, B256, Bytes, U64, U256};
-use convert::{position, rpc_block, rpc_receipts, rpc_transaction};
+use convert::{ReceiptPosition, position, rpc_block, rpc_receipt, rpc_receipts, rpc_transaction};
 use jsonrpsee::{PendingSubscriptionSink, core::SubscriptionResult};
 use op_alloy::rpc_types::OpTransactionReceipt;
+use op_revm::OpSpecId;
 use revm::database::WrapDatabaseRef;
 use serde_json::Value;
 use std::sync::Arc;
@@ -99,12 +100,15 @@ impl EthHandler {
         index: usize,
     ) -> Result<Option<RpcTransaction>, RpcError> {
         let Some(number) = number else { return Ok(None) };
-        let Some((header, body, senders)) = self.block_parts(number)? else { return Ok(None) };
-        let (Some(tx), Some(sender)) = (body.get(index), senders.get(index)) else {
+        let db = &self.ctx.db;
+        let Some(header) = db.sealed_header(number)? else { return Ok(None) };
+        let senders = db.senders(number)?.unwrap_or_default();
+        let (Some(tx), Some(sender)) = (db.transaction_at(number, index)?, senders.get(index))
+        else {
             return Ok(None);
         };
-        let receipts = self.ctx.db.receipts(number)?.unwrap_or_default();
-        Ok(Some(rpc_transaction(tx, *sender, Some(position(&header, index)), receipts.get(index))))
+        let receipts = db.receipts(number)?.unwrap_or_default();
+        Ok(Some(rpc_transaction(&tx, *sender, Some(position(&header, index)), receipts.get(index))))
     }
 
     /// The receipts of block `number` in RPC form.
@@ -114,10 +118,37 @@ impl EthHandler {
     ) -> Result<Option<Vec<OpTransactionReceipt>>, RpcError> {
         let Some((header, body, senders)) = self.block_parts(number)? else { return Ok(None) };
         let receipts: Vec<Receipt> = self.ctx.db.receipts(number)?.unwrap_or_default();
+        let l1 = self.l1_fee_params(&header);
+        Ok(Some(rpc_receipts(&header, &body, &senders, &receipts, l1.as_ref())))
+    }
+
+    /// The receipt of the transaction at `index` in block `number`.
+    fn receipt_at(
+        &self,
+        number: u64,
+        index: usize,
+    ) -> Result<Option<OpTransactionReceipt>, RpcError> {
+        let db = &self.ctx.db;
+        let Some(header) = db.sealed_header(number)? else { return Ok(None) };
+        let receipts: Vec<Receipt> = db.receipts(number)?.unwrap_or_default();
+        let senders = db.senders(number)?.unwrap_or_default();
+        let (Some(tx), Some(sender), Some(receipt)) =
+            (db.transaction_at(number, index)?, senders.get(index), receipts.get(index))
+        else {
+            return Ok(None);
+        };
+        let position = ReceiptPosition::of(&receipts, index);
+        let l1 = self.l1_fee_params(&header);
+        Ok(Some(rpc_receipt(&header, position, &tx, *sender, receipt, l1.as_ref())))
+    }
+
+    /// The L1 fee parameters block `header` charged with, from the L1Block predeploy's state
+    /// at that block (None on an L1, which has no such contract).
+    fn l1_fee_params(&self, header: &SealedHeader) -> Option<(op_revm::L1BlockInfo, OpSpecId)> {
         let spec = self.ctx.evm.chain().spec_id_at(header.timestamp);
-        let mut db = WrapDatabaseRef(self.ctx.db.state_at(number));
-        let l1 = op_revm::L1BlockInfo::try_fetch(&mut db, U256::from(number), spec).ok();
-        Ok(Some(rpc_receipts(&header, &body, &senders, &receipts, l1.map(|l1| (l1, spec)))))
+        let mut db = WrapDatabaseRef(self.ctx.db.state_at(header.number));
+        let l1 = op_revm::L1BlockInfo::try_fetch(&mut db, U256::from(header.number), spec).ok()?;
+        Some((l1, spec))
     }
 }
 
@@ -285,8 +316,7 @@ impl EthApiServer for EthHandler {
     async fn transaction_receipt(&self, hash: B256) -> RpcResult<Option<OpTransactionReceipt>> {
         self.blocking(move |this| {
             let Some(location) = this.ctx.db.transaction_location(&hash)? else { return Ok(None) };
-            let receipts = this.receipts_of(location.block_number)?.unwrap_or_default();
-            Ok(receipts.into_iter().nth(location.index as usize))
+            this.receipt_at(location.block_number, location.index as usize)
         })
         .await
     }

@@ -184,3 +184,65 @@ fn code_is_stored_by_hash() {
     assert_eq!(db.state_at(1).code_at(&address).unwrap(), code);
     assert!(db.state_at(0).code_at(&address).unwrap().is_empty());
 }
+
+/// `transaction_at` reads one transaction of a stored body, of every envelope kind, without
+/// decoding the rest, and gives the same as the whole body.
+#[test]
+fn one_transaction_of_a_body_by_index() {
+    use alloy::{
+        consensus::{Sealed, SignableTransaction, TxEip1559, TxLegacy},
+        primitives::{Bytes, Signature, TxKind},
+    };
+    use tributary_primitives::{OpTxEnvelope, TxDeposit};
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    let signature = Signature::new(U256::from(1), U256::from(2), false);
+    let legacy = TxLegacy {
+        chain_id: Some(901),
+        nonce: 3,
+        gas_price: 7,
+        gas_limit: 21_000,
+        to: TxKind::Call(Address::repeat_byte(1)),
+        value: U256::from(5),
+        input: Bytes::from(vec![0xab; 40]),
+    };
+    let eip1559 = TxEip1559 {
+        chain_id: 901,
+        nonce: 4,
+        gas_limit: 50_000,
+        max_fee_per_gas: 9,
+        max_priority_fee_per_gas: 1,
+        to: TxKind::Create,
+        input: Bytes::from(vec![0xcd; 300]),
+        ..Default::default()
+    };
+    let deposit = TxDeposit { from: Address::repeat_byte(2), gas_limit: 1, ..Default::default() };
+    let body = vec![
+        OpTxEnvelope::Deposit(Sealed::new(deposit)),
+        OpTxEnvelope::Legacy(legacy.into_signed(signature)),
+        OpTxEnvelope::Eip1559(eip1559.into_signed(signature)),
+    ];
+    let parent = db.head();
+    let diff = StateDiff::default();
+    let root = db.state_root(&diff).unwrap();
+    let header = Header {
+        parent_hash: parent.hash(),
+        number: 1,
+        timestamp: parent.timestamp + 2,
+        state_root: root.root,
+        ..Default::default()
+    };
+    let block = ExecutedBlock {
+        header: SealedHeader::new(header),
+        body: body.clone(),
+        senders: vec![Address::ZERO; 3],
+        receipts: vec![],
+        state: diff,
+    };
+    db.commit_block(&block, root).unwrap();
+    for (index, tx) in body.iter().enumerate() {
+        assert_eq!(db.transaction_at(1, index).unwrap().as_ref(), Some(tx), "index {index}");
+    }
+    assert_eq!(db.transaction_at(1, 3).unwrap(), None);
+    assert_eq!(db.transaction_at(2, 0).unwrap(), None);
+}

@@ -179,3 +179,82 @@ fn stateless_and_state_rejections() {
     assert!(err.to_string().starts_with("intrinsic gas too low"), "{err}");
     assert!(f.pool.is_empty());
 }
+
+/// Deploy scripts and airdrops send many transactions from one key before a block: the gap
+/// limit counts from the sender's next pool nonce, so an in-order burst is never "too high".
+#[test]
+fn in_order_burst_is_accepted_and_the_gap_counts_from_the_pool() {
+    let f = fixture(PoolConfig::dev());
+    for nonce in 0..1_000 {
+        f.pool.add_raw(&eip1559(&f.key, nonce, 10_000, 10)).unwrap_or_else(|err| {
+            panic!("nonce {nonce}: {err}");
+        });
+    }
+    assert_eq!(f.pool.status(), PoolStatus { pending: 1_000, queued: 0 });
+    let best = f.pool.best_transactions(1_000);
+    assert!(best.iter().map(|t| t.nonce()).eq(0..1_000), "one sender's chain in nonce order");
+    assert_eq!(f.pool.pending_nonce(&f.key.address()), Some(1_000));
+
+    // A gap may reach max_nonce_gap past the pool's next nonce (1000), not the state's (0).
+    let gap = PoolConfig::DEFAULT_MAX_NONCE_GAP;
+    f.pool.add_raw(&eip1559(&f.key, 1_000 + gap, 10_000, 10)).unwrap();
+    assert_eq!(
+        f.pool.add_raw(&eip1559(&f.key, 1_001 + gap, 10_000, 10)),
+        Err(PoolError::NonceTooHigh { state: 1_000, tx: 1_001 + gap })
+    );
+    assert_eq!(f.pool.status(), PoolStatus { pending: 1_000, queued: 1 });
+}
+
+#[test]
+fn one_sender_holds_at_most_its_account_slots() {
+    let f = fixture(PoolConfig { max_account_slots: 3, ..Default::default() });
+    for nonce in 0..3 {
+        f.pool.add_raw(&eip1559(&f.key, nonce, 10_000, 10)).unwrap();
+    }
+    let err = f.pool.add_raw(&eip1559(&f.key, 3, 10_000, 10)).unwrap_err();
+    assert_eq!(err, PoolError::AccountLimit { held: 3, limit: 3 });
+    assert_eq!(
+        err.to_string(),
+        "account limit exceeded: sender has 3 transactions in the pool, limit 3"
+    );
+    // a replacement is not a new slot
+    f.pool.add_raw(&eip1559(&f.key, 2, 20_000, 20)).unwrap();
+    // another sender is not limited by this one
+    let other = PrivateKeySigner::random();
+    f.state.0.lock().insert(other.address(), (0, U256::from(10u128.pow(20))));
+    f.pool.add_raw(&eip1559(&other, 0, 10_000, 10)).unwrap();
+    // once a block mines some, the sender has room again
+    f.state.0.lock().get_mut(&f.key.address()).unwrap().0 = 2;
+    f.pool.on_new_block(1_000, 30_000_000, OpSpecId::JOVIAN);
+    f.pool.add_raw(&eip1559(&f.key, 3, 10_000, 10)).unwrap();
+}
+
+/// A transaction the builder refused for its own fault is dropped; the sender's later ones
+/// stay (queued behind the gap) until a replacement fills it.
+#[test]
+fn dropping_an_invalid_transaction_keeps_the_later_ones() {
+    let f = fixture(PoolConfig::default());
+    let hashes: Vec<B256> =
+        (0..3).map(|n| f.pool.add_raw(&eip1559(&f.key, n, 10_000, 10)).unwrap()).collect();
+    f.pool.drop_invalid(&[(hashes[1], "insufficient funds".into())]);
+    assert!(f.pool.get(&hashes[1]).is_none());
+    assert!(f.pool.get(&hashes[2]).is_some(), "still answered by hash while it waits");
+    assert_eq!(f.pool.status(), PoolStatus { pending: 1, queued: 1 });
+    f.pool.add_raw(&eip1559(&f.key, 1, 10_000, 10)).unwrap();
+    assert_eq!(f.pool.status(), PoolStatus { pending: 3, queued: 0 });
+}
+
+/// A nonce read before a block was committed must not overwrite the fresher one the block
+/// set: the sender's pending chain would look empty until the next block.
+#[test]
+fn a_stale_nonce_read_does_not_hide_pending_transactions() {
+    let f = fixture(PoolConfig::default());
+    f.pool.add_raw(&eip1559(&f.key, 0, 10_000, 10)).unwrap();
+    f.pool.add_raw(&eip1559(&f.key, 1, 10_000, 10)).unwrap();
+    f.state.0.lock().get_mut(&f.key.address()).unwrap().0 = 1;
+    f.pool.on_new_block(1_000, 30_000_000, OpSpecId::JOVIAN);
+    // The state view lags (as a read taken before the commit would).
+    f.state.0.lock().get_mut(&f.key.address()).unwrap().0 = 0;
+    f.pool.add_raw(&eip1559(&f.key, 2, 10_000, 10)).unwrap();
+    assert_eq!(f.pool.status(), PoolStatus { pending: 2, queued: 0 });
+}
