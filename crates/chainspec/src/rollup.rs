@@ -109,6 +109,14 @@ impl RollupConfig {
     pub const DEFAULT_BLOCK_TIME: u64 = 2;
     /// Default sequencer drift (op-node's since Fjord).
     pub const DEFAULT_MAX_SEQUENCER_DRIFT: u64 = 1800;
+    /// The drift derivation allows since Fjord, whatever the config says.
+    pub const FJORD_MAX_SEQUENCER_DRIFT: u64 = 1800;
+
+    /// How far the sequencer lets a block run ahead of its L1 origin: the config's value, but
+    /// never past what derivation accepts since Fjord.
+    pub fn sequencer_drift_limit(&self) -> u64 {
+        self.max_sequencer_drift.min(Self::FJORD_MAX_SEQUENCER_DRIFT)
+    }
     /// Default sequencing window (op-node's devnet value).
     pub const DEFAULT_SEQ_WINDOW_SIZE: u64 = 3600;
     /// Default channel timeout (op-node's value since Granite).

@@ -12,15 +12,18 @@ pub struct SenderNonce {
     pub planned: u64,
     /// Of those, how many the node acknowledged with a hash.
     pub acknowledged: u64,
+    /// Of those whose send got no answer, how many were mined all the same.
+    pub unanswered_mined: u64,
     /// Its nonce at the head after the run.
     pub final_nonce: u64,
 }
 
 impl SenderNonce {
-    /// Whether every acknowledged transaction of this sender was mined: senders start at
-    /// nonce 0, so the final nonce must equal the acknowledged count.
+    /// Whether every acknowledged transaction of this sender was mined (and nothing else):
+    /// senders start at nonce 0, so the final nonce must equal the acknowledged count plus the
+    /// unanswered sends that were mined anyway.
     pub fn is_right(&self) -> bool {
-        self.final_nonce == self.acknowledged
+        self.final_nonce == self.acknowledged.saturating_add(self.unanswered_mined)
     }
 }
 
@@ -76,9 +79,10 @@ impl LoadReport {
         self.senders.iter().filter(|s| !s.is_right()).collect()
     }
 
-    /// Nothing acknowledged went missing and every sender's nonce is right.
+    /// Nothing acknowledged went missing, every sender's nonce is right, and every send was
+    /// answered (an unanswered one leaves the run unable to vouch for it).
     pub fn is_lossless(&self) -> bool {
-        self.lost.is_empty() && self.wrong_nonces().is_empty()
+        self.lost.is_empty() && self.wrong_nonces().is_empty() && self.unanswered.is_empty()
     }
 }
 
@@ -170,6 +174,7 @@ mod tests {
                 address: Address::ZERO,
                 planned: 4,
                 acknowledged: 4,
+                unanswered_mined: 0,
                 final_nonce: 4,
             }],
         }
@@ -190,6 +195,9 @@ mod tests {
         r.senders[0].final_nonce = 4;
         r.lost.push(B256::ZERO);
         assert!(!r.is_lossless());
+        r.lost.clear();
+        r.unanswered.push("connection reset".into());
+        assert!(!r.is_lossless(), "an unanswered send cannot be vouched for");
         assert_eq!(report(&[]).latency_percentile(50.0), None);
     }
 }

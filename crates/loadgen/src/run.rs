@@ -82,8 +82,8 @@ struct Planned {
 struct Progress {
     /// Send instants of acknowledged transactions, and those sent but not yet answered.
     sent: Mutex<HashMap<B256, Instant>>,
-    /// Latency of every acknowledged transaction seen in a block.
-    latencies: Mutex<Vec<Duration>>,
+    /// Send-to-block latency of every sent transaction seen in a block, by hash.
+    seen: Mutex<HashMap<B256, Duration>>,
     /// When the last of ours was seen in a block, and that block's number.
     last_inclusion: Mutex<Option<(Instant, u64)>>,
 }
@@ -179,24 +179,35 @@ pub async fn run_load(config: LoadConfig) -> Result<LoadReport> {
     for (_, sender) in &outcome.accepted {
         acknowledged[*sender] += 1;
     }
+    // A send that got no answer may still have reached the node: a receipt says it did.
+    let mut unanswered_mined = vec![0u64; addresses.len()];
+    for (hash, sender, _) in &outcome.unanswered {
+        if rpc.receipt_status(*hash).await?.is_some() {
+            unanswered_mined[*sender] += 1;
+        }
+    }
     let mut nonces = Vec::with_capacity(addresses.len());
     for (i, address) in addresses.iter().enumerate() {
         nonces.push(SenderNonce {
             address: *address,
             planned: planned[i],
             acknowledged: acknowledged[i],
+            unanswered_mined: unanswered_mined[i],
             final_nonce: rpc.nonce(*address, "latest").await?,
         });
     }
 
-    let mut latencies = std::mem::take(&mut *lock(&progress.latencies));
+    let mut latencies: Vec<Duration> = {
+        let seen = lock(&progress.seen);
+        outcome.accepted.iter().filter_map(|(hash, _)| seen.get(hash).copied()).collect()
+    };
     latencies.sort_unstable();
     let include_duration = lock(&progress.last_inclusion).map(|(at, _)| at.duration_since(started));
     Ok(LoadReport {
         sent: outcome.sent,
         accepted: outcome.accepted.iter().map(|(hash, _)| *hash).collect(),
         refused: outcome.refused,
-        unanswered: outcome.unanswered,
+        unanswered: outcome.unanswered.into_iter().map(|(_, _, message)| message).collect(),
         included,
         reverted,
         lost,
@@ -296,8 +307,8 @@ struct SendOutcome {
     accepted: Vec<(B256, usize)>,
     /// Refusals: the node's message.
     refused: Vec<String>,
-    /// Sends that got no answer at all.
-    unanswered: Vec<String>,
+    /// Sends that got no answer at all: hash, sender, what went wrong.
+    unanswered: Vec<(B256, usize, String)>,
 }
 
 /// Sends the plan over `concurrency` connections. Worker `w` owns the senders `s` with
@@ -339,16 +350,11 @@ async fn send_all(
                 match rpc.send_raw(&tx.raw).await {
                     Ok(hash) if hash == tx.hash => out.accepted.push((hash, tx.sender)),
                     Ok(hash) => {
-                        lock(&progress.sent).remove(&tx.hash);
                         out.refused.push(format!("node answered hash {hash} for {}", tx.hash));
                     }
-                    Err(SendError::Refused(message)) => {
-                        lock(&progress.sent).remove(&tx.hash);
-                        out.refused.push(message);
-                    }
+                    Err(SendError::Refused(message)) => out.refused.push(message),
                     Err(SendError::Transport(message)) => {
-                        lock(&progress.sent).remove(&tx.hash);
-                        out.unanswered.push(message);
+                        out.unanswered.push((tx.hash, tx.sender, message));
                     }
                 }
             }
@@ -373,16 +379,16 @@ async fn watch_blocks(rpc: Rpc, mut next: u64, progress: Arc<Progress>, stop: Ar
         match rpc.block_tx_hashes(next).await {
             Ok(Some(hashes)) => {
                 let seen = Instant::now();
-                let mut sent = lock(&progress.sent);
+                let sent = lock(&progress.sent);
                 let mut found = Vec::new();
                 for hash in hashes {
-                    if let Some(at) = sent.remove(&hash) {
-                        found.push(seen.duration_since(at));
+                    if let Some(at) = sent.get(&hash) {
+                        found.push((hash, seen.duration_since(*at)));
                     }
                 }
                 drop(sent);
                 if !found.is_empty() {
-                    lock(&progress.latencies).extend(found);
+                    lock(&progress.seen).extend(found);
                     *lock(&progress.last_inclusion) = Some((seen, next));
                 }
                 next += 1;
@@ -407,7 +413,10 @@ async fn settle(
 ) {
     let head_after_send = rpc.block_number().await.unwrap_or_default();
     loop {
-        let included = lock(&progress.latencies).len();
+        let included = {
+            let seen = lock(&progress.seen);
+            accepted.iter().filter(|(hash, _)| seen.contains_key(hash)).count()
+        };
         if included >= accepted.len() {
             return;
         }

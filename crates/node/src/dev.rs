@@ -41,8 +41,15 @@ impl DevProducer {
         let mut ticker = tokio::time::interval(this.block_time.max(Duration::from_millis(1)));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         ticker.tick().await;
+        // In one-block-per-transaction mode: the last block took pool transactions and more
+        // are pending (they did not fit it), so seal again without waiting for a new one.
+        let mut more_pending = false;
         loop {
-            if this.block_time.is_zero() {
+            if this.block_time.is_zero() && more_pending {
+                if shutdown.is_requested() {
+                    break;
+                }
+            } else if this.block_time.is_zero() {
                 // One block per transaction: wait for one, then seal what the pool holds.
                 tokio::select! {
                     _ = shutdown.wait() => break,
@@ -64,9 +71,10 @@ impl DevProducer {
             }
             // The block in flight finishes even if shutdown comes meanwhile.
             let producer = this.clone();
-            tokio::task::spawn_blocking(move || producer.produce_one())
+            let took = tokio::task::spawn_blocking(move || producer.produce_one())
                 .await
                 .map_err(|err| NodeError::Task(err.to_string()))??;
+            more_pending = took > 0 && this.sealer.pool.status().pending > 0;
             if shutdown.is_requested() {
                 break;
             }
@@ -75,8 +83,8 @@ impl DevProducer {
         Ok(())
     }
 
-    /// Builds, commits and announces one block.
-    pub(crate) fn produce_one(&self) -> Result<(), NodeError> {
+    /// Builds, commits and announces one block; returns how many pool transactions it took.
+    pub(crate) fn produce_one(&self) -> Result<usize, NodeError> {
         let parent = self.sealer.db.head();
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -90,12 +98,12 @@ impl DevProducer {
             l1_info: dev_l1_origin(parent.number + 1),
             deposits: Vec::new(),
         };
-        let Some(block) = self.sealer.seal(&parent, attrs)? else { return Ok(()) };
+        let Some(block) = self.sealer.seal(&parent, attrs)? else { return Ok(0) };
         let number = block.header.number;
         self.sealer.heads.set(
             number.saturating_sub(self.safe_depth),
             number.saturating_sub(self.finalized_depth),
         );
-        Ok(())
+        Ok(block.body.iter().filter(|tx| !tx.is_deposit()).count())
     }
 }

@@ -143,6 +143,8 @@ struct Inner {
     senders: HashMap<Address, SenderTxs>,
     limits: ChainLimits,
     seq: u64,
+    /// Bumped by every `on_new_block`: a nonce read under an older generation may be stale.
+    generation: u64,
 }
 
 /// The transaction pool. Shared by the RPC (adds) and the block producer (takes, prunes).
@@ -170,8 +172,13 @@ impl TxPool {
         state: Arc<dyn StateView>,
     ) -> Self {
         let limits = ChainLimits { chain_id, block_gas_limit, base_fee, spec };
-        let inner =
-            Inner { by_hash: HashMap::default(), senders: HashMap::default(), limits, seq: 0 };
+        let inner = Inner {
+            by_hash: HashMap::default(),
+            senders: HashMap::default(),
+            limits,
+            seq: 0,
+            generation: 0,
+        };
         let (added, _) = broadcast::channel(4096);
         Self { inner: RwLock::new(inner), config, state, added }
     }
@@ -187,7 +194,10 @@ impl TxPool {
     ///
     /// The first check it fails, worded as geth words it.
     pub fn add_raw(&self, raw: &[u8]) -> Result<B256, PoolError> {
-        let limits = self.inner.read().limits;
+        let (limits, generation) = {
+            let inner = self.inner.read();
+            (inner.limits, inner.generation)
+        };
         let checked = check_stateless(raw, &limits, self.config.max_tx_size)?;
         let hash = checked.tx.tx_hash();
         if self.inner.read().by_hash.contains_key(&hash) {
@@ -209,9 +219,15 @@ impl TxPool {
         if inner.by_hash.contains_key(&hash) {
             return Err(PoolError::AlreadyKnown);
         }
-        // A block may have been committed since the read above: the pool's own nonce, set by
-        // `on_new_block` under this lock, is then the fresher one. Nonces only rise between
-        // blocks, so the larger of the two is the head's.
+        // A block may have been committed since the read above (even one that mined all the
+        // sender's pooled transactions, so the pool no longer knows it): read again, under the
+        // lock that `on_new_block` takes, so the two cannot interleave. The pool's own nonce
+        // for a known sender may be fresher still; nonces only rise between blocks.
+        let read_nonce = if inner.generation == generation {
+            read_nonce
+        } else {
+            self.state.nonce_and_balance(&sender).map_err(PoolError::State)?.0
+        };
         let known = inner.senders.get(&sender);
         let state_nonce = known.map_or(read_nonce, |s| s.state_nonce.max(read_nonce));
         if nonce < state_nonce {
@@ -268,19 +284,26 @@ impl TxPool {
     /// queued ones move up), and records the head's base fee and gas limit.
     pub fn on_new_block(&self, base_fee: u64, block_gas_limit: u64, spec: OpSpecId) {
         let senders: Vec<Address> = self.inner.read().senders.keys().copied().collect();
-        let mut nonces = Vec::with_capacity(senders.len());
+        let mut nonces: HashMap<Address, u64> = HashMap::default();
         for sender in senders {
-            match self.state.nonce_and_balance(&sender) {
-                Ok((nonce, _)) => nonces.push((sender, nonce)),
-                Err(err) => {
-                    tracing::warn!(target: "txpool", %sender, %err, "cannot read sender nonce")
-                }
+            if let Some(nonce) = self.read_nonce(&sender) {
+                nonces.insert(sender, nonce);
             }
         }
         let mut inner = self.inner.write();
+        inner.generation = inner.generation.wrapping_add(1);
         inner.limits.base_fee = base_fee;
         inner.limits.block_gas_limit = block_gas_limit;
         inner.limits.spec = spec;
+        // Senders that arrived since the reads above were added with a nonce read before this
+        // block may have been committed: read theirs now, under the lock (few, and short).
+        let late: Vec<Address> =
+            inner.senders.keys().filter(|s| !nonces.contains_key(*s)).copied().collect();
+        for sender in late {
+            if let Some(nonce) = self.read_nonce(&sender) {
+                nonces.insert(sender, nonce);
+            }
+        }
         for (sender, nonce) in nonces {
             let stale: Vec<B256> = match inner.senders.get_mut(&sender) {
                 Some(entry) => {
@@ -291,6 +314,16 @@ impl TxPool {
             };
             for hash in stale {
                 inner.remove(&hash);
+            }
+        }
+    }
+
+    fn read_nonce(&self, sender: &Address) -> Option<u64> {
+        match self.state.nonce_and_balance(sender) {
+            Ok((nonce, _)) => Some(nonce),
+            Err(err) => {
+                tracing::warn!(target: "txpool", %sender, %err, "cannot read sender nonce");
+                None
             }
         }
     }

@@ -241,7 +241,10 @@ impl EvmConfig {
                     continue;
                 }
                 match executor.execute_transaction(&tx) {
-                    Ok(_) => included.push(tx),
+                    Ok(_) => {
+                        refusals.included(tx.inner());
+                        included.push(tx);
+                    }
                     Err(BlockExecutionError::Validation(err)) => {
                         if strict {
                             return Err(ExecutionError::InvalidBlock {
@@ -293,8 +296,11 @@ impl EvmConfig {
 ///
 /// A refusal is either the block's limit or the transaction's own fault:
 /// - *Capacity*: the transaction does not fit what is left of a per-block budget (gas, the
-///   Jovian DA footprint, the EIP-8037 total), or its nonce is ahead of the sender's state. It
-///   is not at fault and waits in the pool for the next block.
+///   Jovian DA footprint, the EIP-8037 total). It is not at fault and waits in the pool for
+///   the next block, unless it did not fit a block that held no pool transaction yet: then it
+///   never will, and waiting would only block its sender.
+/// - *Not yet*: its nonce is ahead of the sender's state (the pool's view was a block behind).
+///   It waits.
 /// - *Its own*: a used nonce, a balance that no longer pays, a fee cap under the base fee. It
 ///   is dropped from the pool.
 ///
@@ -306,6 +312,16 @@ pub(crate) struct Refusals {
     pub(crate) rejected: Vec<(B256, String)>,
     /// Senders whose transactions wait for the next block.
     deferred: std::collections::HashSet<alloy_primitives::Address>,
+    /// Whether the block holds a pool (non-deposit) transaction yet.
+    holds_pool_tx: bool,
+}
+
+/// What a refusal means for the transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    Capacity,
+    NotYet,
+    OwnFault,
 }
 
 impl Refusals {
@@ -314,8 +330,13 @@ impl Refusals {
         self.deferred.contains(sender)
     }
 
+    /// Notes an included transaction.
+    pub(crate) fn included(&mut self, tx: &OpTxEnvelope) {
+        self.holds_pool_tx |= !tx.is_deposit();
+    }
+
     /// Records a refusal: the sender waits for the next block, and the transaction is dropped
-    /// only when the refusal is its own fault.
+    /// when the refusal is its own fault or it could never fit a block.
     pub(crate) fn refuse(
         &mut self,
         hash: B256,
@@ -323,28 +344,42 @@ impl Refusals {
         err: &alloy_evm::block::BlockValidationError,
     ) {
         self.deferred.insert(sender);
-        if !waits_for_next_block(err) {
-            self.rejected.push((hash, err.to_string()));
+        match classify(err) {
+            Refusal::NotYet => {}
+            Refusal::Capacity if self.holds_pool_tx => {}
+            Refusal::Capacity => {
+                self.rejected.push((hash, format!("{err} (it does not fit an empty block)")));
+            }
+            Refusal::OwnFault => self.rejected.push((hash, err.to_string())),
         }
     }
 }
 
-/// Whether a refusal is the block's limit (or the sender's state not caught up yet) rather
-/// than the transaction's fault.
-fn waits_for_next_block(err: &alloy_evm::block::BlockValidationError) -> bool {
+fn classify(err: &alloy_evm::block::BlockValidationError) -> Refusal {
     use alloy_evm::block::BlockValidationError as E;
     use alloy_op_evm::block::OpBlockExecutionError;
     use revm::context_interface::result::InvalidTransaction;
     match err {
-        E::TransactionGasLimitMoreThanAvailableBlockGas { .. } | E::BlockGasExceeded => true,
-        E::Other(other) => matches!(
-            other.downcast_ref::<OpBlockExecutionError>(),
-            Some(OpBlockExecutionError::TransactionDaFootprintAboveGasLimit { .. })
-        ),
-        E::InvalidTx { error, .. } => {
-            matches!(error.as_invalid_tx_err(), Some(InvalidTransaction::NonceTooHigh { .. }))
+        E::TransactionGasLimitMoreThanAvailableBlockGas { .. } | E::BlockGasExceeded => {
+            Refusal::Capacity
         }
-        _ => false,
+        E::Other(other)
+            if matches!(
+                other.downcast_ref::<OpBlockExecutionError>(),
+                Some(OpBlockExecutionError::TransactionDaFootprintAboveGasLimit { .. })
+            ) =>
+        {
+            Refusal::Capacity
+        }
+        E::InvalidTx { error, .. }
+            if matches!(
+                error.as_invalid_tx_err(),
+                Some(InvalidTransaction::NonceTooHigh { .. })
+            ) =>
+        {
+            Refusal::NotYet
+        }
+        _ => Refusal::OwnFault,
     }
 }
 
@@ -422,10 +457,11 @@ mod tests {
         }
     }
 
-    /// Every per-block budget a transaction can miss defers it; its own faults drop it.
+    /// Every per-block budget a transaction can miss defers it, unless it missed it in a block
+    /// without pool transactions (it never fits); its own faults drop it.
     #[test]
     fn block_limits_defer_and_own_faults_drop() {
-        let waits = [
+        let capacity = [
             E::TransactionGasLimitMoreThanAvailableBlockGas {
                 transaction_gas_limit: 30_000,
                 block_available_gas: 20_000,
@@ -435,28 +471,39 @@ mod tests {
                 transaction_da_footprint: 40_000,
                 available_block_da_footprint: 10_000,
             })),
-            invalid(InvalidTransaction::NonceTooHigh { tx: 5, state: 4 }),
         ];
-        let drops = [
+        let not_yet = invalid(InvalidTransaction::NonceTooHigh { tx: 5, state: 4 });
+        let own = [
             invalid(InvalidTransaction::NonceTooLow { tx: 3, state: 4 }),
             invalid(InvalidTransaction::LackOfFundForMaxFee {
                 fee: Box::new(alloy_primitives::U256::from(10)),
                 balance: Box::new(alloy_primitives::U256::from(1)),
             }),
-            E::Other(Box::new(OpBlockExecutionError::LoadCacheAccount)),
         ];
         let sender = alloy_primitives::Address::repeat_byte(1);
-        for err in &waits {
+        let pool_tx = {
+            use alloy::consensus::{SignableTransaction, TxEip1559};
+            let tx = TxEip1559::default();
+            let sig =
+                alloy_primitives::Signature::new(Default::default(), Default::default(), false);
+            OpTxEnvelope::Eip1559(tx.into_signed(sig))
+        };
+        let refused = |err: &E, after_pool_tx: bool| {
             let mut refusals = Refusals::default();
+            if after_pool_tx {
+                refusals.included(&pool_tx);
+            }
             refusals.refuse(B256::ZERO, sender, err);
-            assert!(refusals.rejected.is_empty(), "{err} must wait");
-            assert!(refusals.is_deferred(&sender), "{err}: the sender's later ones wait too");
+            assert!(refusals.is_deferred(&sender), "{err}: the sender's later ones wait");
+            !refusals.rejected.is_empty()
+        };
+        for err in &capacity {
+            assert!(!refused(err, true), "{err} waits for the next block");
+            assert!(refused(err, false), "{err} in an otherwise empty block never fits: dropped");
         }
-        for err in &drops {
-            let mut refusals = Refusals::default();
-            refusals.refuse(B256::ZERO, sender, err);
-            assert_eq!(refusals.rejected.len(), 1, "{err} is the transaction's fault");
-            assert!(refusals.is_deferred(&sender), "{err}: the sender's later ones are kept");
+        assert!(!refused(&not_yet, false) && !refused(&not_yet, true));
+        for err in &own {
+            assert!(refused(err, true) && refused(err, false), "{err} is the transaction's fault");
         }
     }
 }

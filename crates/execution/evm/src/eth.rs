@@ -111,7 +111,10 @@ pub(crate) fn run(
             };
             match executor.execute_transaction(Recovered::<TxEnvelope>::new_unchecked(eth, signer))
             {
-                Ok(_) => included.push(tx),
+                Ok(_) => {
+                    refusals.included(tx.inner());
+                    included.push(tx);
+                }
                 Err(BlockExecutionError::Validation(err)) => {
                     refuse(err.to_string())?;
                     refusals.refuse(hash, tx.signer(), &err);

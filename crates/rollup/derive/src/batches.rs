@@ -87,7 +87,7 @@ pub(crate) fn check_singular(ctx: &BatchContext<'_>, batch: &SingularBatch) -> V
             batch.timestamp, origin.timestamp
         ));
     }
-    let max = origin.timestamp.saturating_add(ctx.rollup.max_sequencer_drift);
+    let max = origin.timestamp.saturating_add(RollupConfig::FJORD_MAX_SEQUENCER_DRIFT);
     if batch.timestamp > max {
         if !batch.transactions.is_empty() {
             return Validity::Drop(format!("past the sequencer drift ({max}) with transactions"));
@@ -257,8 +257,7 @@ mod tests {
 
     #[test]
     fn singular_batch_rules() {
-        let mut rollup = rollup();
-        rollup.max_sequencer_drift = 1800;
+        let rollup = rollup();
         let safe = safe();
         let window = [l1(1, 1000), l1(2, 1012)];
         let ctx = BatchContext { rollup: &rollup, safe: &safe, window: &window, inclusion: 3 };
@@ -293,19 +292,28 @@ mod tests {
 
     #[test]
     fn drift_allows_only_empty_batches_that_could_not_move_on() {
-        let rollup = rollup(); // drift 10 s
-        let safe = L2BlockInfo { timestamp: 1010, ..safe() };
+        let rollup = rollup();
+        // Fjord's drift is 1800 s: origin 1 at 1000, the next block at 2802 is past it.
+        let safe = L2BlockInfo { timestamp: 2800, ..safe() };
         let tx = Bytes::from(vec![2, 0xc0]);
-        // origin 1 at 998: 1012 > 998 + 10
-        let window = [l1(1, 998)];
+        let window = [l1(1, 1000)];
         let ctx = BatchContext { rollup: &rollup, safe: &safe, window: &window, inclusion: 2 };
-        assert!(matches!(check_singular(&ctx, &batch(1012, 1, vec![tx])), Validity::Drop(_)));
-        assert_eq!(check_singular(&ctx, &batch(1012, 1, vec![])), Validity::Undecided);
-        let window = [l1(1, 998), l1(2, 1020)];
+        assert!(matches!(
+            check_singular(&ctx, &batch(2802, 1, vec![tx.clone()])),
+            Validity::Drop(_)
+        ));
+        assert_eq!(check_singular(&ctx, &batch(2802, 1, vec![])), Validity::Undecided);
+        // the next origin is not usable yet (it is newer than the block): empty is fine
+        let window = [l1(1, 1000), l1(2, 2810)];
         let ctx = BatchContext { window: &window, ..ctx };
-        assert_eq!(check_singular(&ctx, &batch(1012, 1, vec![])), Validity::Accept);
-        let window = [l1(1, 998), l1(2, 1011)];
+        assert_eq!(check_singular(&ctx, &batch(2802, 1, vec![])), Validity::Accept);
+        // it was usable: the batch should have moved on
+        let window = [l1(1, 1000), l1(2, 2801)];
         let ctx = BatchContext { window: &window, ..ctx };
-        assert!(matches!(check_singular(&ctx, &batch(1012, 1, vec![])), Validity::Drop(_)));
+        assert!(matches!(check_singular(&ctx, &batch(2802, 1, vec![])), Validity::Drop(_)));
+        // within the drift, transactions are fine
+        let safe = L2BlockInfo { timestamp: 2790, ..self::safe() };
+        let ctx = BatchContext { safe: &safe, ..ctx };
+        assert_eq!(check_singular(&ctx, &batch(2792, 1, vec![tx])), Validity::Accept);
     }
 }

@@ -112,7 +112,11 @@ impl ChannelAssembler {
             // Out of order, a duplicate, or another channel's: dropped, the channel stays.
             return None;
         }
-        channel.frames = channel.frames.saturating_add(1);
+        let Some(count) = channel.frames.checked_add(1) else {
+            self.staging = None;
+            return None;
+        };
+        channel.frames = count;
         channel.size = channel.size.saturating_add(frame.data.len() + FRAME_SIZE_OVERHEAD);
         channel.data.extend_from_slice(&frame.data);
         if channel.size > MAX_RLP_BYTES_PER_CHANNEL {

@@ -46,7 +46,9 @@
 //!   spec keeps the batches before the limit.
 //! - The L1 system config is the rollup config's genesis one: there is no SystemConfig contract
 //!   on L1 to update it.
-//! - `max_sequencer_drift` is the rollup config's (1800 s, Fjord's constant, by default).
+//!
+//! The sequencer drift is Fjord's constant 1800 s, as op-node has it, whatever the rollup
+//! config's `max_sequencer_drift` says (our sequencer stays within the smaller of the two).
 
 mod batches;
 mod channels;

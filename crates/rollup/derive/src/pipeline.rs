@@ -5,6 +5,7 @@ use crate::{
     batches::{BatchContext, Validity, check_singular, check_span},
     channels::{ChannelAssembler, frames_of},
 };
+use alloy_primitives::B256;
 use std::collections::VecDeque;
 use tributary_chainspec::{BlockId, RollupConfig};
 use tributary_protocol::{Batch, BatchReader, Frame, SingularBatch, SpanBatchConfig, decompress};
@@ -106,7 +107,8 @@ impl Pipeline {
         self.origin.as_ref().map(L1Block::id)
     }
 
-    /// Takes the next L1 block, which must be the child of the current origin.
+    /// Takes the next L1 block, which must be the child of the current origin. Push only when
+    /// [`Pipeline::next`] returned `None`: the batch stage takes each origin in as it reads it.
     ///
     /// # Errors
     ///
@@ -250,14 +252,31 @@ impl Pipeline {
             Validity::Past | Validity::Undecided => return,
             Validity::Drop(reason) => return self.flush(&reason, origin.number),
         }
+        // Blocks the safe chain already has may name epochs older than the window: they are
+        // skipped before any epoch is looked up.
         let window = &self.window;
-        let hash_of = |number: u64| window.iter().find(|b| b.number == number).map(|b| b.hash);
-        match span.to_singular_batches(hash_of) {
-            Ok(blocks) => {
-                self.span = blocks.into_iter().filter(|b| b.timestamp > safe.timestamp).collect();
-            }
-            Err(err) => self.flush(&err.to_string(), origin.number),
+        let hash_of = |number: u64| {
+            Some(window.iter().find(|b| b.number == number).map_or(B256::ZERO, |b| b.hash))
+        };
+        let Ok(blocks) = span.to_singular_batches(hash_of) else { return };
+        let blocks: VecDeque<SingularBatch> =
+            blocks.into_iter().filter(|b| b.timestamp > safe.timestamp).collect();
+        if let Some(missing) = blocks.iter().find(|b| b.epoch_hash == B256::ZERO) {
+            let reason = format!(
+                "span block at {} names unknown epoch {}",
+                missing.timestamp, missing.epoch_num
+            );
+            return self.flush(&reason, origin.number);
         }
+        self.span = blocks;
+    }
+
+    /// Drops the rest of the current channel and span batch. The driver calls it when the
+    /// block built from the last attributes was invalid and it built
+    /// [`PayloadAttributes::deposits_only`] instead (Holocene's steady derivation).
+    pub fn flush_channel(&mut self) {
+        let origin = self.origin.as_ref().map_or(0, |o| o.number);
+        self.flush("the block built from the batch was invalid", origin);
     }
 
     /// Drops the rest of the channel and of the span: Holocene's answer to an invalid batch.

@@ -134,12 +134,14 @@ impl Sequencer {
         };
         let new_epoch = origin.info.hash != current.info.hash;
         if !new_epoch
-            && timestamp > origin.info.timestamp.saturating_add(rollup.max_sequencer_drift)
+            && timestamp > origin.info.timestamp.saturating_add(rollup.sequencer_drift_limit())
         {
             return Ok(Decision::Wait(format!(
                 "block at {timestamp} would be more than the max sequencer drift ({}s) past its \
                  L1 origin {} at {}; waiting for the next L1 origin",
-                rollup.max_sequencer_drift, origin.info.number, origin.info.timestamp
+                rollup.sequencer_drift_limit(),
+                origin.info.number,
+                origin.info.timestamp
             )));
         }
         let mut info = origin.info;

@@ -90,27 +90,26 @@ fn an_invalid_batch_is_dropped_and_the_next_valid_one_taken() {
 }
 
 /// With no batches at all, once the sequencing window of an epoch has passed, deposit-only
-/// blocks are derived: one L1 origin after another, the epoch's deposits in its first block,
-/// and L2 time never behind L1 time.
+/// blocks are derived: one L1 origin after another, each epoch's first block carrying its
+/// deposits, and L2 time never behind L1 time. L1 blocks are 4 s apart and L2 blocks 2 s, so
+/// each epoch gets two blocks, and each L1 block past the window closes one more epoch.
 #[test]
 fn the_sequencing_window_closes_with_deposit_only_blocks() {
-    let mut s = Scenario::new(2 + SEQ_WINDOW + 4);
+    let mut s = Scenario::new(SEQ_WINDOW + 6);
     s.deposit_at(2);
     let derived = s.derive();
-    assert!(!derived.blocks.is_empty(), "deposit-only blocks once the window closed");
-    let mut previous_origin = 0;
-    for attrs in &derived.blocks {
+    let epochs: Vec<u64> = derived.blocks.iter().map(|a| a.l1_info.number).collect();
+    assert_eq!(epochs, [0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6]);
+    for (i, attrs) in derived.blocks.iter().enumerate() {
+        assert_eq!(attrs.timestamp, GENESIS_TIME + BLOCK_TIME * (i as u64 + 1));
         assert!(attrs.transactions.is_empty());
-        let origin = attrs.l1_info.number;
-        assert!(origin == previous_origin || origin == previous_origin + 1, "one epoch at a time");
         assert!(attrs.timestamp >= attrs.l1_info.timestamp, "L2 time is not behind L1 time");
-        let first_of_epoch = origin != previous_origin;
-        assert_eq!(attrs.l1_info.sequence_number == 0, first_of_epoch);
-        assert_eq!(attrs.deposits.len(), usize::from(first_of_epoch && origin == 2));
-        assert!(attrs.derived_from.number >= origin + SEQ_WINDOW);
-        previous_origin = origin;
+        let epoch = attrs.l1_info.number;
+        assert_eq!(attrs.derived_from.number, SEQ_WINDOW + epoch, "closed at epoch + window");
+        let first_of_epoch = i == 0 || epochs[i - 1] != epoch;
+        assert_eq!(attrs.l1_info.sequence_number == 0, first_of_epoch && epoch != 0);
+        assert_eq!(attrs.deposits.len(), usize::from(first_of_epoch && epoch == 2));
     }
-    assert!(previous_origin >= 2, "the deposit's epoch was reached");
 }
 
 /// An L1 reorg under the pipeline: L1 block 5, which carried the batch of blocks 5..8, is
