@@ -3,6 +3,7 @@
 
 mod attr_cli;
 mod crash;
+mod follower;
 mod load;
 mod process;
 mod rollup;

@@ -33,7 +33,7 @@ sol! {
 
 const ONE_ETHER: u128 = 1_000_000_000_000_000_000;
 
-fn hex_u64(value: &Value) -> u64 {
+pub(crate) fn hex_u64(value: &Value) -> u64 {
     u64::from_str_radix(value.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
 }
 
@@ -74,7 +74,7 @@ async fn l1_send(
 }
 
 /// An L2 transfer from dev account `index` with `data` as calldata.
-fn l2_transfer(index: u32, nonce: u64, data: Vec<u8>) -> String {
+pub(crate) fn l2_transfer(index: u32, nonce: u64, data: Vec<u8>) -> String {
     let tx = sign_eip1559(
         &dev_signer(index),
         TxFields {
@@ -92,7 +92,7 @@ fn l2_transfer(index: u32, nonce: u64, data: Vec<u8>) -> String {
     tx.raw.to_string()
 }
 
-async fn wait_for<T>(
+pub(crate) async fn wait_for<T>(
     what: &str,
     timeout: Duration,
     mut check: impl AsyncFnMut() -> Option<T>,
@@ -107,18 +107,18 @@ async fn wait_for<T>(
     }
 }
 
-async fn block_number(node: &NodeProcess, tag: &str) -> u64 {
+pub(crate) async fn block_number(node: &NodeProcess, tag: &str) -> u64 {
     let block = node.rpc("eth_getBlockByNumber", vec![tag.into(), false.into()]).await;
     hex_u64(&block["number"])
 }
 
 /// Waits until the node's `safe` head (batches confirmed on L1) reaches `number`.
-async fn wait_for_safe(node: &NodeProcess, number: u64, what: &str, timeout: Duration) {
+pub(crate) async fn wait_for_safe(node: &NodeProcess, number: u64, what: &str, timeout: Duration) {
     wait_for(what, timeout, async || (block_number(node, "safe").await >= number).then_some(()))
         .await;
 }
 
-async fn wait_receipt(node: &NodeProcess, hash: &Value) -> Value {
+pub(crate) async fn wait_receipt(node: &NodeProcess, hash: &Value) -> Value {
     wait_for("an L2 receipt", Duration::from_secs(60), async || {
         let receipt = node.rpc("eth_getTransactionReceipt", vec![hash.clone()]).await;
         (!receipt.is_null()).then_some(receipt)
@@ -397,7 +397,7 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn strings(args: &[&str]) -> Vec<String> {
+pub(crate) fn strings(args: &[&str]) -> Vec<String> {
     args.iter().map(|s| s.to_string()).collect()
 }
 
@@ -410,7 +410,7 @@ fn start_l1(dir: &Path, port: u16, block_time: u64) -> NodeProcess {
     NodeProcess::spawn(&args, &["L1 RPC: "]).0
 }
 
-fn start_sequencer(dir: &Path, l1_url: &str, extra: &[&str]) -> NodeProcess {
+pub(crate) fn start_sequencer(dir: &Path, l1_url: &str, extra: &[&str]) -> NodeProcess {
     let key = alloy_primitives::hex::encode_prefixed(dev_signer(8).to_bytes());
     let mut args = strings(&["node", "--sequencer", "--batcher", "--http.port", "0"]);
     args.extend(strings(extra));
@@ -428,7 +428,10 @@ fn start_sequencer(dir: &Path, l1_url: &str, extra: &[&str]) -> NodeProcess {
 }
 
 /// `l1 --dev` on a fixed port plus `devnet init` into `dir`.
-fn start_l1_and_init(dir: &Path, block_time: u64) -> (NodeProcess, u16, String, RollupConfig) {
+pub(crate) fn start_l1_and_init(
+    dir: &Path,
+    block_time: u64,
+) -> (NodeProcess, u16, String, RollupConfig) {
     let port = free_port();
     let l1_node = start_l1(&dir.join("l1"), port, block_time);
     let l1_url = format!("http://127.0.0.1:{port}");

@@ -300,12 +300,13 @@ impl RollupArgs {
         })?;
         let rollup = RollupConfig::from_file(path)?;
         let l1_rpc = self.l1_rpc.clone().ok_or_else(|| eyre::eyre!("--l1.rpc is required"))?;
-        if !self.sequencer {
-            eyre::bail!(
-                "follower nodes (derivation from L1, P2P) come with issue 5: pass --sequencer"
-            );
+        if self.batcher && !self.sequencer {
+            eyre::bail!("the batch poster runs in the sequencer: pass --sequencer with --batcher");
         }
-        let sequencer = Some(SequencerConfig { rollup: rollup.clone(), l1_confs: self.l1_confs });
+        // Without --sequencer the node is a follower: it derives the chain from L1.
+        let sequencer = self
+            .sequencer
+            .then(|| SequencerConfig { rollup: rollup.clone(), l1_confs: self.l1_confs });
         let batcher =
             if self.batcher { Some(self.batcher_args.config(&rollup, None)?) } else { None };
         Ok(RollupNodeConfig { rollup, l1_rpc, sequencer, batcher })

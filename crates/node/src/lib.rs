@@ -22,13 +22,17 @@
 //!   time on the rollup's timestamps; `tributary-sequencer` picks each block's L1 origin and
 //!   deposits from the L1 RPC.
 //! - **Batch poster** ([`RollupNodeConfig::batcher`]): `tributary-batcher` reads committed
-//!   blocks from the database and posts them to L1. Its confirmed and finalized L2 blocks are
-//!   the node's `safe` and `finalized` heads.
+//!   blocks from the database and posts them to L1.
+//! - **Derivation** (every rollup node, `derivation/`): rebuilds the chain from L1 with
+//!   `tributary-derive`; its safe and finalized blocks are the node's `safe` and `finalized`
+//!   heads. On the sequencer it confirms the blocks it sealed; on a follower (no
+//!   `--sequencer`) it builds them.
 //! - **Dev block production** ([`NodeConfig::dev`]): blocks on a timer or one per transaction,
 //!   with no L1 at all; every block's L1 attributes deposit carries the fixed dev origin of
 //!   [`dev_l1_origin`]. Also what runs the L1 dev chain (`tributary l1 --dev`), where
 //!   `safe`/`finalized` trail the head by fixed depths.
 
+mod derivation;
 mod dev;
 mod metrics;
 mod sealer;
@@ -258,7 +262,16 @@ pub async fn launch(config: NodeConfig) -> Result<RunningNode, NodeError> {
         tasks.spawn_critical("dev-block-producer", producer.run(tasks.shutdown_signal()));
     }
     if let (Some(rollup), Some(l1)) = (config.rollup, l1) {
-        heads.set(0, 0);
+        // Every rollup node derives its safe and finalized heads from L1, the sequencer too.
+        let driver = derivation::DerivationDriver {
+            engine: derivation::DatabaseEngine {
+                sealer: sealer.clone(),
+                rollup: rollup.rollup.clone(),
+            },
+            l1: l1.clone(),
+            heads: heads.clone(),
+        };
+        tasks.spawn_critical("derivation", driver.run(tasks.shutdown_signal()));
         if let Some(sequencer) = rollup.sequencer {
             let sequencing = sequencing::SequencingLoop {
                 sealer,
@@ -267,21 +280,9 @@ pub async fn launch(config: NodeConfig) -> Result<RunningNode, NodeError> {
             tasks.spawn_critical("sequencer", sequencing.run(tasks.shutdown_signal()));
         }
         if let Some(batcher) = rollup.batcher {
-            let (batcher, mut status) = tributary_batcher::Batcher::new(l1, db.clone(), batcher);
+            let (batcher, _status) = tributary_batcher::Batcher::new(l1, db.clone(), batcher);
             let mut stop = tasks.shutdown_signal();
             tasks.spawn_critical("batcher", batcher.run(async move { stop.wait().await }));
-            let mut stop = tasks.shutdown_signal();
-            tasks.spawn_critical("safe-head", async move {
-                loop {
-                    tokio::select! {
-                        _ = stop.wait() => break,
-                        changed = status.changed() => if changed.is_err() { break },
-                    }
-                    let now = *status.borrow_and_update();
-                    heads.set(now.safe_l2, now.finalized_l2);
-                }
-                Ok::<(), NodeError>(())
-            });
         }
     }
     Ok(RunningNode { rpc_addr: rpc.local_addr, db, pool, tasks, failures, rpc })

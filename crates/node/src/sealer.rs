@@ -2,10 +2,11 @@
 //! sequencer.
 
 use crate::{NodeError, metrics::NodeMetrics};
+use alloy::consensus::transaction::Recovered;
 use std::sync::Arc;
 use tokio::sync::broadcast;
-use tributary_evm::{BlockAttributes, EvmConfig};
-use tributary_primitives::SealedHeader;
+use tributary_evm::{BlockAttributes, BuiltBlock, EvmConfig};
+use tributary_primitives::{OpTxEnvelope, SealedHeader};
 use tributary_rpc::SafetyHeads;
 use tributary_storage::{Database, ExecutedBlock};
 use tributary_txpool::TxPool;
@@ -33,13 +34,34 @@ impl BlockSealer {
         let started = std::time::Instant::now();
         let base_fee = self.evm.chain().next_base_fee(parent, attrs.timestamp);
         let txs = self.pool.best_transactions(base_fee);
-        let built = match self.evm.build_block(&self.db, parent, attrs, txs) {
+        let Some(built) = self.build(parent, attrs, txs)? else { return Ok(None) };
+        self.commit(built, started)
+    }
+
+    /// Builds the child of `parent` from `attrs` and `txs`, without committing it; None when
+    /// the head moved meanwhile.
+    pub(crate) fn build(
+        &self,
+        parent: &SealedHeader,
+        attrs: BlockAttributes,
+        txs: Vec<Recovered<OpTxEnvelope>>,
+    ) -> Result<Option<BuiltBlock>, NodeError> {
+        match self.evm.build_block(&self.db, parent, attrs, txs) {
             Err(tributary_evm::ExecutionError::NotChildOfHead { number, head }) => {
                 tracing::warn!(target: "node::seal", number, head, "the head moved; not sealing");
-                return Ok(None);
+                Ok(None)
             }
-            built => built?,
-        };
+            built => Ok(Some(built?)),
+        }
+    }
+
+    /// Commits a built block, updates the pool and tells subscribers; None when the head
+    /// moved meanwhile.
+    pub(crate) fn commit(
+        &self,
+        built: BuiltBlock,
+        started: std::time::Instant,
+    ) -> Result<Option<Arc<ExecutedBlock>>, NodeError> {
         let block = built.block;
         match self.db.commit_block(&block, built.root) {
             Err(tributary_storage::StorageError::NotNextBlock { number, head }) => {

@@ -1,6 +1,9 @@
 use crate::{
     Result, StateProvider, StorageError,
-    tables::{self, META_CHAIN_ID, META_GENESIS_HASH, META_HEAD, cf, decode_number, number_key},
+    tables::{
+        self, META_CHAIN_ID, META_FINALIZED, META_GENESIS_HASH, META_HEAD, META_SAFE, cf,
+        decode_number, number_key,
+    },
     write::StateDiff,
 };
 use alloy_primitives::{Address, B256};
@@ -208,6 +211,34 @@ impl Database {
     /// The current head's number.
     pub fn head_number(&self) -> u64 {
         self.inner.head.read().number
+    }
+
+    /// The `safe` and `finalized` block numbers derivation last recorded (0 and 0 before it
+    /// ever did), clamped to the head.
+    ///
+    /// # Errors
+    ///
+    /// RocksDB failures.
+    pub fn safety_heads(&self) -> Result<(u64, u64)> {
+        let head = self.head_number();
+        let read = |key: &[u8]| -> Result<u64> {
+            Ok(self.get(cf::META, key)?.map(|raw| decode_number(&raw)).transpose()?.unwrap_or(0))
+        };
+        Ok((read(META_SAFE)?.min(head), read(META_FINALIZED)?.min(head)))
+    }
+
+    /// Records the `safe` and `finalized` block numbers, so a restarted node resumes
+    /// derivation from its safe head rather than from genesis.
+    ///
+    /// # Errors
+    ///
+    /// RocksDB failures.
+    pub fn set_safety_heads(&self, safe: u64, finalized: u64) -> Result<()> {
+        let meta = self.cf(cf::META);
+        let mut batch = rocksdb::WriteBatch::default();
+        batch.put_cf(meta, META_SAFE, number_key(safe));
+        batch.put_cf(meta, META_FINALIZED, number_key(finalized));
+        Ok(self.inner.db.write(batch)?)
     }
 
     /// The canonical header at `number`.

@@ -76,6 +76,8 @@ pub(crate) mod cf {
 pub(crate) const META_CHAIN_ID: &[u8] = b"chain_id";
 pub(crate) const META_GENESIS_HASH: &[u8] = b"genesis_hash";
 pub(crate) const META_HEAD: &[u8] = b"head";
+pub(crate) const META_SAFE: &[u8] = b"safe";
+pub(crate) const META_FINALIZED: &[u8] = b"finalized";
 
 pub(crate) fn concat<const N: usize>(parts: &[&[u8]]) -> [u8; N] {
     let mut out = [0u8; N];

@@ -89,18 +89,7 @@ impl EvmConfig {
             let (output, included, rejected) = self.run(db, &header, pool_txs, false)?;
             return self.seal_built(db, header, output, included, rejected);
         }
-        let forks = self.chain().hardforks();
-        let format = L1InfoFormat::for_block(
-            (
-                forks.is_isthmus_active_at_timestamp(attrs.timestamp),
-                forks.is_isthmus_active_at_timestamp(parent.timestamp),
-            ),
-            (
-                forks.is_jovian_active_at_timestamp(attrs.timestamp),
-                forks.is_jovian_active_at_timestamp(parent.timestamp),
-            ),
-        );
-        let l1_info = attrs.l1_info.deposit_tx(format);
+        let l1_info = self.l1_info_deposit(parent.timestamp, &attrs);
         let deposits = std::iter::once(l1_info).chain(attrs.deposits).map(|deposit| {
             let from = deposit.from;
             Recovered::new_unchecked(OpTxEnvelope::Deposit(Sealed::new(deposit)), from)
@@ -108,6 +97,23 @@ impl EvmConfig {
         let txs = deposits.chain(pool_txs);
         let (output, included, rejected) = self.run(db, &header, txs, false)?;
         self.seal_built(db, header, output, included, rejected)
+    }
+
+    /// The L1 attributes deposit that opens the child (at `attrs.timestamp`) of a block at
+    /// `parent_timestamp`, in the format the forks of both fix.
+    pub fn l1_info_deposit(&self, parent_timestamp: u64, attrs: &BlockAttributes) -> TxDeposit {
+        let forks = self.chain().hardforks();
+        let format = L1InfoFormat::for_block(
+            (
+                forks.is_isthmus_active_at_timestamp(attrs.timestamp),
+                forks.is_isthmus_active_at_timestamp(parent_timestamp),
+            ),
+            (
+                forks.is_jovian_active_at_timestamp(attrs.timestamp),
+                forks.is_jovian_active_at_timestamp(parent_timestamp),
+            ),
+        );
+        attrs.l1_info.deposit_tx(format)
     }
 
     fn seal_built(

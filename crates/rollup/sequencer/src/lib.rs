@@ -245,37 +245,55 @@ impl Sequencer {
         Ok(self.l1.block(BlockNumberOrTag::Number(number), false).await?)
     }
 
-    /// The portal's deposits in `block`, in log order. A malformed log is skipped, as
-    /// derivation skips it.
+    /// The portal's deposits in `block`, in log order.
     async fn deposits(&self, block: &Block) -> Result<Vec<TxDeposit>, Unavailable> {
-        let filter = Filter::new()
-            .at_block_hash(block.header.hash)
-            .address(self.config.rollup.deposit_contract_address)
-            .event_signature(TRANSACTION_DEPOSITED_TOPIC);
-        let logs = self.l1.logs(&filter).await?;
-        let mut deposits = Vec::with_capacity(logs.len());
-        for log in logs {
-            // A log without its index (a pending block) or a removed one (a reorg while we
-            // asked) cannot be turned into the deposit derivation will see: try again later.
-            let (Some(index), false) = (log.log_index, log.removed) else {
-                return Err(Unavailable(format!(
-                    "deposit logs of L1 block {} are not final in the L1's answer",
-                    block.header.number
-                )));
-            };
-            match decode_deposit_log(&log.inner, block.header.hash, index) {
-                Ok(deposit) => deposits.push(deposit),
-                Err(err) => tracing::warn!(
-                    target: "sequencer",
-                    l1_block = block.header.number,
-                    index,
-                    %err,
-                    "skipping a malformed deposit log"
-                ),
-            }
-        }
-        Ok(deposits)
+        let portal = self.config.rollup.deposit_contract_address;
+        epoch_deposits(&self.l1, portal, block.header.hash, block.header.number)
+            .await
+            .map_err(Unavailable)
     }
+}
+
+/// The portal's deposits in L1 block `hash` (number `number`), in log order: what the first
+/// L2 block of that epoch carries. The sequencer and derivation both read them here, so they
+/// cannot disagree. A malformed log is skipped, as the OP Stack skips it.
+///
+/// # Errors
+///
+/// The L1 did not answer, or answered with logs that are not final (no index, or removed by a
+/// reorg while it answered): ask again later.
+pub async fn epoch_deposits(
+    l1: &L1Client,
+    portal: alloy_primitives::Address,
+    hash: B256,
+    number: u64,
+) -> Result<Vec<TxDeposit>, String> {
+    let filter = Filter::new()
+        .at_block_hash(hash)
+        .address(portal)
+        .event_signature(TRANSACTION_DEPOSITED_TOPIC);
+    let logs = l1.logs(&filter).await.map_err(|err| err.to_string())?;
+    let mut deposits = Vec::with_capacity(logs.len());
+    for log in logs {
+        // A log without its index (a pending block) or a removed one (a reorg while we asked)
+        // cannot be turned into the deposit derivation will see: try again later.
+        let (Some(index), false) = (log.log_index, log.removed) else {
+            return Err(format!(
+                "deposit logs of L1 block {number} are not final in the L1's answer"
+            ));
+        };
+        match decode_deposit_log(&log.inner, hash, index) {
+            Ok(deposit) => deposits.push(deposit),
+            Err(err) => tracing::warn!(
+                target: "sequencer",
+                l1_block = number,
+                index,
+                %err,
+                "skipping a malformed deposit log"
+            ),
+        }
+    }
+    Ok(deposits)
 }
 
 /// The L1 could not give what was asked, for this reason. Temporary.
@@ -288,12 +306,17 @@ impl From<L1Error> for Unavailable {
     }
 }
 
+/// An L1 block's blob base fee from its `excess_blob_gas` (Prague's parameters), 1 without
+/// one: what the L1 attributes of its epoch carry.
+pub fn l1_blob_base_fee(excess_blob_gas: Option<u64>) -> U256 {
+    U256::from(
+        excess_blob_gas.map(|excess| BlobParams::prague().calc_blob_fee(excess)).unwrap_or(1),
+    )
+}
+
 fn origin_of(block: &Block) -> Origin {
     let header = &block.header;
-    let blob_base_fee = header
-        .excess_blob_gas
-        .map(|excess| BlobParams::prague().calc_blob_fee(excess))
-        .unwrap_or(1);
+    let blob_base_fee = l1_blob_base_fee(header.excess_blob_gas);
     Origin {
         info: L1BlockInfo {
             number: header.number,
@@ -302,7 +325,7 @@ fn origin_of(block: &Block) -> Origin {
             hash: header.hash,
             sequence_number: 0,
             batcher_hash: B256::ZERO,
-            blob_base_fee: U256::from(blob_base_fee),
+            blob_base_fee,
             base_fee_scalar: 0,
             blob_base_fee_scalar: 0,
             operator_fee_scalar: 0,

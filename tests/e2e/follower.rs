@@ -1,0 +1,77 @@
+//! Followers: a node without `--sequencer` derives the chain from L1 alone (no gossip yet) and
+//! reaches the sequencer's block hashes, state roots and receipts roots; killed with SIGKILL
+//! while it syncs, it resumes from the safe head it recorded.
+
+use crate::{
+    process::NodeProcess,
+    rollup::{
+        block_number, l2_transfer, start_l1_and_init, start_sequencer, strings, wait_for_safe,
+        wait_receipt,
+    },
+};
+use serde_json::Value;
+use std::{path::Path, time::Duration};
+
+fn start_follower(dir: &Path, l1_url: &str, name: &str) -> NodeProcess {
+    let mut args = strings(&["node", "--http.port", "0"]);
+    for (flag, value) in [
+        ("--chain", dir.join("genesis.json").display().to_string()),
+        ("--rollup.config", dir.join("rollup.json").display().to_string()),
+        ("--datadir", dir.join(name).display().to_string()),
+        ("--l1.rpc", l1_url.to_string()),
+    ] {
+        args.push(flag.into());
+        args.push(value);
+    }
+    NodeProcess::spawn(&args, &["L2 RPC: "]).0
+}
+
+async fn block(node: &NodeProcess, number: u64) -> Value {
+    node.rpc("eth_getBlockByNumber", vec![format!("0x{number:x}").into(), false.into()]).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_derives_the_sequencers_chain_from_l1_and_survives_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_l1, _port, l1_url, _rollup) = start_l1_and_init(dir.path(), 1);
+    let sequencer = start_sequencer(dir.path(), &l1_url, &[]);
+    let mut last = Value::Null;
+    for nonce in 0..4 {
+        for index in [1, 2, 3] {
+            let raw = l2_transfer(index, nonce, vec![0xab; 64]);
+            last = sequencer.rpc("eth_sendRawTransaction", vec![raw.into()]).await;
+        }
+    }
+    let receipt = wait_receipt(&sequencer, &last).await;
+    let with_txs = crate::rollup::hex_u64(&receipt["blockNumber"]);
+    // Long enough a chain that the follower is still deriving when it is killed.
+    let target = with_txs.max(20);
+    wait_for_safe(&sequencer, target, "the sequencer's own safe head", Duration::from_secs(90))
+        .await;
+
+    // Killed as soon as it has derived anything, then restarted on the same datadir.
+    let follower = start_follower(dir.path(), &l1_url, "follower");
+    let mut first = 0;
+    for _ in 0..12_000 {
+        first = block_number(&follower, "safe").await;
+        if first > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(first > 0, "the follower derived nothing in 60 s");
+    follower.kill_hard();
+    eprintln!("follower killed at safe {first} of {target}");
+    let follower = start_follower(dir.path(), &l1_url, "follower");
+    wait_for_safe(&follower, target, "the restarted follower", Duration::from_secs(90)).await;
+
+    for number in 1..=target {
+        let (ours, theirs) = (block(&sequencer, number).await, block(&follower, number).await);
+        for field in ["hash", "stateRoot", "receiptsRoot", "transactionsRoot"] {
+            assert_eq!(ours[field], theirs[field], "block {number} {field}");
+        }
+    }
+    let tx = follower.rpc("eth_getTransactionReceipt", vec![last.clone()]).await;
+    assert_eq!(tx["blockHash"], receipt["blockHash"], "the follower serves the same receipt");
+    assert!(block_number(&follower, "finalized").await <= target);
+}
