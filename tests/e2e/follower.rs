@@ -9,12 +9,14 @@ use crate::{
         wait_receipt,
     },
 };
+use jsonrpsee::core::client::ClientT;
 use serde_json::Value;
 use std::{path::Path, time::Duration};
 
-fn start_follower(dir: &Path, l1_url: &str, name: &str) -> NodeProcess {
+fn start_follower(dir: &Path, l1_url: &str, sequencer: &str, name: &str) -> NodeProcess {
     let mut args = strings(&["node", "--http.port", "0"]);
     for (flag, value) in [
+        ("--rollup.sequencer-http", sequencer.to_string()),
         ("--chain", dir.join("genesis.json").display().to_string()),
         ("--rollup.config", dir.join("rollup.json").display().to_string()),
         ("--datadir", dir.join(name).display().to_string()),
@@ -50,7 +52,7 @@ async fn a_follower_derives_the_sequencers_chain_from_l1_and_survives_kill_9() {
         .await;
 
     // Killed as soon as it has derived anything, then restarted on the same datadir.
-    let follower = start_follower(dir.path(), &l1_url, "follower");
+    let follower = start_follower(dir.path(), &l1_url, &sequencer.url, "follower");
     let mut first = 0;
     for _ in 0..12_000 {
         first = block_number(&follower, "safe").await;
@@ -62,7 +64,7 @@ async fn a_follower_derives_the_sequencers_chain_from_l1_and_survives_kill_9() {
     assert!(first > 0, "the follower derived nothing in 60 s");
     follower.kill_hard();
     eprintln!("follower killed at safe {first} of {target}");
-    let follower = start_follower(dir.path(), &l1_url, "follower");
+    let follower = start_follower(dir.path(), &l1_url, &sequencer.url, "follower");
     wait_for_safe(&follower, target, "the restarted follower", Duration::from_secs(90)).await;
 
     for number in 1..=target {
@@ -74,4 +76,24 @@ async fn a_follower_derives_the_sequencers_chain_from_l1_and_survives_kill_9() {
     let tx = follower.rpc("eth_getTransactionReceipt", vec![last.clone()]).await;
     assert_eq!(tx["blockHash"], receipt["blockHash"], "the follower serves the same receipt");
     assert!(block_number(&follower, "finalized").await <= target);
+
+    // A transaction sent to the follower goes to the sequencer; once its batch is on L1 the
+    // follower serves its receipt, with the sequencer's block hash.
+    let raw = l2_transfer(4, 0, Vec::new());
+    let hash = follower.rpc("eth_sendRawTransaction", vec![raw.into()]).await;
+    let on_follower = wait_receipt(&follower, &hash).await;
+    let on_sequencer = sequencer.rpc("eth_getTransactionReceipt", vec![hash]).await;
+    assert_eq!(on_follower["blockHash"], on_sequencer["blockHash"]);
+    assert_eq!(on_follower["status"], "0x1");
+    // The sequencer's own errors reach the caller unchanged.
+    let again = l2_transfer(4, 0, Vec::new());
+    let err = follower
+        .client
+        .request::<Value, _>("eth_sendRawTransaction", jsonrpsee::rpc_params![again])
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("nonce too low") || err.to_string().contains("already known"),
+        "{err}"
+    );
 }

@@ -222,6 +222,9 @@ pub(crate) struct RollupArgs {
     /// Run the batch poster in this process.
     #[arg(long)]
     pub(crate) batcher: bool,
+    /// On a follower: the sequencer's HTTP RPC, where `eth_sendRawTransaction` is forwarded.
+    #[arg(long = "rollup.sequencer-http", env = "TRIBUTARY_ROLLUP_SEQUENCER_HTTP")]
+    pub(crate) sequencer_http: Option<String>,
     #[command(flatten)]
     pub(crate) batcher_args: BatcherArgs,
 }
@@ -303,13 +306,24 @@ impl RollupArgs {
         if self.batcher && !self.sequencer {
             eyre::bail!("the batch poster runs in the sequencer: pass --sequencer with --batcher");
         }
+        if self.sequencer && self.sequencer_http.is_some() {
+            eyre::bail!(
+                "--rollup.sequencer-http is for followers; a sequencer takes transactions itself"
+            );
+        }
         // Without --sequencer the node is a follower: it derives the chain from L1.
         let sequencer = self
             .sequencer
             .then(|| SequencerConfig { rollup: rollup.clone(), l1_confs: self.l1_confs });
         let batcher =
             if self.batcher { Some(self.batcher_args.config(&rollup, None)?) } else { None };
-        Ok(RollupNodeConfig { rollup, l1_rpc, sequencer, batcher })
+        Ok(RollupNodeConfig {
+            rollup,
+            l1_rpc,
+            sequencer,
+            batcher,
+            sequencer_http: self.sequencer_http.clone(),
+        })
     }
 }
 
@@ -342,7 +356,11 @@ pub(crate) async fn embedded_devnet(
     let sequencer = Some(SequencerConfig { rollup: rollup.clone(), l1_confs: 0 });
     let batcher =
         Some(batcher.config(&rollup, Some(dev_signer(tributary_devnet::DEV_BATCHER_INDEX)))?);
-    Ok((l1, chain, RollupNodeConfig { rollup, l1_rpc: l1_url, sequencer, batcher }))
+    Ok((
+        l1,
+        chain,
+        RollupNodeConfig { rollup, l1_rpc: l1_url, sequencer, batcher, sequencer_http: None },
+    ))
 }
 
 /// The default datadir of `node --dev` with an L1: apart from the instant-mode dev chain's,

@@ -124,6 +124,8 @@ pub struct RollupNodeConfig {
     pub sequencer: Option<tributary_sequencer::SequencerConfig>,
     /// Run the batch poster in-process.
     pub batcher: Option<tributary_batcher::BatcherConfig>,
+    /// On a follower: the sequencer's HTTP RPC, where `eth_sendRawTransaction` is forwarded.
+    pub sequencer_http: Option<String>,
 }
 
 /// A started node.
@@ -238,6 +240,13 @@ pub async fn launch(config: NodeConfig) -> Result<RunningNode, NodeError> {
     if let (Some(rollup), Some(l1)) = (&config.rollup, &l1) {
         ctx.rollup =
             Some(tributary_rpc::RollupRpc { config: rollup.rollup.clone(), l1: l1.clone() });
+        if let Some(url) = &rollup.sequencer_http {
+            let client = jsonrpsee::http_client::HttpClientBuilder::default()
+                .request_timeout(Duration::from_secs(10))
+                .build(url)
+                .map_err(|err| NodeError::Task(format!("--rollup.sequencer-http {url}: {err}")))?;
+            ctx.sequencer = Some(client);
+        }
     }
     let ctx = Arc::new(ctx);
     let rpc = tributary_rpc::start_server(ctx).await.map_err(NodeError::Rpc)?;

@@ -60,6 +60,8 @@ pub struct RpcContext {
     pub config: RpcConfig,
     /// The rollup config and L1, on a rollup node (`optimism_*`).
     pub rollup: Option<optimism::RollupRpc>,
+    /// On a follower: the sequencer's RPC, where `eth_sendRawTransaction` is forwarded.
+    pub sequencer: Option<jsonrpsee::http_client::HttpClient>,
     pub(crate) filters: eth::Filters,
 }
 
@@ -80,6 +82,6 @@ impl RpcContext {
         config: RpcConfig,
     ) -> Self {
         let filters = eth::Filters::new(config.max_filters);
-        Self { db, pool, evm, blocks, heads, config, rollup: None, filters }
+        Self { db, pool, evm, blocks, heads, config, rollup: None, sequencer: None, filters }
     }
 }

@@ -274,6 +274,19 @@ impl EthApiServer for EthHandler {
     }
 
     async fn send_raw_transaction(&self, raw: Bytes) -> RpcResult<B256> {
+        if let Some(sequencer) = &self.ctx.sequencer {
+            // A follower does not sequence: the sequencer's pool decides, and its answer (the
+            // hash, or its error as it worded it) is the caller's.
+            use jsonrpsee::core::{ClientError, client::ClientT};
+            let params = jsonrpsee::rpc_params![raw];
+            return match sequencer.request::<B256, _>("eth_sendRawTransaction", params).await {
+                Ok(hash) => Ok(hash),
+                Err(ClientError::Call(err)) => Err(err),
+                Err(err) => {
+                    Err(RpcError::internal(format!("the sequencer did not answer: {err}")).into())
+                }
+            };
+        }
         let pool = self.ctx.pool.clone();
         let hash = tokio::task::spawn_blocking(move || pool.add_raw(&raw))
             .await
