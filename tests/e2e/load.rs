@@ -10,23 +10,7 @@ use tributary_loadgen::{LoadConfig, run_load};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_transfers_at_full_speed_all_get_receipts() {
     let dir = tempfile::tempdir().unwrap();
-    let mut args: Vec<String> = [
-        "node",
-        "--dev",
-        "--http.port",
-        "0",
-        "--dev.l1-port",
-        "0",
-        "--dev.block-time",
-        "1",
-        "--dev.l1-block-time",
-        "1",
-        "--datadir",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    args.push(dir.path().display().to_string());
+    let args = crate::rollup::dev_node_args(dir.path());
     let (node, urls) = NodeProcess::spawn(&args, &["L2 RPC: "]);
     let config = LoadConfig {
         rpc: urls[0].clone(),

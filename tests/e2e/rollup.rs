@@ -255,28 +255,10 @@ fn read_rollup(dir: &Path) -> RollupConfig {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dev_node_takes_deposits_and_l1_rebuilds_every_block() {
     let dir = tempfile::tempdir().unwrap();
-    let args: Vec<String> = [
-        "node",
-        "--dev",
-        "--http.port",
-        "0",
-        "--dev.l1-port",
-        "0",
-        "--dev.block-time",
-        "1",
-        "--dev.l1-block-time",
-        "1",
-        "--batcher.batch-type",
-        "singular",
-        "--datadir",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .chain([dir.path().display().to_string()])
-    .collect();
     let metrics_port = free_port();
-    let mut args = args;
-    args.extend(["--metrics".to_string(), format!("127.0.0.1:{metrics_port}")]);
+    let mut args = dev_node_args(dir.path());
+    args.extend(strings(&["--batcher.batch-type", "singular", "--metrics"]));
+    args.push(format!("127.0.0.1:{metrics_port}"));
     let (l2, urls) = NodeProcess::spawn(&args, &["L1 RPC: ", "L2 RPC: "]);
     let l1 = L1Client::new(&urls[0]).unwrap();
     let rollup = read_rollup(dir.path());
@@ -395,6 +377,25 @@ fn hex_or_number(value: &Value) -> u64 {
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// `node --dev` on ephemeral ports with 1 s L2 and L1 blocks, its data in `dir`.
+pub(crate) fn dev_node_args(dir: &Path) -> Vec<String> {
+    let mut args = strings(&[
+        "node",
+        "--dev",
+        "--http.port",
+        "0",
+        "--dev.l1-port",
+        "0",
+        "--dev.block-time",
+        "1",
+        "--dev.l1-block-time",
+        "1",
+        "--datadir",
+    ]);
+    args.push(dir.display().to_string());
+    args
 }
 
 pub(crate) fn strings(args: &[&str]) -> Vec<String> {
