@@ -76,6 +76,9 @@ async fn a_follower_derives_the_sequencers_chain_from_l1_and_survives_kill_9() {
     let tx = follower.rpc("eth_getTransactionReceipt", vec![last.clone()]).await;
     assert_eq!(tx["blockHash"], receipt["blockHash"], "the follower serves the same receipt");
     assert!(block_number(&follower, "finalized").await <= target);
+    let status = follower.rpc("optimism_syncStatus", vec![]).await;
+    assert!(status["safe_l2"]["number"].as_u64().unwrap() >= target, "{status}");
+    assert!(status["unsafe_l2"]["number"].as_u64() >= status["safe_l2"]["number"].as_u64());
 
     // A transaction sent to the follower goes to the sequencer; once its batch is on L1 the
     // follower serves its receipt, with the sequencer's block hash.
