@@ -9,7 +9,6 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use tributary_chainspec::RollupConfig;
 use tributary_l1::L1Client;
-use tributary_primitives::OpTxEnvelope;
 use tributary_protocol::L1BlockInfo;
 
 /// What the namespace needs beyond the node: the rollup config and the L1.
@@ -72,12 +71,7 @@ impl OptimismHandler {
             .map_err(RpcError::internal)?
             .ok_or_else(|| RpcError::InvalidParams(format!("no L2 block {number}")))?;
         let first = db.body(number).map_err(RpcError::internal)?.and_then(|b| b.into_iter().next());
-        let origin = match first {
-            Some(OpTxEnvelope::Deposit(deposit)) => {
-                L1BlockInfo::decode_calldata(&deposit.input).ok().map(|(info, _)| info)
-            }
-            _ => None,
-        };
+        let origin = L1BlockInfo::from_first_tx(first.as_ref()).ok();
         let (l1_hash, l1_number, sequence) = match (&origin, &self.ctx.rollup) {
             (Some(info), _) => (info.hash, info.number, info.sequence_number),
             (None, Some(rollup)) => {

@@ -4,7 +4,6 @@ use crate::{BatcherError, L2Block, SourceError};
 use alloy::eips::eip2718::Encodable2718;
 use alloy_primitives::{Address, Bytes, keccak256};
 use tributary_chainspec::RollupConfig;
-use tributary_primitives::OpTxEnvelope;
 use tributary_protocol::{
     Batch, ChannelId, Compression, L1BlockInfo, SingularBatch, SpanBatch, SpanBatchConfig,
     compress, encode_batcher_tx, encode_channel_batches, split_into_frames,
@@ -92,10 +91,7 @@ impl ChannelBuilder {
     /// The block has no readable L1 attributes deposit.
     pub fn add_block(&mut self, block: L2Block) -> Result<(), SourceError> {
         let number = block.header.number;
-        let Some(OpTxEnvelope::Deposit(first)) = block.transactions.first() else {
-            return Err(SourceError(format!("block {number} has no L1 attributes deposit")));
-        };
-        let (info, _) = L1BlockInfo::decode_calldata(&first.input)
+        let info = L1BlockInfo::from_first_tx(block.transactions.first())
             .map_err(|err| SourceError(format!("block {number}: L1 attributes: {err}")))?;
         if self.batches.is_empty() {
             self.first_opens_epoch = info.sequence_number == 0;
@@ -181,6 +177,7 @@ mod tests {
     use alloy::consensus::{Header, Sealed};
     use alloy_primitives::B256;
     use tributary_chainspec::{BlockId, RollupGenesis, SystemConfig};
+    use tributary_primitives::OpTxEnvelope;
     use tributary_protocol::{
         Channel, L1InfoFormat, decode_batcher_tx, decode_channel_batches, decompress,
     };

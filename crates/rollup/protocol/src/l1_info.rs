@@ -92,6 +92,9 @@ pub enum L1InfoError {
         /// Bytes required.
         expected: usize,
     },
+    /// The block does not open with a deposit.
+    #[error("first transaction is not the L1 attributes deposit")]
+    NotADeposit,
 }
 
 impl L1BlockInfo {
@@ -160,6 +163,23 @@ impl L1BlockInfo {
             info.da_footprint_gas_scalar = u16::from_be_bytes(reader.take());
         }
         Ok((info, format))
+    }
+
+    /// The L1 attributes of an L2 block, read from its first transaction, which must be the
+    /// L1 attributes deposit (every L2 block but genesis opens with it).
+    ///
+    /// # Errors
+    ///
+    /// No first transaction, one that is not a deposit, or calldata that does not decode.
+    pub fn from_first_tx(
+        first: Option<&op_alloy::consensus::OpTxEnvelope>,
+    ) -> Result<Self, L1InfoError> {
+        match first {
+            Some(op_alloy::consensus::OpTxEnvelope::Deposit(deposit)) => {
+                Self::decode_calldata(&deposit.input).map(|(info, _)| info)
+            }
+            _ => Err(L1InfoError::NotADeposit),
+        }
     }
 
     /// The deposit's source hash: domain 1, over the L1 origin hash and sequence number.

@@ -195,11 +195,8 @@ impl Sequencer {
             return Ok(Ok(origin));
         }
         let bad = |reason: String| SequencerError::BadParent { number: parent.number, reason };
-        let Some(OpTxEnvelope::Deposit(deposit)) = first_tx else {
-            return Ok(Err(bad("first transaction is not the L1 attributes deposit".into())));
-        };
-        let info = match L1BlockInfo::decode_calldata(&deposit.input) {
-            Ok((info, _)) => info,
+        let info = match L1BlockInfo::from_first_tx(first_tx) {
+            Ok(info) => info,
             Err(err) => return Ok(Err(bad(format!("L1 attributes: {err}")))),
         };
         Ok(Ok(Origin {
