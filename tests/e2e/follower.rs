@@ -65,6 +65,8 @@ async fn a_follower_derives_the_sequencers_chain_from_l1_and_survives_kill_9() {
     follower.kill_hard();
     eprintln!("follower killed at safe {first} of {target}");
     let follower = start_follower(dir.path(), &l1_url, &sequencer.url, "follower");
+    // It resumes from the safe head it recorded, not from genesis.
+    assert!(block_number(&follower, "safe").await >= first, "safe head kept across kill -9");
     wait_for_safe(&follower, target, "the restarted follower", Duration::from_secs(90)).await;
 
     for number in 1..=target {

@@ -211,7 +211,16 @@ pub async fn launch(config: NodeConfig) -> Result<RunningNode, NodeError> {
     let heads = Arc::new(SafetyHeads::default());
     let (safe_depth, finalized_depth) =
         config.dev.map(|dev| (dev.safe_depth, dev.finalized_depth)).unwrap_or_default();
-    heads.set(head.number.saturating_sub(safe_depth), head.number.saturating_sub(finalized_depth));
+    if config.rollup.is_some() {
+        // What derivation last recorded: before it runs again, nothing newer is safe.
+        let (safe, finalized) = db.safety_heads()?;
+        heads.set(safe, finalized);
+    } else {
+        heads.set(
+            head.number.saturating_sub(safe_depth),
+            head.number.saturating_sub(finalized_depth),
+        );
+    }
 
     if let Some(rollup) = &config.rollup
         && rollup.rollup.genesis.l2.hash != chain.genesis_header().hash()

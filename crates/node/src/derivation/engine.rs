@@ -116,13 +116,7 @@ fn info_of(
     let (l1_origin, sequence_number) = if header.number == rollup.genesis.l2.number {
         (rollup.genesis.l1, 0)
     } else {
-        let Some(OpTxEnvelope::Deposit(deposit)) = body.first() else {
-            return Err(NodeError::Task(format!(
-                "block {} does not open with the L1 attributes deposit",
-                header.number
-            )));
-        };
-        let (info, _) = L1BlockInfo::decode_calldata(&deposit.input).map_err(|err| {
+        let info = L1BlockInfo::from_first_tx(body.first()).map_err(|err| {
             NodeError::Task(format!("block {}: L1 attributes: {err}", header.number))
         })?;
         (BlockId { number: info.number, hash: info.hash }, info.sequence_number)

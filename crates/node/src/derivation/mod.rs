@@ -163,19 +163,21 @@ impl DerivationDriver {
     /// Moves `finalized` to the newest safe block read from a finalized L1 block, and records
     /// both heads.
     fn finalize(&self, state: &mut State) {
+        // Entries are in L2 order, and L1 inclusion never goes back: the last one read from a
+        // finalized L1 block is the newest finalized L2 block.
         let newest = state
             .derived_from
             .iter()
-            .filter(|(_, from)| from.number <= state.l1_finalized)
-            .map(|(l2, _)| *l2)
-            .max()
-            .unwrap_or(0);
+            .rev()
+            .find(|(_, from)| from.number <= state.l1_finalized)
+            .map_or(0, |(l2, _)| *l2);
         state.finalized = state.finalized.max(newest).min(state.safe.number);
-        self.heads.set(state.safe.number, state.finalized);
+        // Recorded before it is published: a head a client saw survives a crash.
         if let Err(err) = self.engine.sealer.db.set_safety_heads(state.safe.number, state.finalized)
         {
             tracing::warn!(target: "derive", %err, "cannot record the safe head");
         }
+        self.heads.set(state.safe.number, state.finalized);
         metrics::gauge!("tributary_derive_finalized_head").set(state.finalized as f64);
     }
 
