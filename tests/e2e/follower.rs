@@ -1,6 +1,6 @@
-//! Followers: a node without `--sequencer` derives the chain from L1 alone (no gossip yet) and
-//! reaches the sequencer's block hashes, state roots and receipts roots; killed with SIGKILL
-//! while it syncs, it resumes from the safe head it recorded.
+//! Followers: a node without `--sequencer` and with `--p2p.disable` derives the chain from L1
+//! alone and reaches the sequencer's block hashes, state roots and receipts roots; killed with
+//! SIGKILL while it syncs, it resumes from the safe head it recorded.
 
 use crate::{
     process::NodeProcess,
@@ -13,8 +13,19 @@ use jsonrpsee::core::client::ClientT;
 use serde_json::Value;
 use std::{path::Path, time::Duration};
 
-fn start_follower(dir: &Path, l1_url: &str, sequencer: &str, name: &str) -> NodeProcess {
+/// A follower; `p2p` is the sequencer's multiaddr to gossip with, or None for `--p2p.disable`.
+pub(crate) fn start_follower(
+    dir: &Path,
+    l1_url: &str,
+    sequencer: &str,
+    name: &str,
+    p2p: Option<&str>,
+) -> NodeProcess {
     let mut args = strings(&["node", "--http.port", "0"]);
+    match p2p {
+        Some(peer) => args.extend(strings(&["--p2p.listen", "127.0.0.1:0", "--p2p.static", peer])),
+        None => args.push("--p2p.disable".into()),
+    }
     for (flag, value) in [
         ("--rollup.sequencer-http", sequencer.to_string()),
         ("--chain", dir.join("genesis.json").display().to_string()),
@@ -28,7 +39,7 @@ fn start_follower(dir: &Path, l1_url: &str, sequencer: &str, name: &str) -> Node
     NodeProcess::spawn(&args, &["L2 RPC: "]).0
 }
 
-async fn block(node: &NodeProcess, number: u64) -> Value {
+pub(crate) async fn block(node: &NodeProcess, number: u64) -> Value {
     node.rpc("eth_getBlockByNumber", vec![format!("0x{number:x}").into(), false.into()]).await
 }
 
@@ -52,7 +63,7 @@ async fn a_follower_derives_the_sequencers_chain_from_l1_and_survives_kill_9() {
         .await;
 
     // Killed as soon as it has derived anything, then restarted on the same datadir.
-    let follower = start_follower(dir.path(), &l1_url, &sequencer.url, "follower");
+    let follower = start_follower(dir.path(), &l1_url, &sequencer.url, "follower", None);
     let mut first = 0;
     for _ in 0..12_000 {
         first = block_number(&follower, "safe").await;
@@ -64,7 +75,7 @@ async fn a_follower_derives_the_sequencers_chain_from_l1_and_survives_kill_9() {
     assert!(first > 0, "the follower derived nothing in 60 s");
     follower.kill_hard();
     eprintln!("follower killed at safe {first} of {target}");
-    let follower = start_follower(dir.path(), &l1_url, &sequencer.url, "follower");
+    let follower = start_follower(dir.path(), &l1_url, &sequencer.url, "follower", None);
     // It resumes from the safe head it recorded, not from genesis.
     assert!(block_number(&follower, "safe").await >= first, "safe head kept across kill -9");
     wait_for_safe(&follower, target, "the restarted follower", Duration::from_secs(90)).await;

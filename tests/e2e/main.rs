@@ -4,6 +4,7 @@
 mod attr_cli;
 mod crash;
 mod follower;
+mod gossip;
 mod load;
 mod process;
 mod rollup;

@@ -375,7 +375,7 @@ fn hex_or_number(value: &Value) -> u64 {
     value.as_u64().unwrap_or_else(|| hex_u64(value))
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
@@ -414,6 +414,9 @@ fn start_l1(dir: &Path, port: u16, block_time: u64) -> NodeProcess {
 pub(crate) fn start_sequencer(dir: &Path, l1_url: &str, extra: &[&str]) -> NodeProcess {
     let key = alloy_primitives::hex::encode_prefixed(dev_signer(8).to_bytes());
     let mut args = strings(&["node", "--sequencer", "--batcher", "--http.port", "0"]);
+    if !extra.iter().any(|arg| arg.starts_with("--p2p.")) {
+        args.extend(strings(&["--p2p.listen", "127.0.0.1:0"]));
+    }
     args.extend(strings(extra));
     for (flag, value) in [
         ("--chain", dir.join("genesis.json").display().to_string()),
@@ -573,6 +576,7 @@ async fn standalone_batcher_posts_what_the_sequencer_serves_and_bumps_stuck_fees
     let (l1_node, _, l1_url, rollup) = start_l1_and_init(dir.path(), 3);
     let l1 = L1Client::new(&l1_url).unwrap();
     let mut args = strings(&["node", "--sequencer", "--http.port", "0", "--l1.rpc", &l1_url]);
+    args.extend(strings(&["--p2p.disable"]));
     for (flag, path) in [("--chain", "genesis.json"), ("--rollup.config", "rollup.json")] {
         args.push(flag.into());
         args.push(dir.path().join(path).display().to_string());

@@ -296,6 +296,8 @@ def l2_node(hardhat, devnet, tmp_path_factory):
         str(datadir),
         "--http.port",
         "0",
+        "--p2p.listen",
+        "127.0.0.1:0",
     ]
     proc, match = _start(argv, workdir / "node.log", L2_RPC_LINE_RE)
     try:

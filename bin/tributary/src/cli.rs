@@ -61,6 +61,8 @@ pub(crate) struct NodeArgs {
     pub(crate) metrics: Option<SocketAddr>,
     #[command(flatten)]
     pub(crate) rollup: crate::rollup_cli::RollupArgs,
+    #[command(flatten)]
+    pub(crate) p2p: crate::p2p_cli::P2pArgs,
 }
 
 /// JSON-RPC over HTTP and WebSocket (one port).
@@ -211,6 +213,8 @@ pub(crate) async fn run_node(args: NodeArgs) -> eyre::Result<()> {
         )
         .await?;
         l1 = Some(l1_node);
+        let mut rollup = rollup;
+        rollup.p2p = args.p2p.config(true, &config.datadir, chain.clone(), &rollup.rollup, true)?;
         config.chain = chain;
         config.dev = None;
         config.rollup = Some(rollup);
@@ -218,7 +222,16 @@ pub(crate) async fn run_node(args: NodeArgs) -> eyre::Result<()> {
         if args.chain.is_none() {
             eyre::bail!("a rollup node needs --chain (the L2 genesis from `devnet init`)");
         }
-        config.rollup = Some(args.rollup.node_config()?);
+        let mut rollup = args.rollup.node_config()?;
+        let sequencer = rollup.sequencer.is_some();
+        rollup.p2p = args.p2p.config(
+            false,
+            &config.datadir,
+            config.chain.clone(),
+            &rollup.rollup,
+            sequencer,
+        )?;
+        config.rollup = Some(rollup);
     }
     let chain_id = config.chain.chain_id();
     let mut node = match tributary_node::launch(config).await {

@@ -3,6 +3,8 @@
 mod attr_cli;
 mod bench;
 mod cli;
+mod devnet_cli;
+mod p2p_cli;
 mod rollup_cli;
 
 use clap::Parser;

@@ -147,6 +147,13 @@ pub(crate) struct DevnetArgs {
 pub(crate) enum DevnetCommand {
     /// Deploy the portal to an L1 and write the L2 genesis and rollup config.
     Init(DevnetInitArgs),
+    /// Start a devnet as local processes: the L1, the sequencer with its batch poster, and
+    /// followers; print their RPC URLs, the chain ids and the dev keys.
+    Up(crate::devnet_cli::UpArgs),
+    /// Each node's unsafe, safe and finalized heads and peers, and whether they agree.
+    Status(crate::devnet_cli::DirArgs),
+    /// Stop the devnet (its data stays unless --wipe).
+    Down(crate::devnet_cli::DownArgs),
 }
 
 /// `tributary devnet init`.
@@ -176,7 +183,12 @@ pub(crate) struct DevnetInitArgs {
 }
 
 pub(crate) async fn run_devnet(args: DevnetArgs) -> eyre::Result<()> {
-    let DevnetCommand::Init(args) = args.command;
+    let args = match args.command {
+        DevnetCommand::Init(args) => args,
+        DevnetCommand::Up(args) => return crate::devnet_cli::up(args).await,
+        DevnetCommand::Status(args) => return crate::devnet_cli::status(args).await,
+        DevnetCommand::Down(args) => return crate::devnet_cli::down(args).await,
+    };
     let mut init = InitConfig::dev();
     if let Some(path) = &args.chain {
         init.l2_genesis = ChainSpec::from_file(path)?.genesis().clone();
@@ -323,6 +335,7 @@ impl RollupArgs {
             sequencer,
             batcher,
             sequencer_http: self.sequencer_http.clone(),
+            p2p: None,
         })
     }
 }
@@ -359,7 +372,14 @@ pub(crate) async fn embedded_devnet(
     Ok((
         l1,
         chain,
-        RollupNodeConfig { rollup, l1_rpc: l1_url, sequencer, batcher, sequencer_http: None },
+        RollupNodeConfig {
+            rollup,
+            l1_rpc: l1_url,
+            sequencer,
+            batcher,
+            sequencer_http: None,
+            p2p: None,
+        },
     ))
 }
 

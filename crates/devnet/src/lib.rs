@@ -13,12 +13,18 @@
 //!    first L2 blocks are within the sequencer drift of their origin.
 //! 4. Writes the rollup config (`rollup.json`, op-node's shape).
 //!
+//! # `devnet up | status | down`
+//!
+//! [`local`] runs a whole devnet (L1, sequencer with batch poster, followers) as local
+//! processes under one datadir.
+//!
 //! # Dev roles
 //!
 //! The dev mnemonic's accounts 8 and 9 are the batcher and the unsafe-block signer, and
 //! account 0 deploys; all are funded on both chains, as op's devnets do.
 
 pub mod accounts;
+pub mod local;
 
 use alloy::{
     genesis::Genesis, rpc::types::BlockNumberOrTag, signers::local::PrivateKeySigner,
@@ -53,6 +59,9 @@ pub enum DevnetError {
     /// The deployment failed.
     #[error("portal deployment: {0}")]
     Deploy(String),
+    /// A local devnet (`devnet up|status|down`) cannot do what was asked.
+    #[error("{0}")]
+    Local(String),
     /// Writing the output failed.
     #[error("writing {path}: {source}")]
     Io {

@@ -27,6 +27,9 @@
 //!   `tributary-derive`; its safe and finalized blocks are the node's `safe` and `finalized`
 //!   heads. On the sequencer it confirms the blocks it sealed; on a follower (no
 //!   `--sequencer`) it builds them.
+//! - **P2P** (`gossip.rs`, rollup nodes unless `--p2p.disable`): `tributary-p2p` gossips each
+//!   block the sequencer seals; a follower imports the blocks it hears (its unsafe head) and
+//!   fetches gaps by number. Derivation later confirms or replaces them.
 //! - **Dev block production** ([`NodeConfig::dev`]): blocks on a timer or one per transaction,
 //!   with no L1 at all; every block's L1 attributes deposit carries the fixed dev origin of
 //!   [`dev_l1_origin`]. Also what runs the L1 dev chain (`tributary l1 --dev`), where
@@ -34,6 +37,7 @@
 
 mod derivation;
 mod dev;
+mod gossip;
 mod metrics;
 mod sealer;
 mod sequencing;
@@ -126,6 +130,8 @@ pub struct RollupNodeConfig {
     pub batcher: Option<tributary_batcher::BatcherConfig>,
     /// On a follower: the sequencer's HTTP RPC, where `eth_sendRawTransaction` is forwarded.
     pub sequencer_http: Option<String>,
+    /// Unsafe-block gossip; None with `--p2p.disable`.
+    pub p2p: Option<tributary_p2p::P2pConfig>,
 }
 
 /// A started node.
@@ -257,11 +263,26 @@ pub async fn launch(config: NodeConfig) -> Result<RunningNode, NodeError> {
             ctx.sequencer = Some(client);
         }
     }
+    let (tasks, failures) = TaskManager::new();
+    let mut p2p_events = None;
+    if let Some(p2p) = config.rollup.as_ref().and_then(|rollup| rollup.p2p.clone()) {
+        let source = gossip::DatabaseBlocks { db: db.clone(), chain: chain.clone() };
+        let (network, handle, events) = tributary_p2p::P2pNetwork::start(p2p, source)
+            .await
+            .map_err(|err| NodeError::Task(err.to_string()))?;
+        let mut stop = tasks.shutdown_signal();
+        tasks.spawn_critical("p2p", async move {
+            network.run(async move { stop.wait().await }).await;
+            Ok::<(), NodeError>(())
+        });
+        ctx.p2p = Some(handle);
+        p2p_events = Some(events);
+    }
+    let p2p = ctx.p2p.clone();
     let ctx = Arc::new(ctx);
     let rpc = tributary_rpc::start_server(ctx).await.map_err(NodeError::Rpc)?;
     tracing::info!(target: "node", addr = %rpc.local_addr, "rpc listening (http and ws)");
 
-    let (tasks, failures) = TaskManager::new();
     let sealer = sealer::BlockSealer {
         db: db.clone(),
         evm,
@@ -269,6 +290,7 @@ pub async fn launch(config: NodeConfig) -> Result<RunningNode, NodeError> {
         blocks,
         heads: heads.clone(),
         metrics: NodeMetrics,
+        writer: Default::default(),
     };
     if let Some(dev) = config.dev {
         let producer = dev::DevProducer {
@@ -290,6 +312,27 @@ pub async fn launch(config: NodeConfig) -> Result<RunningNode, NodeError> {
             heads: heads.clone(),
         };
         tasks.spawn_critical("derivation", driver.run(tasks.shutdown_signal()));
+        match (&p2p, p2p_events, rollup.sequencer.is_some()) {
+            (Some(p2p), _, true) => {
+                let publisher = gossip::publish_blocks(
+                    sealer.blocks.subscribe(),
+                    p2p.clone(),
+                    chain.clone(),
+                    tasks.shutdown_signal(),
+                );
+                tasks.spawn_critical("p2p-publisher", publisher);
+            }
+            (Some(p2p), Some(events), false) => {
+                let importer = gossip::UnsafeImporter {
+                    sealer: sealer.clone(),
+                    heads: heads.clone(),
+                    p2p: p2p.clone(),
+                    events,
+                };
+                tasks.spawn_critical("unsafe-import", importer.run(tasks.shutdown_signal()));
+            }
+            _ => {}
+        }
         if let Some(sequencer) = rollup.sequencer {
             let sequencing = sequencing::SequencingLoop {
                 sealer,

@@ -1,5 +1,12 @@
-//! Building, committing and announcing one block: shared by dev block production and the
-//! sequencer.
+//! Building, committing and announcing one block: shared by dev block production, the
+//! sequencer, derivation and the import of gossiped blocks.
+//!
+//! # One writer at a time
+//!
+//! Four parts change the chain: the sequencer (or dev producer) seals, derivation builds or
+//! rewinds, gossip imports, and `debug_setHead` rewinds. [`BlockSealer::writer`] is the one
+//! lock they take around a read-the-head-then-write step, so none builds on a head another
+//! has just replaced. The database's own write lock only makes each write atomic.
 
 use crate::{NodeError, metrics::NodeMetrics};
 use alloy::consensus::transaction::Recovered;
@@ -20,6 +27,8 @@ pub(crate) struct BlockSealer {
     pub(crate) blocks: broadcast::Sender<Arc<ExecutedBlock>>,
     pub(crate) heads: Arc<SafetyHeads>,
     pub(crate) metrics: NodeMetrics,
+    /// Held while the chain is read and changed (see the module docs).
+    pub(crate) writer: Arc<parking_lot::Mutex<()>>,
 }
 
 impl BlockSealer {
@@ -32,10 +41,30 @@ impl BlockSealer {
         attrs: BlockAttributes,
     ) -> Result<Option<Arc<ExecutedBlock>>, NodeError> {
         let started = std::time::Instant::now();
+        let _writer = self.writer.lock();
         let base_fee = self.evm.chain().next_base_fee(parent, attrs.timestamp);
         let txs = self.pool.best_transactions(base_fee);
         let Some(built) = self.build(parent, attrs, txs)? else { return Ok(None) };
-        self.commit(built, started)
+        self.commit(built, started, "sealed block")
+    }
+
+    /// Executes a block someone else built (a gossiped one) on the head, checks it against
+    /// its header, and commits it; None when it no longer extends the head. Blocking.
+    ///
+    /// # Errors
+    ///
+    /// [`NodeError::Execution`] when the block is invalid; storage failures.
+    pub(crate) fn import(
+        &self,
+        block: &tributary_primitives::Block,
+    ) -> Result<Option<Arc<ExecutedBlock>>, NodeError> {
+        let started = std::time::Instant::now();
+        let _writer = self.writer.lock();
+        let (block, root) = match self.evm.execute_block(&self.db, block) {
+            Err(tributary_evm::ExecutionError::NotChildOfHead { .. }) => return Ok(None),
+            executed => executed?,
+        };
+        self.commit(BuiltBlock { block, root, rejected: Vec::new() }, started, "imported block")
     }
 
     /// Builds the child of `parent` from `attrs` and `txs`, without committing it; None when
@@ -61,6 +90,7 @@ impl BlockSealer {
         &self,
         built: BuiltBlock,
         started: std::time::Instant,
+        what: &'static str,
     ) -> Result<Option<Arc<ExecutedBlock>>, NodeError> {
         let block = built.block;
         match self.db.commit_block(&block, built.root) {
@@ -88,7 +118,7 @@ impl BlockSealer {
             txs = block.body.len(),
             gas_used = header.gas_used,
             elapsed_ms = started.elapsed().as_millis() as u64,
-            "sealed block"
+            "{what}"
         );
         let block = Arc::new(block);
         let _ = self.blocks.send(block.clone());

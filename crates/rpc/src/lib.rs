@@ -11,6 +11,8 @@
 //!   `eth_feeHistory`; `filter.rs` answers `eth_getLogs`, polled filters and subscriptions.
 //! - `attr.rs`: `attr_`, the Attribution and Royalties records as JSON, read by calling the
 //!   precompiles' views at the requested block.
+//! - `optimism.rs` and `p2p.rs`: op-node's `optimism_` (sync status, rollup config, output
+//!   roots) and `opp2p_` (our peer id and addresses, peers with their gossip scores).
 //! - [`RpcContext`]: what handlers share. New blocks arrive on its broadcast channel from the
 //!   node's block pipeline; subscriptions and filters read them from there.
 //!
@@ -28,6 +30,7 @@ mod debug;
 mod error;
 mod eth;
 mod optimism;
+mod p2p;
 mod server;
 
 pub use api::{
@@ -36,6 +39,7 @@ pub use api::{
 pub use attr::{AttrApiServer, MAX_PAGE};
 pub use error::{RpcError, RpcResult};
 pub use optimism::{OptimismApiServer, RollupRpc, output_root};
+pub use p2p::P2pApiServer;
 pub use server::{RpcConfig, RpcServer, SafetyHeads, start_server};
 
 use std::sync::Arc;
@@ -62,6 +66,8 @@ pub struct RpcContext {
     pub rollup: Option<optimism::RollupRpc>,
     /// On a follower: the sequencer's RPC, where `eth_sendRawTransaction` is forwarded.
     pub sequencer: Option<jsonrpsee::http_client::HttpClient>,
+    /// The P2P network, unless disabled (`opp2p_*`, `net_peerCount`).
+    pub p2p: Option<tributary_p2p::P2pHandle>,
     pub(crate) filters: eth::Filters,
 }
 
@@ -82,6 +88,17 @@ impl RpcContext {
         config: RpcConfig,
     ) -> Self {
         let filters = eth::Filters::new(config.max_filters);
-        Self { db, pool, evm, blocks, heads, config, rollup: None, sequencer: None, filters }
+        Self {
+            db,
+            pool,
+            evm,
+            blocks,
+            heads,
+            config,
+            rollup: None,
+            sequencer: None,
+            p2p: None,
+            filters,
+        }
     }
 }

@@ -129,6 +129,9 @@ pub async fn start_server(ctx: Arc<RpcContext>) -> eyre_free::Result<RpcServer> 
     module
         .merge(OptimismApiServer::into_rpc(crate::optimism::OptimismHandler { ctx: ctx.clone() }))
         .map_err(eyre_free::other)?;
+    module
+        .merge(crate::p2p::P2pApiServer::into_rpc(crate::p2p::P2pHandler { ctx: ctx.clone() }))
+        .map_err(eyre_free::other)?;
     if config.allow_set_head {
         let debug = crate::debug::DebugHandler { ctx: ctx.clone() };
         module.merge(crate::debug::DebugApiServer::into_rpc(debug)).map_err(eyre_free::other)?;
@@ -168,7 +171,8 @@ impl NetApiServer for Small {
     }
 
     fn peer_count(&self) -> RpcResult<U64> {
-        Ok(U64::ZERO)
+        let peers = self.ctx.p2p.as_ref().map_or(0, |p2p| p2p.status().connected());
+        Ok(U64::from(peers))
     }
 }
 

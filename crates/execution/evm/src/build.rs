@@ -75,9 +75,13 @@ impl EvmConfig {
         attrs: BlockAttributes,
         pool_txs: impl IntoIterator<Item = Recovered<OpTxEnvelope>>,
     ) -> Result<BuiltBlock> {
-        let head = db.head_number();
-        if parent.number != head {
-            return Err(ExecutionError::NotChildOfHead { number: parent.number + 1, head });
+        let head = db.head();
+        // By hash: a rewound and rebuilt chain can have another block at the same height.
+        if parent.number != head.number || parent.hash() != head.hash() {
+            return Err(ExecutionError::NotChildOfHead {
+                number: parent.number + 1,
+                head: head.number,
+            });
         }
         let header = self.next_header(
             parent,
@@ -141,8 +145,9 @@ impl EvmConfig {
     ///
     /// # Errors
     ///
-    /// [`ExecutionError::InvalidBlock`] when a transaction fails to execute or a root, the gas
-    /// used or the DA footprint differs from the header; storage failures.
+    /// [`ExecutionError::InvalidBlock`] when a transaction fails to execute, the timestamp does
+    /// not advance, or any header field (roots, gas, base fee, extra data, DA footprint, ...)
+    /// is not what the parent and execution give; storage failures.
     pub fn execute_block(
         &self,
         db: &Database,
@@ -169,6 +174,12 @@ impl EvmConfig {
             .collect::<Result<Vec<_>>>()?;
         let invalid =
             |reason: String| ExecutionError::InvalidBlock { number: header.number, reason };
+        if header.timestamp <= head.timestamp {
+            return Err(invalid(format!(
+                "timestamp {} is not after the parent's {}",
+                header.timestamp, head.timestamp
+            )));
+        }
         let executing = std::time::Instant::now();
         let (output, included, _) = self.run(db, header, txs, true)?;
         let executed = executing.elapsed();
@@ -180,29 +191,17 @@ impl EvmConfig {
             state_root_us = (executing.elapsed() - executed).as_micros() as u64,
             "executed block"
         );
-        let mut expected = header.clone();
+        // Every header field follows from the parent, the four the block chooses (timestamp,
+        // mixHash, beacon root, and its transactions) and execution; anything else is invalid.
+        let mut expected = self.next_header(
+            &head,
+            header.timestamp,
+            header.mix_hash,
+            header.parent_beacon_block_root.unwrap_or_default(),
+        );
+        expected.beneficiary = header.beneficiary;
         fill_header(&mut expected, &output, &included, root.root, self);
-        for (what, ours, theirs) in [
-            ("state root", expected.state_root, header.state_root),
-            ("receipts root", expected.receipts_root, header.receipts_root),
-            ("transactions root", expected.transactions_root, header.transactions_root),
-        ] {
-            if ours != theirs {
-                return Err(invalid(format!("{what} {ours} != header {theirs}")));
-            }
-        }
-        if expected.gas_used != header.gas_used {
-            return Err(invalid(format!(
-                "gas used {} != header {}",
-                expected.gas_used, header.gas_used
-            )));
-        }
-        if expected.logs_bloom != header.logs_bloom {
-            return Err(invalid("logs bloom differs".into()));
-        }
-        if expected.requests_hash != header.requests_hash {
-            return Err(invalid("requests hash differs".into()));
-        }
+        check_header(&expected, header).map_err(invalid)?;
         let (body, senders) = included.into_iter().map(|tx| tx.into_parts()).unzip();
         let executed = ExecutedBlock {
             header: SealedHeader::new(header.clone()),
@@ -424,6 +423,41 @@ pub fn call_tx(base: revm::context::TxEnv) -> alloy_op_evm::OpTx {
         enveloped_tx: Some(alloy_primitives::Bytes::new()),
         deposit: Default::default(),
     })
+}
+
+/// The first field in which `header` is not `expected`.
+fn check_header(expected: &Header, header: &Header) -> std::result::Result<(), String> {
+    let differs = |what: &str, ours: &dyn std::fmt::Debug, theirs: &dyn std::fmt::Debug| {
+        Err(format!("{what} {ours:?} != header {theirs:?}"))
+    };
+    macro_rules! same {
+        ($($field:ident),*) => {$(
+            if expected.$field != header.$field {
+                return differs(stringify!($field), &expected.$field, &header.$field);
+            }
+        )*};
+    }
+    same!(
+        state_root,
+        receipts_root,
+        transactions_root,
+        gas_used,
+        gas_limit,
+        base_fee_per_gas,
+        extra_data,
+        blob_gas_used,
+        excess_blob_gas,
+        withdrawals_root,
+        parent_beacon_block_root,
+        requests_hash,
+        ommers_hash,
+        difficulty,
+        nonce
+    );
+    if expected.logs_bloom != header.logs_bloom {
+        return Err("logs bloom differs".into());
+    }
+    Ok(())
 }
 
 fn fill_header(

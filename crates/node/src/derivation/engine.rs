@@ -99,7 +99,7 @@ impl DatabaseEngine {
         if !built.rejected.is_empty() || built.block.body.len() != expected {
             return Ok(None);
         }
-        let Some(block) = self.sealer.commit(built, started)? else {
+        let Some(block) = self.sealer.commit(built, started, "derived block")? else {
             return Err(NodeError::Task("the head moved while committing a derived block".into()));
         };
         Ok(Some(info_of(&self.rollup, &block.header, &block.body)?))

@@ -126,6 +126,8 @@ impl DerivationDriver {
     /// Makes the block `attrs` describe the next safe block.
     fn apply(&self, state: &mut State, attrs: PayloadAttributes) -> Result<(), NodeError> {
         let number = attrs.parent.number.saturating_add(1);
+        // Compare, rewind and build with no other writer in between (sequencer, gossip).
+        let _writer = self.engine.sealer.writer.lock();
         let info = if self.engine.head_number() >= number && self.engine.matches(&attrs)? {
             self.info(number)?
         } else {
