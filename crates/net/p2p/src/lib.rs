@@ -33,10 +33,13 @@
 //! # Scoring
 //!
 //! Gossipsub peer scoring with op-node's thresholds and mesh parameters. Each block topic
-//! scores invalid deliveries at -1000 with topic weight 0.1, so one rejected block puts its
-//! sender at -100, the ban threshold: [`P2pNetwork`] then disconnects it and refuses it for an
-//! hour. A wrong answer to a block request costs -20 of application score. Loopback is exempt
-//! from the IP colocation penalty so that a local devnet's nodes do not penalize each other.
+//! scores invalid deliveries at -1000 with topic weight 0.2, so one rejected block puts its
+//! sender at -200: past the graylist threshold (-40), so gossipsub ignores it from then on,
+//! and past the ban threshold (-100), so [`P2pNetwork`] disconnects it and refuses it for an
+//! hour. (The penalty decays by 0.9998 every 2 s, so a graylisted peer that is no longer
+//! heard from would otherwise drift back.) A wrong answer to a block request costs -20 of
+//! application score. Loopback is exempt from the IP colocation penalty so that a local
+//! devnet's nodes do not penalize each other.
 //!
 //! # Where we depart from the OP Stack P2P spec
 //!

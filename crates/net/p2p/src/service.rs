@@ -654,7 +654,7 @@ impl<S: BlockSource> P2pNetwork<S> {
 
 /// Gossipsub as op-node configures it: anonymous messages, op-node's message ids, its mesh
 /// sizes and timings, 10 MiB messages, application validation, and peer scoring in which a
-/// rejected block costs its sender 100 points (the ban threshold).
+/// rejected block costs its sender 200 points, past the ban threshold (-100).
 fn gossipsub_behaviour(chain_id: u64) -> Result<gossipsub::Behaviour, String> {
     let config = gossipsub::ConfigBuilder::default()
         .mesh_n(8)
@@ -693,7 +693,7 @@ fn gossipsub_behaviour(chain_id: u64) -> Result<gossipsub::Behaviour, String> {
         params.topics.insert(
             topic.hash(),
             gossipsub::TopicScoreParams {
-                topic_weight: 0.1,
+                topic_weight: 0.2,
                 time_in_mesh_weight: 0.00027,
                 time_in_mesh_quantum: Duration::from_secs(1),
                 time_in_mesh_cap: 1.0,
