@@ -96,7 +96,7 @@ def test_three_nodes_agree_after_load(devnet):
         for acct in accts[1:5]:
             last = send_tx(seq, acct, {"to": accts[0].address, "value": 10**15 + round_})
     # A contract deploy and a call.
-    counter, _ = deploy(seq, accts[5], "Counter")
+    counter, _ = deploy(seq, accts[5], "Counter", 7)
     transact(seq, accts[5], counter.functions.increment())
     # The attribution precompile: datanet, contribution, model, one paid inference.
     attribution, _ = contracts(seq)
