@@ -191,7 +191,7 @@ fn import_ready(
             if heads.safe() >= lowest {
                 continue;
             }
-            db.unwind_to(lowest - 1)?;
+            sealer.rewind(lowest - 1)?;
             drop(_writer);
         } else if block.header.parent_hash != head.hash() {
             // The child of a block we do not have at the head: the head is not the

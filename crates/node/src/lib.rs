@@ -279,6 +279,7 @@ pub async fn launch(config: NodeConfig) -> Result<RunningNode, NodeError> {
         p2p_events = Some(events);
     }
     let p2p = ctx.p2p.clone();
+    let reorgs = ctx.reorgs.clone();
     let ctx = Arc::new(ctx);
     let rpc = tributary_rpc::start_server(ctx).await.map_err(NodeError::Rpc)?;
     tracing::info!(target: "node", addr = %rpc.local_addr, "rpc listening (http and ws)");
@@ -291,6 +292,7 @@ pub async fn launch(config: NodeConfig) -> Result<RunningNode, NodeError> {
         heads: heads.clone(),
         metrics: NodeMetrics,
         writer: Default::default(),
+        reorgs,
     };
     if let Some(dev) = config.dev {
         let producer = dev::DevProducer {

@@ -29,6 +29,8 @@ pub(crate) struct BlockSealer {
     pub(crate) metrics: NodeMetrics,
     /// Held while the chain is read and changed (see the module docs).
     pub(crate) writer: Arc<parking_lot::Mutex<()>>,
+    /// Announces rewinds to RPC filters and subscriptions.
+    pub(crate) reorgs: Arc<tributary_rpc::Reorgs>,
 }
 
 impl BlockSealer {
@@ -46,6 +48,20 @@ impl BlockSealer {
         let txs = self.pool.best_transactions(base_fee);
         let Some(built) = self.build(parent, attrs, txs)? else { return Ok(None) };
         self.commit(built, started, "sealed block")
+    }
+
+    /// Removes the blocks above `number`, tells RPC subscribers, and refreshes the pool's view
+    /// of the head. The caller holds [`Self::writer`].
+    pub(crate) fn rewind(&self, number: u64) -> Result<(), NodeError> {
+        self.reorgs.unwind(&self.db, number)?;
+        let head = self.db.head();
+        let chain = self.evm.chain();
+        self.pool.on_new_block(
+            chain.next_base_fee(&head, head.timestamp + 1),
+            head.gas_limit,
+            chain.spec_id_at(head.timestamp + 1),
+        );
+        Ok(())
     }
 
     /// Executes a block someone else built (a gossiped one) on the head, checks it against

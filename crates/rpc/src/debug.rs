@@ -27,7 +27,8 @@ impl DebugApiServer for DebugHandler {
         if number >= head {
             return Ok(());
         }
-        tokio::task::block_in_place(|| db.unwind_to(number)).map_err(RpcError::internal)?;
+        tokio::task::block_in_place(|| self.ctx.reorgs.unwind(db, number))
+            .map_err(RpcError::internal)?;
         let heads = &self.ctx.heads;
         heads.set(heads.safe().min(number), heads.finalized().min(number));
         let header = db.head();

@@ -31,6 +31,7 @@ mod error;
 mod eth;
 mod optimism;
 mod p2p;
+mod reorg;
 mod server;
 
 pub use api::{
@@ -40,6 +41,7 @@ pub use attr::{AttrApiServer, MAX_PAGE};
 pub use error::{RpcError, RpcResult};
 pub use optimism::{OptimismApiServer, RollupRpc, output_root};
 pub use p2p::P2pApiServer;
+pub use reorg::{Reorg, Reorgs, RevertedBlock};
 pub use server::{RpcConfig, RpcServer, SafetyHeads, start_server};
 
 use std::sync::Arc;
@@ -66,6 +68,8 @@ pub struct RpcContext {
     pub rollup: Option<optimism::RollupRpc>,
     /// On a follower: the sequencer's RPC, where `eth_sendRawTransaction` is forwarded.
     pub sequencer: Option<jsonrpsee::http_client::HttpClient>,
+    /// Rewinds of the chain, for filters and subscriptions; whatever rewinds goes through it.
+    pub reorgs: Arc<Reorgs>,
     /// The P2P network, unless disabled (`opp2p_*`, `net_peerCount`).
     pub p2p: Option<tributary_p2p::P2pHandle>,
     pub(crate) filters: eth::Filters,
@@ -97,6 +101,7 @@ impl RpcContext {
             config,
             rollup: None,
             sequencer: None,
+            reorgs: Default::default(),
             p2p: None,
             filters,
         }

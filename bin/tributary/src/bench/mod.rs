@@ -3,6 +3,7 @@
 
 mod attribution;
 mod batches;
+mod derive;
 mod import;
 mod txload;
 
@@ -24,6 +25,9 @@ pub(crate) enum BenchKind {
     /// Bytes posted to L1 per L2 transaction, by compression and batch type, against the raw
     /// signed transactions.
     Batches(batches::BatchesArgs),
+    /// L2 blocks per second derived from L1 data and executed, against importing the same
+    /// blocks directly.
+    Derive(derive::DeriveArgs),
     /// Signed transfers against a running node over JSON-RPC: accepted and included tx/s,
     /// send-to-block latency, and every acknowledged transaction accounted for.
     Txload(txload::TxLoadArgs),
@@ -35,5 +39,6 @@ pub(crate) fn run(args: BenchArgs, runtime: &tokio::runtime::Runtime) -> eyre::R
         BenchKind::Import(args) => import::run(args),
         BenchKind::Attribution(args) => attribution::run(args),
         BenchKind::Batches(args) => batches::run(args),
+        BenchKind::Derive(args) => derive::run(args),
     }
 }

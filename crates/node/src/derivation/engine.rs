@@ -186,6 +186,6 @@ impl ExecutionEngine for DatabaseEngine {
     }
 
     fn rewind(&self, number: u64) -> Result<(), NodeError> {
-        Ok(self.sealer.db.unwind_to(number)?)
+        self.sealer.rewind(number)
     }
 }

@@ -108,6 +108,7 @@ impl DerivationDriver {
                 }
                 Err(err) => {
                     tracing::warn!(target: "derive", %err, "resetting the pipeline");
+                    metrics::counter!("tributary_derive_resets_total").increment(1);
                     state.started = false;
                 }
             }
@@ -208,6 +209,7 @@ impl DerivationDriver {
         };
         if let Err(err) = state.pipeline.push_l1(block) {
             tracing::warn!(target: "derive", %err, "L1 reorganized: resetting the pipeline");
+            metrics::counter!("tributary_derive_resets_total").increment(1);
             state.started = false;
             return true;
         }

@@ -33,11 +33,24 @@ impl TestNode {
 
     /// A node on `chain` producing dev blocks.
     pub(crate) async fn start_chain(chain: ChainSpec, block_time: Duration) -> Self {
+        Self::start_with(chain, block_time, false).await
+    }
+
+    /// A dev node that also serves `debug_setHead`.
+    pub(crate) async fn start_rewindable(block_time: Duration) -> Self {
+        Self::start_with(ChainSpec::dev(), block_time, true).await
+    }
+
+    async fn start_with(chain: ChainSpec, block_time: Duration, allow_set_head: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let config = NodeConfig {
             datadir: dir.path().to_path_buf(),
             chain: Arc::new(chain),
-            rpc: RpcConfig { addr: "127.0.0.1:0".parse().unwrap(), ..Default::default() },
+            rpc: RpcConfig {
+                addr: "127.0.0.1:0".parse().unwrap(),
+                allow_set_head,
+                ..Default::default()
+            },
             pool: Default::default(),
             dev: Some(DevConfig { block_time, ..Default::default() }),
             metrics: None,

@@ -1,6 +1,7 @@
 //! `eth_getLogs`, polled filters and WebSocket subscriptions.
 
 use super::{EthHandler, convert::rpc_header};
+use crate::reorg::Reorg;
 use crate::{RpcError, error::code};
 use alloy::rpc::types::{Filter, FilterBlockOption, FilterChanges, Log};
 use alloy_primitives::{B256, U256, map::HashMap};
@@ -21,9 +22,10 @@ use tributary_primitives::SealedHeader;
 /// Filters not polled for this long are dropped, as geth does.
 const FILTER_TIMEOUT: Duration = Duration::from_secs(300);
 
+/// `next`: the first block not reported yet; `reorgs`: the last reorg taken into account.
 enum Kind {
-    Blocks { next: u64 },
-    Logs { filter: Box<Filter>, next: u64 },
+    Blocks { next: u64, reorgs: u64 },
+    Logs { filter: Box<Filter>, next: u64, reorgs: u64 },
     Pending(broadcast::Receiver<B256>),
 }
 
@@ -55,12 +57,17 @@ impl Filters {
         Ok(id)
     }
 
-    pub(crate) fn install_logs(&self, filter: Filter, head: u64) -> Result<U256, RpcError> {
-        self.install(Kind::Logs { filter: Box::new(filter), next: head + 1 })
+    pub(crate) fn install_logs(
+        &self,
+        filter: Filter,
+        head: u64,
+        reorgs: u64,
+    ) -> Result<U256, RpcError> {
+        self.install(Kind::Logs { filter: Box::new(filter), next: head + 1, reorgs })
     }
 
-    pub(crate) fn install_blocks(&self, head: u64) -> Result<U256, RpcError> {
-        self.install(Kind::Blocks { next: head + 1 })
+    pub(crate) fn install_blocks(&self, head: u64, reorgs: u64) -> Result<U256, RpcError> {
+        self.install(Kind::Blocks { next: head + 1, reorgs })
     }
 
     pub(crate) fn install_pending(&self, rx: broadcast::Receiver<B256>) -> Result<U256, RpcError> {
@@ -86,29 +93,10 @@ impl EthHandler {
         if !filter.matches_bloom(header.logs_bloom) {
             return Ok(Vec::new());
         }
-        let number = header.number;
-        let body = self.ctx.db.body(number)?.unwrap_or_default();
-        let receipts = self.ctx.db.receipts(number)?.unwrap_or_default();
-        let mut out = Vec::new();
-        let mut log_index = 0u64;
-        for (index, (tx, receipt)) in body.iter().zip(&receipts).enumerate() {
-            for log in receipt.logs() {
-                if filter.matches(log) {
-                    out.push(Log {
-                        inner: log.clone(),
-                        block_hash: Some(header.hash()),
-                        block_number: Some(number),
-                        block_timestamp: Some(header.timestamp),
-                        transaction_hash: Some(tx.tx_hash()),
-                        transaction_index: Some(index as u64),
-                        log_index: Some(log_index),
-                        removed: false,
-                    });
-                }
-                log_index += 1;
-            }
-        }
-        Ok(out)
+        let body = self.ctx.db.body(header.number)?.unwrap_or_default();
+        let receipts = self.ctx.db.receipts(header.number)?.unwrap_or_default();
+        let hashes: Vec<B256> = body.iter().map(|tx| tx.tx_hash()).collect();
+        Ok(matching_logs(header, &hashes, &receipts, filter, false))
     }
 
     /// Logs in `[from, to]`, bounded by the configured range and result count.
@@ -162,9 +150,11 @@ impl EthHandler {
         let entry = installed.get_mut(&id).ok_or(RpcError::FilterNotFound)?;
         entry.polled = Instant::now();
         match &mut entry.kind {
-            Kind::Blocks { next } => {
-                let from = *next;
-                *next = head + 1;
+            Kind::Blocks { next, reorgs } => {
+                // After a reorg, the blocks from the fork point on are new.
+                let (since, latest) = self.ctx.reorgs.since(*reorgs);
+                let from = since.iter().map(|r| r.to + 1).fold(*next, u64::min);
+                (*next, *reorgs) = (head + 1, latest);
                 drop(installed);
                 let mut hashes = Vec::new();
                 for number in from..=head {
@@ -172,23 +162,33 @@ impl EthHandler {
                 }
                 Ok(FilterChanges::Hashes(hashes))
             }
-            Kind::Logs { filter, next } => {
-                let from = *next;
+            Kind::Logs { filter, next, reorgs } => {
+                let (since, latest) = self.ctx.reorgs.since(*reorgs);
+                let from = since.iter().map(|r| r.to + 1).fold(*next, u64::min);
                 let filter = (**filter).clone();
-                *next = head + 1;
+                let reported_until = *next;
+                (*next, *reorgs) = (head + 1, latest);
                 drop(installed);
-                if from > head {
+                // Logs already reported from blocks a reorg removed come back as removed.
+                let mut logs: Vec<Log> = since
+                    .iter()
+                    .flat_map(|reorg| removed_logs(reorg, &filter))
+                    .filter(|log| log.block_number.is_some_and(|n| n < reported_until))
+                    .collect();
+                if from <= head {
+                    let to = match filter.get_to_block() {
+                        Some(to) => to.min(head),
+                        None => head,
+                    };
+                    let from = from.max(filter.get_from_block().unwrap_or(from));
+                    if from <= to {
+                        logs.extend(self.logs_in_range(&filter, from, to)?);
+                    }
+                }
+                if logs.is_empty() {
                     return Ok(FilterChanges::Empty);
                 }
-                let to = match filter.get_to_block() {
-                    Some(to) => to.min(head),
-                    None => head,
-                };
-                let from = from.max(filter.get_from_block().unwrap_or(from));
-                if from > to {
-                    return Ok(FilterChanges::Empty);
-                }
-                Ok(FilterChanges::Logs(self.logs_in_range(&filter, from, to)?))
+                Ok(FilterChanges::Logs(logs))
             }
             Kind::Pending(rx) => {
                 let mut hashes = Vec::new();
@@ -229,12 +229,16 @@ impl EthHandler {
                     }
                 };
                 let rx = self.ctx.blocks.subscribe();
+                let reorgs = self.ctx.reorgs.subscribe();
                 let sink = pending.accept().await?;
                 let this = self.clone();
-                tokio::spawn(forward(sink, rx, move |block| {
+                tokio::spawn(forward_logs(sink, rx, reorgs, move |event| match event {
                     // Receipts come from RocksDB: keep the read off the async workers' hot path.
-                    tokio::task::block_in_place(|| this.block_logs(&block.header, &filter))
-                        .unwrap_or_default()
+                    LogEvent::Block(block) => {
+                        tokio::task::block_in_place(|| this.block_logs(&block.header, &filter))
+                            .unwrap_or_default()
+                    }
+                    LogEvent::Reorg(reorg) => removed_logs(&reorg, &filter),
                 }));
             }
             "newPendingTransactions" => {
@@ -248,6 +252,88 @@ impl EthHandler {
             }
         }
         Ok(())
+    }
+}
+
+/// The logs of a block that `filter` matches, `removed` as given.
+fn matching_logs(
+    header: &SealedHeader,
+    tx_hashes: &[B256],
+    receipts: &[tributary_primitives::Receipt],
+    filter: &Filter,
+    removed: bool,
+) -> Vec<Log> {
+    if !filter.matches_bloom(header.logs_bloom) {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let mut log_index = 0u64;
+    for (index, (hash, receipt)) in tx_hashes.iter().zip(receipts).enumerate() {
+        for log in receipt.logs() {
+            if filter.matches(log) {
+                out.push(Log {
+                    inner: log.clone(),
+                    block_hash: Some(header.hash()),
+                    block_number: Some(header.number),
+                    block_timestamp: Some(header.timestamp),
+                    transaction_hash: Some(*hash),
+                    transaction_index: Some(index as u64),
+                    log_index: Some(log_index),
+                    removed,
+                });
+            }
+            log_index += 1;
+        }
+    }
+    out
+}
+
+/// The logs a reorg removed that `filter` matches, newest block first (as geth sends them).
+fn removed_logs(reorg: &Reorg, filter: &Filter) -> Vec<Log> {
+    reorg
+        .blocks
+        .iter()
+        .rev()
+        .flat_map(|block| {
+            matching_logs(&block.header, &block.tx_hashes, &block.receipts, filter, true)
+        })
+        .collect()
+}
+
+enum LogEvent {
+    Block(std::sync::Arc<tributary_storage::ExecutedBlock>),
+    Reorg(std::sync::Arc<Reorg>),
+}
+
+/// [`forward`] for log subscriptions: a reorg's removed logs go out before the logs of the
+/// blocks that replace them (a reorg is announced before its first new block is committed).
+async fn forward_logs(
+    sink: SubscriptionSink,
+    mut blocks: broadcast::Receiver<std::sync::Arc<tributary_storage::ExecutedBlock>>,
+    mut reorgs: broadcast::Receiver<std::sync::Arc<Reorg>>,
+    map: impl Fn(LogEvent) -> Vec<Log>,
+) {
+    loop {
+        let event = tokio::select! {
+            biased;
+            _ = sink.closed() => break,
+            reorg = reorgs.recv() => match reorg {
+                Ok(reorg) => LogEvent::Reorg(reorg),
+                Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => break,
+            },
+            block = blocks.recv() => match block {
+                Ok(block) => LogEvent::Block(block),
+                Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => break,
+            },
+        };
+        for log in map(event) {
+            let Ok(raw) = serde_json::value::to_raw_value(&log) else { continue };
+            if sink.send(SubscriptionMessage::from(raw)).await.is_err() {
+                return;
+            }
+        }
     }
 }
 
