@@ -120,9 +120,8 @@ async fn a_follower_derives_the_sequencers_chain_from_l1_and_survives_kill_9() {
 async fn newest_batch_block(l1: &NodeProcess, head: u64, inbox: alloy_primitives::Address) -> u64 {
     let inbox = inbox.to_string().to_lowercase();
     for number in (1..=head).rev() {
-        let block = l1
-            .rpc("eth_getBlockByNumber", vec![format!("0x{number:x}").into(), true.into()])
-            .await;
+        let block =
+            l1.rpc("eth_getBlockByNumber", vec![format!("0x{number:x}").into(), true.into()]).await;
         let has_batch = block["transactions"].as_array().is_some_and(|txs| {
             txs.iter().any(|tx| tx["to"].as_str().map(str::to_lowercase).as_deref() == Some(&inbox))
         });
@@ -150,10 +149,13 @@ async fn an_l1_reorg_that_removes_a_batch_steps_safe_back_and_all_nodes_converge
         "2",
     ];
     let sequencer = start_sequencer(dir.path(), &l1_url, &args);
-    let peer = sequencer.rpc("opp2p_self", vec![]).await["addresses"][0].as_str().unwrap().to_string();
+    let peer =
+        sequencer.rpc("opp2p_self", vec![]).await["addresses"][0].as_str().unwrap().to_string();
     let follower = start_follower(dir.path(), &l1_url, &sequencer.url, "follower", Some(&peer));
     for nonce in 0..3 {
-        sequencer.rpc("eth_sendRawTransaction", vec![l2_transfer(2, nonce, vec![1; 32]).into()]).await;
+        sequencer
+            .rpc("eth_sendRawTransaction", vec![l2_transfer(2, nonce, vec![1; 32]).into()])
+            .await;
     }
     wait_for_safe(&follower, 8, "the follower's first safe blocks", Duration::from_secs(60)).await;
 
@@ -169,18 +171,34 @@ async fn an_l1_reorg_that_removes_a_batch_steps_safe_back_and_all_nodes_converge
     l1.rpc("debug_setHead", vec![format!("0x{:x}", batch_block - 1).into()]).await;
     eprintln!("L1 rewound from {l1_head} to {}; follower safe was {safe_before}", batch_block - 1);
 
-    let stepped_back = crate::rollup::wait_for("the follower's safe head stepping back", Duration::from_secs(30), async || {
-        let safe = block_number(&follower, "safe").await;
-        (safe < safe_before).then_some(safe)
-    })
+    let stepped_back = crate::rollup::wait_for(
+        "the follower's safe head stepping back",
+        Duration::from_secs(30),
+        async || {
+            let safe = block_number(&follower, "safe").await;
+            (safe < safe_before).then_some(safe)
+        },
+    )
     .await;
     eprintln!("follower safe stepped back to {stepped_back}");
     let sequencer = start_sequencer(dir.path(), &l1_url, &args);
 
     // The batcher posts again; every node's safe chain is the sequencer's chain again.
     let target = safe_before + 4;
-    wait_for_safe(&follower, target, "the follower re-deriving past the reorg", Duration::from_secs(90)).await;
-    wait_for_safe(&sequencer, target, "the sequencer re-deriving past the reorg", Duration::from_secs(90)).await;
+    wait_for_safe(
+        &follower,
+        target,
+        "the follower re-deriving past the reorg",
+        Duration::from_secs(90),
+    )
+    .await;
+    wait_for_safe(
+        &sequencer,
+        target,
+        "the sequencer re-deriving past the reorg",
+        Duration::from_secs(90),
+    )
+    .await;
     for number in stepped_back..=target {
         let (ours, theirs) = (block(&sequencer, number).await, block(&follower, number).await);
         for field in ["hash", "stateRoot", "receiptsRoot"] {

@@ -139,7 +139,14 @@ def test_three_nodes_agree_after_load(devnet):
         assert all(a["result"] == answers[0]["result"] for a in answers), (method, answers)
     assert followers[1].eth.get_transaction_receipt(via_follower["transactionHash"])["blockHash"] == via_follower["blockHash"]
 
+    # A second `up` on a running devnet refuses and leaves it running.
+    again = subprocess.run(
+        [str(default_binary()), "devnet", "up", "--datadir", str(datadir)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60,
+    )
+    assert again.returncode != 0 and "devnet down" in again.stdout, again.stdout
     status = _devnet("status", "--datadir", str(datadir), timeout=60)
     assert "L2 nodes agree" in status, status
     for name in nodes:
-        assert name in status and "running" in status, status
+        line = next(l for l in status.splitlines() if l.startswith(name + " "))
+        assert "running" in line, status

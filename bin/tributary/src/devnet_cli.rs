@@ -71,16 +71,8 @@ pub(crate) async fn up(args: UpArgs) -> eyre::Result<()> {
         block_time: args.block_time,
         l1_block_time: args.l1_block_time,
     };
-    let state = match local::up(&config).await {
-        Ok(state) => state,
-        Err(err) => {
-            let stopped = local::down(&datadir, false).await.unwrap_or_default();
-            if !stopped.is_empty() {
-                eprintln!("stopped {}", stopped.join(", "));
-            }
-            return Err(eyre::eyre!(err).wrap_err("devnet up failed"));
-        }
-    };
+    let state =
+        local::up(&config).await.map_err(|err| eyre::eyre!(err).wrap_err("devnet up failed"))?;
     println!("{}", tributary_devnet::accounts::banner());
     println!("L1 chain id: {}", state.l1_chain_id);
     println!("L2 chain id: {}", state.l2_chain_id);

@@ -159,8 +159,9 @@ fn io_err(path: &Path) -> impl Fn(std::io::Error) -> DevnetError + '_ {
 ///
 /// # Errors
 ///
-/// A node of this devnet is still running, a process cannot be started, or a node does not
-/// become healthy within a minute (its log says why).
+/// A node of this devnet is still running (nothing is started then), a process cannot be
+/// started, or a node does not become healthy within a minute (its log says why); on those
+/// the nodes this call started are stopped again.
 pub async fn up(config: &UpConfig) -> Result<DevnetState, DevnetError> {
     let datadir = &config.datadir;
     if let Some(state) = DevnetState::read(datadir)?
@@ -237,9 +238,13 @@ pub async fn up(config: &UpConfig) -> Result<DevnetState, DevnetError> {
     }
     .await;
     state.nodes = nodes;
-    // Recorded even on failure, so `down` can stop what did start.
+    if let Err(err) = result {
+        // Stop what this call started; nothing else is touched.
+        stop(&state.nodes).await;
+        return Err(err);
+    }
     state.write(datadir)?;
-    result.map(|()| state)
+    Ok(state)
 }
 
 /// The arguments every L2 node of the devnet shares.
@@ -406,27 +411,35 @@ fn parse_hex(s: &str) -> Option<u64> {
 ///
 /// The devnet's files cannot be read or removed.
 pub async fn down(datadir: &Path, wipe: bool) -> Result<Vec<String>, DevnetError> {
-    let mut stopped = Vec::new();
-    if let Some(state) = DevnetState::read(datadir)? {
-        for node in state.nodes.iter().rev() {
-            if !is_alive(node.pid) {
-                continue;
-            }
-            signal(node.pid, "TERM");
-            let started = Instant::now();
-            while is_alive(node.pid) && started.elapsed() < Duration::from_secs(20) {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            if is_alive(node.pid) {
-                signal(node.pid, "KILL");
-            }
-            stopped.push(node.name.clone());
-        }
-    }
+    let stopped = match DevnetState::read(datadir)? {
+        Some(state) => stop(&state.nodes).await,
+        None => Vec::new(),
+    };
     if wipe && datadir.exists() {
         std::fs::remove_dir_all(datadir).map_err(io_err(datadir))?;
     }
     Ok(stopped)
+}
+
+/// SIGTERM to each live node, last first, then SIGKILL to any still up after 20 s; returns
+/// the names of those that were running.
+async fn stop(nodes: &[DevnetNode]) -> Vec<String> {
+    let mut stopped = Vec::new();
+    for node in nodes.iter().rev() {
+        if !is_alive(node.pid) {
+            continue;
+        }
+        signal(node.pid, "TERM");
+        let started = Instant::now();
+        while is_alive(node.pid) && started.elapsed() < Duration::from_secs(20) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        if is_alive(node.pid) {
+            signal(node.pid, "KILL");
+        }
+        stopped.push(node.name.clone());
+    }
+    stopped
 }
 
 fn signal(pid: u32, name: &str) {

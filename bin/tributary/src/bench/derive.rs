@@ -152,12 +152,17 @@ fn transfers(chain_id: u64, blocks: u64, per_block: usize) -> Vec<Vec<Recovered<
                 gas_limit: 21_000,
                 max_fee_per_gas: 100_000_000_000,
                 max_priority_fee_per_gas: 1,
-                to: TxKind::Call(Address::left_padding_from(&(0x1000_0000u64 + i as u64).to_be_bytes())),
+                to: TxKind::Call(Address::left_padding_from(
+                    &(0x1000_0000u64 + i as u64).to_be_bytes(),
+                )),
                 value: U256::from(1),
                 ..Default::default()
             };
             let signature = key.sign_transaction_sync(&mut tx).expect("a local key signs");
-            Recovered::new_unchecked(OpTxEnvelope::Eip1559(tx.into_signed(signature)), key.address())
+            Recovered::new_unchecked(
+                OpTxEnvelope::Eip1559(tx.into_signed(signature)),
+                key.address(),
+            )
         })
         .collect();
     signed.chunks(per_block.max(1)).map(<[_]>::to_vec).collect()
@@ -212,7 +217,10 @@ impl SourceChain {
                 epoch_num: origin.number,
                 epoch_hash: origin.hash,
                 timestamp,
-                transactions: built.block.body[1..].iter().map(|tx| tx.encoded_2718().into()).collect(),
+                transactions: built.block.body[1..]
+                    .iter()
+                    .map(|tx| tx.encoded_2718().into())
+                    .collect(),
             });
             sealed.push(Block {
                 header: built.block.header.inner().clone(),

@@ -35,7 +35,10 @@ fn counter_init_code(start: u64) -> Bytes {
     [code.to_vec(), U256::from(start).abi_encode()].concat().into()
 }
 
-pub(crate) async fn deploy_counter(node: &TestNode, key: &alloy::signers::local::PrivateKeySigner) -> Address {
+pub(crate) async fn deploy_counter(
+    node: &TestNode,
+    key: &alloy::signers::local::PrivateKeySigner,
+) -> Address {
     let nonce = node.nonce(key.address()).await;
     let raw = sign(key, nonce, TxKind::Create, U256::ZERO, counter_init_code(5), 1_000_000, FEES);
     let receipt = node.receipt(node.send(raw).await.unwrap()).await;

@@ -53,7 +53,10 @@ async fn filters_and_subscriptions_see_a_reorg() {
     assert_eq!(removed["blockHash"], old_block);
     assert_eq!(removed["transactionHash"], first.to_string());
     let new = tokio::time::timeout(wait, logs.next()).await.unwrap().unwrap().unwrap();
-    assert_eq!((&new["transactionHash"], &new["removed"]), (&json!(second.to_string()), &json!(false)));
+    assert_eq!(
+        (&new["transactionHash"], &new["removed"]),
+        (&json!(second.to_string()), &json!(false))
+    );
 
     let polled = node.rpc("eth_getFilterChanges", vec![log_filter]).await;
     let polled = polled.as_array().unwrap();
@@ -61,7 +64,8 @@ async fn filters_and_subscriptions_see_a_reorg() {
     assert_eq!((&polled[0]["removed"], &polled[0]["blockHash"]), (&json!(true), &old_block));
     assert_eq!(polled[1]["transactionHash"], second.to_string());
     let hashes = node.rpc("eth_getFilterChanges", vec![block_filter]).await;
-    let replacement = node.rpc("eth_getBlockByNumber", vec![json!(format!("0x{number:x}")), json!(false)]).await;
+    let replacement =
+        node.rpc("eth_getBlockByNumber", vec![json!(format!("0x{number:x}")), json!(false)]).await;
     assert!(hashes.as_array().unwrap().contains(&replacement["hash"]), "{hashes}");
     assert!(hashes.as_array().unwrap().contains(&second_receipt["blockHash"]));
     node.stop().await;

@@ -353,7 +353,11 @@ impl EthApiServer for EthHandler {
     }
 
     async fn new_filter(&self, filter: Filter) -> RpcResult<U256> {
-        Ok(self.ctx.filters.install_logs(filter, self.ctx.db.head_number(), self.ctx.reorgs.latest())?)
+        Ok(self.ctx.filters.install_logs(
+            filter,
+            self.ctx.db.head_number(),
+            self.ctx.reorgs.latest(),
+        )?)
     }
 
     async fn new_block_filter(&self) -> RpcResult<U256> {
