@@ -4,10 +4,16 @@
 //! # Data flow
 //!
 //! ```text
-//! RPC eth_sendRawTransaction -> TxPool -> DevProducer (build_block on a blocking thread)
-//!     -> Database::commit_block (one WriteBatch) -> broadcast of the new block
-//!     -> RPC subscriptions and filters, pool pruning
+//! RPC eth_sendRawTransaction -> TxPool -> sequencer / DevProducer (build_block on a blocking
+//!     thread) -> Database::commit_block (one WriteBatch) -> broadcast of the new block
+//!     -> RPC subscriptions and filters, pool pruning, P2P gossip, batcher -> L1
+//! follower: P2P gossip -> UnsafeImporter (execute_block, checked against the header) -> commit
+//! every rollup node: L1 -> derivation -> consolidate, or rewind (Reorgs) and build -> safe head
 //! ```
+//!
+//! Every change of the chain (seal, import, derived build, rewind) happens under the sealer's
+//! one writer lock (`sealer.rs`), and every rewind goes through `tributary_rpc::Reorgs`, so
+//! filters and subscriptions see removed blocks.
 //!
 //! # Tasks and shutdown
 //!

@@ -180,6 +180,17 @@ impl EvmConfig {
                 header.timestamp, head.timestamp
             )));
         }
+        // Every header field follows from the parent, the four the block chooses (timestamp,
+        // mixHash, beacon root, and its transactions) and execution; anything else is invalid.
+        // What does not need execution is checked before it.
+        let mut expected = self.next_header(
+            &head,
+            header.timestamp,
+            header.mix_hash,
+            header.parent_beacon_block_root.unwrap_or_default(),
+        );
+        expected.beneficiary = header.beneficiary;
+        check_header(&expected, header, HeaderCheck::BeforeExecution).map_err(invalid)?;
         let executing = std::time::Instant::now();
         let (output, included, _) = self.run(db, header, txs, true)?;
         let executed = executing.elapsed();
@@ -191,17 +202,8 @@ impl EvmConfig {
             state_root_us = (executing.elapsed() - executed).as_micros() as u64,
             "executed block"
         );
-        // Every header field follows from the parent, the four the block chooses (timestamp,
-        // mixHash, beacon root, and its transactions) and execution; anything else is invalid.
-        let mut expected = self.next_header(
-            &head,
-            header.timestamp,
-            header.mix_hash,
-            header.parent_beacon_block_root.unwrap_or_default(),
-        );
-        expected.beneficiary = header.beneficiary;
         fill_header(&mut expected, &output, &included, root.root, self);
-        check_header(&expected, header).map_err(invalid)?;
+        check_header(&expected, header, HeaderCheck::Executed).map_err(invalid)?;
         let (body, senders) = included.into_iter().map(|tx| tx.into_parts()).unzip();
         let executed = ExecutedBlock {
             header: SealedHeader::new(header.clone()),
@@ -425,37 +427,59 @@ pub fn call_tx(base: revm::context::TxEnv) -> alloy_op_evm::OpTx {
     })
 }
 
+/// Which header fields [`check_header`] compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HeaderCheck {
+    /// Those fixed by the parent and the chain spec.
+    BeforeExecution,
+    /// Those execution fills in.
+    Executed,
+}
+
 /// The first field in which `header` is not `expected`.
-fn check_header(expected: &Header, header: &Header) -> std::result::Result<(), String> {
+fn check_header(
+    expected: &Header,
+    header: &Header,
+    check: HeaderCheck,
+) -> std::result::Result<(), String> {
     let differs = |what: &str, ours: &dyn std::fmt::Debug, theirs: &dyn std::fmt::Debug| {
         Err(format!("{what} {ours:?} != header {theirs:?}"))
     };
     macro_rules! same {
         ($($field:ident),*) => {$(
             if expected.$field != header.$field {
-                return differs(stringify!($field), &expected.$field, &header.$field);
+                let what = stringify!($field).replace('_', " ");
+                return differs(&what, &expected.$field, &header.$field);
             }
         )*};
     }
-    same!(
-        state_root,
-        receipts_root,
-        transactions_root,
-        gas_used,
-        gas_limit,
-        base_fee_per_gas,
-        extra_data,
-        blob_gas_used,
-        excess_blob_gas,
-        withdrawals_root,
-        parent_beacon_block_root,
-        requests_hash,
-        ommers_hash,
-        difficulty,
-        nonce
-    );
-    if expected.logs_bloom != header.logs_bloom {
-        return Err("logs bloom differs".into());
+    match check {
+        HeaderCheck::BeforeExecution => {
+            same!(
+                gas_limit,
+                base_fee_per_gas,
+                extra_data,
+                excess_blob_gas,
+                withdrawals_root,
+                parent_beacon_block_root,
+                ommers_hash,
+                difficulty,
+                nonce
+            );
+        }
+        HeaderCheck::Executed => {
+            same!(
+                state_root,
+                receipts_root,
+                transactions_root,
+                gas_used,
+                blob_gas_used,
+                requests_hash
+            );
+            if expected.logs_bloom != header.logs_bloom {
+                return Err("logs bloom differs".into());
+            }
+        }
     }
     Ok(())
 }
