@@ -49,6 +49,7 @@ mod sealer;
 mod sequencing;
 mod tasks;
 
+pub use derivation::{decode_batch_transactions, derived_block_attributes};
 pub use dev::dev_l1_origin;
 pub use metrics::{NodeMetrics, install_exporter};
 pub use tasks::{Shutdown, TaskManager};

@@ -8,16 +8,14 @@
 //! L1 block. Then, timed, into fresh databases:
 //! - import: `execute_block` + `commit_block` for every block (sender recovery included);
 //! - derive: `Pipeline` over the L1 blocks; each payload attributes' transactions decoded and
-//!   their senders recovered in parallel, `build_block`, `commit_block` (what a follower does).
+//!   their senders recovered in parallel, `build_block`, `commit_block`: what a follower
+//!   does, through the node's own `decode_batch_transactions` and `derived_block_attributes`.
 //!
 //! The derived chain must equal the sequencer's block for block, or the run fails.
 
 use alloy::{
-    consensus::{
-        Block, BlockBody, SignableTransaction, TxEip1559,
-        transaction::{Recovered, SignerRecoverable},
-    },
-    eips::{Decodable2718, Encodable2718},
+    consensus::{Block, BlockBody, SignableTransaction, TxEip1559, transaction::Recovered},
+    eips::Encodable2718,
     network::TxSignerSync,
     primitives::{Address, B256, Bytes, TxKind, U256, keccak256},
 };
@@ -303,26 +301,15 @@ impl SourceChain {
                 next_l1 += 1;
                 continue;
             };
-            let txs: Vec<Recovered<OpTxEnvelope>> = attrs
-                .transactions
-                .par_iter()
-                .map(|raw| {
-                    let tx = OpTxEnvelope::decode_2718(&mut raw.as_ref())?;
-                    let signer = tx.recover_signer()?;
-                    Ok(Recovered::new_unchecked(tx, signer))
-                })
-                .collect::<eyre::Result<_>>()?;
+            // The follower's own decoding and attributes (`tributary_node`).
+            let txs = tributary_node::decode_batch_transactions(&attrs.transactions).ok_or_else(
+                || eyre::eyre!("block {}: a transaction does not decode", safe.number + 1),
+            )?;
             let parent = db.head();
             let built = evm.build_block(
                 &db,
                 &parent,
-                BlockAttributes {
-                    timestamp: attrs.timestamp,
-                    prev_randao: attrs.prev_randao,
-                    parent_beacon_block_root: attrs.parent_beacon_block_root,
-                    l1_info: attrs.l1_info,
-                    deposits: attrs.deposits.clone(),
-                },
+                tributary_node::derived_block_attributes(&attrs),
                 txs,
             )?;
             db.commit_block(&built.block, built.root)?;

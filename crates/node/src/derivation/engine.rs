@@ -53,33 +53,34 @@ pub(crate) struct DatabaseEngine {
     pub(crate) rollup: RollupConfig,
 }
 
+/// The executor's attributes for the block derived `attrs` describe.
+pub fn derived_block_attributes(attrs: &PayloadAttributes) -> BlockAttributes {
+    BlockAttributes {
+        timestamp: attrs.timestamp,
+        prev_randao: attrs.prev_randao,
+        parent_beacon_block_root: attrs.parent_beacon_block_root,
+        l1_info: attrs.l1_info,
+        deposits: attrs.deposits.clone(),
+    }
+}
+
+/// A batch's transactions, decoded and with their senders recovered (in parallel); None when
+/// one is not a valid signed, non-deposit transaction.
+pub fn decode_batch_transactions(txs: &[Bytes]) -> Option<Vec<Recovered<OpTxEnvelope>>> {
+    txs.par_iter()
+        .map(|raw| {
+            let mut buf = raw.as_ref();
+            let tx = OpTxEnvelope::decode_2718(&mut buf).ok()?;
+            if !buf.is_empty() || tx.is_deposit() {
+                return None;
+            }
+            let signer = tx.recover_signer().ok()?;
+            Some(Recovered::new_unchecked(tx, signer))
+        })
+        .collect()
+}
+
 impl DatabaseEngine {
-    fn evm_attributes(attrs: &PayloadAttributes) -> BlockAttributes {
-        BlockAttributes {
-            timestamp: attrs.timestamp,
-            prev_randao: attrs.prev_randao,
-            parent_beacon_block_root: attrs.parent_beacon_block_root,
-            l1_info: attrs.l1_info,
-            deposits: attrs.deposits.clone(),
-        }
-    }
-
-    /// The batch's transactions, decoded and with their senders; None when one is not a
-    /// valid signed transaction.
-    fn decode(txs: &[Bytes]) -> Option<Vec<Recovered<OpTxEnvelope>>> {
-        txs.par_iter()
-            .map(|raw| {
-                let mut buf = raw.as_ref();
-                let tx = OpTxEnvelope::decode_2718(&mut buf).ok()?;
-                if !buf.is_empty() || tx.is_deposit() {
-                    return None;
-                }
-                let signer = tx.recover_signer().ok()?;
-                Some(Recovered::new_unchecked(tx, signer))
-            })
-            .collect()
-    }
-
     /// Builds and commits; Some(info) when the block holds exactly `txs`.
     fn try_build(
         &self,
@@ -93,7 +94,7 @@ impl DatabaseEngine {
             .sealed_header(attrs.parent.number)?
             .ok_or_else(|| NodeError::Task(format!("no block {}", attrs.parent.number)))?;
         let expected = 1 + attrs.deposits.len() + txs.len();
-        let Some(built) = self.sealer.build(&parent, Self::evm_attributes(attrs), txs)? else {
+        let Some(built) = self.sealer.build(&parent, derived_block_attributes(attrs), txs)? else {
             return Err(NodeError::Task("the head moved while building a derived block".into()));
         };
         if !built.rejected.is_empty() || built.block.body.len() != expected {
@@ -158,7 +159,7 @@ impl ExecutionEngine for DatabaseEngine {
             return Ok(false);
         }
         // Every transaction, deposits and the L1 attributes deposit included, byte for byte.
-        let evm_attrs = Self::evm_attributes(attrs);
+        let evm_attrs = derived_block_attributes(attrs);
         let l1_info = self.sealer.evm.l1_info_deposit(attrs.parent.timestamp, &evm_attrs);
         let expected = std::iter::once(l1_info)
             .chain(attrs.deposits.iter().cloned())
@@ -169,7 +170,7 @@ impl ExecutionEngine for DatabaseEngine {
     }
 
     fn build(&self, attrs: &PayloadAttributes) -> Result<Built, NodeError> {
-        if let Some(txs) = Self::decode(&attrs.transactions)
+        if let Some(txs) = decode_batch_transactions(&attrs.transactions)
             && let Some(info) = self.try_build(attrs, txs)?
         {
             return Ok(Built { info, replaced: false });

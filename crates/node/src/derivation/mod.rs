@@ -24,6 +24,7 @@ mod engine;
 mod l1;
 
 pub(crate) use engine::{DatabaseEngine, ExecutionEngine};
+pub use engine::{decode_batch_transactions, derived_block_attributes};
 
 use crate::{NodeError, tasks::Shutdown};
 use alloy::rpc::types::BlockNumberOrTag;
