@@ -50,9 +50,17 @@ impl BlockSealer {
         self.commit(built, started, "sealed block")
     }
 
-    /// Removes the blocks above `number`, tells RPC subscribers, and refreshes the pool's view
-    /// of the head. The caller holds [`Self::writer`].
+    /// Removes the blocks above `number`, tells RPC subscribers, refreshes the pool's view of
+    /// the head, and gives the removed blocks' transactions back to the pool: a transaction a
+    /// client saw included is not lost when its block is replaced. The caller holds
+    /// [`Self::writer`].
     pub(crate) fn rewind(&self, number: u64) -> Result<(), NodeError> {
+        use alloy::eips::Encodable2718;
+        let mut removed = Vec::new();
+        for n in number + 1..=self.db.head_number() {
+            let body = self.db.body(n)?.unwrap_or_default();
+            removed.extend(body.iter().filter(|tx| !tx.is_deposit()).map(|tx| tx.encoded_2718()));
+        }
         self.reorgs.unwind(&self.db, number)?;
         let head = self.db.head();
         let chain = self.evm.chain();
@@ -61,6 +69,20 @@ impl BlockSealer {
             head.gas_limit,
             chain.spec_id_at(head.timestamp + 1),
         );
+        let mut returned = 0;
+        for raw in &removed {
+            // Refused ones were invalid on the new chain (or are pooled already).
+            returned += usize::from(self.pool.add_raw(raw).is_ok());
+        }
+        if !removed.is_empty() {
+            tracing::info!(
+                target: "node::seal",
+                to = number,
+                transactions = removed.len(),
+                returned,
+                "rewound; the removed blocks' transactions went back to the pool"
+            );
+        }
         Ok(())
     }
 
@@ -139,5 +161,78 @@ impl BlockSealer {
         let block = Arc::new(block);
         let _ = self.blocks.send(block.clone());
         Ok(Some(block))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy::{
+        consensus::{SignableTransaction, TxEip1559},
+        eips::Encodable2718,
+        network::TxSignerSync,
+        signers::local::PrivateKeySigner,
+    };
+    use alloy_primitives::{Address, B256, TxKind, U256};
+    use tributary_chainspec::ChainSpec;
+
+    /// A sealed block that is rewound gives its transactions back to the pool.
+    #[test]
+    fn a_rewound_blocks_transactions_go_back_to_the_pool() {
+        let dir = tempfile::tempdir().unwrap();
+        let chain = Arc::new(ChainSpec::dev());
+        let db = Database::open(dir.path(), &chain, Default::default()).unwrap();
+        let head = db.head();
+        let pool = Arc::new(TxPool::new(
+            Default::default(),
+            chain.chain_id(),
+            chain.spec_id_at(head.timestamp + 1),
+            head.gas_limit,
+            chain.next_base_fee(&head, head.timestamp + 1),
+            Arc::new(crate::HeadState(db.clone())),
+        ));
+        let sealer = BlockSealer {
+            db: db.clone(),
+            evm: EvmConfig::new(chain.clone()),
+            pool: pool.clone(),
+            blocks: broadcast::channel(8).0,
+            heads: Default::default(),
+            metrics: NodeMetrics,
+            writer: Default::default(),
+            reorgs: Default::default(),
+        };
+        // Dev account 0 of the test mnemonic.
+        let key: PrivateKeySigner =
+            "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80".parse().unwrap();
+        let mut tx = TxEip1559 {
+            chain_id: chain.chain_id(),
+            gas_limit: 21_000,
+            max_fee_per_gas: 10_000_000_000,
+            max_priority_fee_per_gas: 1,
+            to: TxKind::Call(Address::repeat_byte(7)),
+            value: U256::from(1),
+            ..Default::default()
+        };
+        let signature = key.sign_transaction_sync(&mut tx).unwrap();
+        let raw = OpTxEnvelope::Eip1559(tx.into_signed(signature)).encoded_2718();
+        let hash = pool.add_raw(&raw).unwrap();
+        let attrs = BlockAttributes {
+            timestamp: head.timestamp + 2,
+            prev_randao: B256::ZERO,
+            parent_beacon_block_root: B256::ZERO,
+            l1_info: crate::dev_l1_origin(1),
+            deposits: Vec::new(),
+        };
+        let block = sealer.seal(&head, attrs).unwrap().unwrap();
+        assert_eq!(block.body.len(), 2, "the L1 attributes deposit and the transfer");
+        assert!(pool.get(&hash).is_none(), "mined, so out of the pool");
+
+        let mut reorgs = sealer.reorgs.subscribe();
+        sealer.rewind(0).unwrap();
+        assert_eq!(db.head_number(), 0);
+        assert!(pool.get(&hash).is_some(), "the transaction is pending again");
+        let reorg = reorgs.try_recv().unwrap();
+        assert_eq!((reorg.to, reorg.blocks.len()), (0, 1));
+        assert_eq!(reorg.blocks[0].tx_hashes[1], hash);
     }
 }
