@@ -38,12 +38,14 @@ pub struct Reorg {
     pub blocks: Vec<RevertedBlock>,
 }
 
+/// The newest sequence number, and the remembered reorgs with theirs, oldest first.
+type ReorgLog = (u64, VecDeque<(u64, Arc<Reorg>)>);
+
 /// Announces rewinds to the RPC side.
 #[derive(Debug)]
 pub struct Reorgs {
     tx: broadcast::Sender<Arc<Reorg>>,
-    /// `(sequence number, reorg)`, oldest first.
-    log: Mutex<(u64, VecDeque<(u64, Arc<Reorg>)>)>,
+    log: Mutex<ReorgLog>,
 }
 
 impl Default for Reorgs {

@@ -158,12 +158,13 @@ async fn replay_from_genesis_into_a_fresh_database() {
     // Every header field execution does not decide is checked too: a block that claims
     // another base fee, extra data, DA footprint or gas limit is refused.
     let good = stored_block(&db, next);
-    let tampered: [(&str, Box<dyn Fn(&mut Block)>); 5] = [
-        ("base fee per gas", Box::new(|b| b.header.base_fee_per_gas = Some(1))),
-        ("extra data", Box::new(|b| b.header.extra_data = vec![9u8; 4].into())),
-        ("blob gas used", Box::new(|b| b.header.blob_gas_used = Some(123_456))),
-        ("gas limit", Box::new(|b| b.header.gas_limit += 1)),
-        ("timestamp", Box::new(|b| b.header.timestamp = 0)),
+    type Tamper = fn(&mut Block);
+    let tampered: [(&str, Tamper); 5] = [
+        ("base fee per gas", |b| b.header.base_fee_per_gas = Some(1)),
+        ("extra data", |b| b.header.extra_data = vec![9u8; 4].into()),
+        ("blob gas used", |b| b.header.blob_gas_used = Some(123_456)),
+        ("gas limit", |b| b.header.gas_limit += 1),
+        ("timestamp", |b| b.header.timestamp = 0),
     ];
     for (what, tamper) in tampered {
         let mut bad = good.clone();
