@@ -6,7 +6,7 @@
 //! secp256k1 signature, `v` 0 or 1, over `keccak(domain(32 zero bytes) ++ chain id (32, big
 //! endian) ++ keccak(payload))`.
 
-use crate::payload::{BlockVersion, PayloadError, decode_payload, encode_payload};
+use crate::payload::{BlockVersion, decode_payload, encode_payload};
 use alloy::signers::{SignerSync, local::PrivateKeySigner};
 use alloy_primitives::{Address, B256, Signature, keccak256};
 use sha2::{Digest, Sha256};
@@ -22,7 +22,8 @@ pub const MIN_GOSSIP_SIZE: usize = 66;
 pub const MAX_BLOCK_AGE: u64 = 60;
 /// A block this many seconds in the future is rejected.
 pub const MAX_CLOCK_SKEW: u64 = 5;
-/// Distinct blocks accepted at one height; more is equivocation.
+/// Once more than this many distinct blocks were seen at one height, any further block there
+/// is rejected as equivocation (op-node's rule: so at most 6 are accepted).
 pub const MAX_BLOCKS_PER_HEIGHT: usize = 5;
 /// Heights whose block hashes are remembered.
 const SEEN_HEIGHTS: usize = 1000;
@@ -70,21 +71,15 @@ pub fn message_id(topic: &str, data: &[u8]) -> Vec<u8> {
         .ok()
         .filter(|len| *len <= MAX_GOSSIP_SIZE)
         .and_then(|_| snap::raw::Decoder::new().decompress_vec(data).ok());
+    let (domain, payload): ([u8; 4], &[u8]) = match &decompressed {
+        Some(decompressed) => ([1, 0, 0, 0], decompressed),
+        None => ([0, 0, 0, 0], data),
+    };
     let mut hasher = Sha256::new();
-    match &decompressed {
-        Some(decompressed) => {
-            hasher.update([1, 0, 0, 0]);
-            hasher.update((topic.len() as u64).to_le_bytes());
-            hasher.update(topic.as_bytes());
-            hasher.update(decompressed);
-        }
-        None => {
-            hasher.update([0, 0, 0, 0]);
-            hasher.update((topic.len() as u64).to_le_bytes());
-            hasher.update(topic.as_bytes());
-            hasher.update(data);
-        }
-    }
+    hasher.update(domain);
+    hasher.update((topic.len() as u64).to_le_bytes());
+    hasher.update(topic.as_bytes());
+    hasher.update(payload);
     hasher.finalize()[..20].to_vec()
 }
 
@@ -135,7 +130,6 @@ impl BlockValidator {
         }
         let (block, hash) = match decode_payload(&self.chain, version, payload) {
             Ok(decoded) => decoded,
-            Err(err @ PayloadError::BlockHash { .. }) => return Verdict::Reject(err.to_string()),
             Err(err) => return Verdict::Reject(err.to_string()),
         };
         let timestamp = block.header.timestamp;

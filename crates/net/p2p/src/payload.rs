@@ -156,9 +156,7 @@ pub fn decode_payload(
     if actual != version {
         return Err(PayloadError::WrongVersion { sent: version, actual });
     }
-    if block.body.transactions.iter().any(|tx| tx.is_deposit()) {
-        check_deposits_first(&block.body)?;
-    }
+    check_deposits_first(&block.body)?;
     let hash = block.header.hash_slow();
     if hash != claimed {
         return Err(PayloadError::BlockHash { claimed, actual: hash });
