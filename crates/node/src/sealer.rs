@@ -56,12 +56,14 @@ impl BlockSealer {
     /// [`Self::writer`].
     pub(crate) fn rewind(&self, number: u64) -> Result<(), NodeError> {
         use alloy::eips::Encodable2718;
-        let mut removed = Vec::new();
-        for n in number + 1..=self.db.head_number() {
-            let body = self.db.body(n)?.unwrap_or_default();
-            removed.extend(body.iter().filter(|tx| !tx.is_deposit()).map(|tx| tx.encoded_2718()));
-        }
-        self.reorgs.unwind(&self.db, number)?;
+        let Some(reorg) = self.reorgs.unwind(&self.db, number)? else { return Ok(()) };
+        let removed: Vec<Vec<u8>> = reorg
+            .blocks
+            .iter()
+            .flat_map(|block| &block.transactions)
+            .filter(|tx| !tx.is_deposit())
+            .map(|tx| tx.encoded_2718())
+            .collect();
         let head = self.db.head();
         let chain = self.evm.chain();
         self.pool.on_new_block(
@@ -233,6 +235,6 @@ mod tests {
         assert!(pool.get(&hash).is_some(), "the transaction is pending again");
         let reorg = reorgs.try_recv().unwrap();
         assert_eq!((reorg.to, reorg.blocks.len()), (0, 1));
-        assert_eq!(reorg.blocks[0].tx_hashes[1], hash);
+        assert_eq!(reorg.blocks[0].transactions[1].tx_hash(), hash);
     }
 }

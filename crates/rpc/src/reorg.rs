@@ -6,11 +6,10 @@
 //! `debug_setHead`) goes through [`Reorgs::unwind`], which reads the blocks it is about to
 //! remove, unwinds, and announces them before any replacement block is committed.
 
-use alloy_primitives::B256;
 use parking_lot::Mutex;
 use std::{collections::VecDeque, sync::Arc};
 use tokio::sync::broadcast;
-use tributary_primitives::{Receipt, SealedHeader};
+use tributary_primitives::{OpTxEnvelope, Receipt, SealedHeader};
 use tributary_storage::{Database, StorageError};
 
 /// Reorgs remembered for filters that have not been polled since.
@@ -23,8 +22,8 @@ const MAX_ANNOUNCED: u64 = 1024;
 pub struct RevertedBlock {
     /// Its header.
     pub header: SealedHeader,
-    /// Its transactions' hashes, in order.
-    pub tx_hashes: Vec<B256>,
+    /// Its transactions, in order.
+    pub transactions: Vec<OpTxEnvelope>,
     /// Its receipts.
     pub receipts: Vec<Receipt>,
 }
@@ -55,22 +54,23 @@ impl Default for Reorgs {
 }
 
 impl Reorgs {
-    /// Removes the blocks above `number` and announces them. Blocking.
+    /// Removes the blocks above `number`, announces them, and returns them (the newest 1024
+    /// at most; None when there was nothing above `number`). Blocking.
     ///
     /// # Errors
     ///
     /// Reading the blocks or unwinding fails.
-    pub fn unwind(&self, db: &Database, number: u64) -> Result<(), StorageError> {
+    pub fn unwind(&self, db: &Database, number: u64) -> Result<Option<Arc<Reorg>>, StorageError> {
         let head = db.head_number();
         if number >= head {
-            return Ok(());
+            return Ok(None);
         }
         let mut blocks = Vec::new();
         for n in number.max(head.saturating_sub(MAX_ANNOUNCED)) + 1..=head {
             let Some(header) = db.sealed_header(n)? else { continue };
-            let tx_hashes = db.body(n)?.unwrap_or_default().iter().map(|tx| tx.tx_hash()).collect();
+            let transactions = db.body(n)?.unwrap_or_default();
             let receipts = db.receipts(n)?.unwrap_or_default();
-            blocks.push(RevertedBlock { header, tx_hashes, receipts });
+            blocks.push(RevertedBlock { header, transactions, receipts });
         }
         db.unwind_to(number)?;
         let reorg = Arc::new(Reorg { to: number, blocks });
@@ -81,8 +81,8 @@ impl Reorgs {
         while log.1.len() > KEPT {
             log.1.pop_front();
         }
-        let _ = self.tx.send(reorg);
-        Ok(())
+        let _ = self.tx.send(reorg.clone());
+        Ok(Some(reorg))
     }
 
     /// New reorgs as they happen.

@@ -13,7 +13,10 @@ use parking_lot::Mutex;
 use serde::Serialize;
 use serde_json::Value;
 use std::{
-    sync::atomic::{AtomicU64, Ordering},
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{Duration, Instant},
 };
 use tokio::sync::broadcast::{self, error::RecvError};
@@ -95,8 +98,7 @@ impl EthHandler {
         }
         let body = self.ctx.db.body(header.number)?.unwrap_or_default();
         let receipts = self.ctx.db.receipts(header.number)?.unwrap_or_default();
-        let hashes: Vec<B256> = body.iter().map(|tx| tx.tx_hash()).collect();
-        Ok(matching_logs(header, &hashes, &receipts, filter, false))
+        Ok(matching_logs(header, &body, &receipts, filter, false))
     }
 
     /// Logs in `[from, to]`, bounded by the configured range and result count.
@@ -144,6 +146,16 @@ impl EthHandler {
         }
     }
 
+    /// Where a polled filter goes on from: its next block, or the first block after a reorg's
+    /// fork point if one came since; moves the filter to after `head`. Returns the reorgs
+    /// since, and that block.
+    fn resume(&self, next: &mut u64, reorgs: &mut u64, head: u64) -> (Vec<Arc<Reorg>>, u64) {
+        let (since, latest) = self.ctx.reorgs.since(*reorgs);
+        let from = since.iter().map(|r| r.to + 1).fold(*next, u64::min);
+        (*next, *reorgs) = (head + 1, latest);
+        (since, from)
+    }
+
     pub(super) fn filter_changes_inner(&self, id: U256) -> Result<FilterChanges, RpcError> {
         let head = self.ctx.db.head_number();
         let mut installed = self.ctx.filters.installed.lock();
@@ -152,9 +164,7 @@ impl EthHandler {
         match &mut entry.kind {
             Kind::Blocks { next, reorgs } => {
                 // After a reorg, the blocks from the fork point on are new.
-                let (since, latest) = self.ctx.reorgs.since(*reorgs);
-                let from = since.iter().map(|r| r.to + 1).fold(*next, u64::min);
-                (*next, *reorgs) = (head + 1, latest);
+                let (_, from) = self.resume(next, reorgs, head);
                 drop(installed);
                 let mut hashes = Vec::new();
                 for number in from..=head {
@@ -163,11 +173,9 @@ impl EthHandler {
                 Ok(FilterChanges::Hashes(hashes))
             }
             Kind::Logs { filter, next, reorgs } => {
-                let (since, latest) = self.ctx.reorgs.since(*reorgs);
-                let from = since.iter().map(|r| r.to + 1).fold(*next, u64::min);
                 let filter = (**filter).clone();
                 let reported_until = *next;
-                (*next, *reorgs) = (head + 1, latest);
+                let (since, from) = self.resume(next, reorgs, head);
                 drop(installed);
                 // Logs already reported from blocks a reorg removed come back as removed.
                 let mut logs: Vec<Log> = since
@@ -258,7 +266,7 @@ impl EthHandler {
 /// The logs of a block that `filter` matches, `removed` as given.
 fn matching_logs(
     header: &SealedHeader,
-    tx_hashes: &[B256],
+    transactions: &[tributary_primitives::OpTxEnvelope],
     receipts: &[tributary_primitives::Receipt],
     filter: &Filter,
     removed: bool,
@@ -268,7 +276,7 @@ fn matching_logs(
     }
     let mut out = Vec::new();
     let mut log_index = 0u64;
-    for (index, (hash, receipt)) in tx_hashes.iter().zip(receipts).enumerate() {
+    for (index, (tx, receipt)) in transactions.iter().zip(receipts).enumerate() {
         for log in receipt.logs() {
             if filter.matches(log) {
                 out.push(Log {
@@ -276,7 +284,7 @@ fn matching_logs(
                     block_hash: Some(header.hash()),
                     block_number: Some(header.number),
                     block_timestamp: Some(header.timestamp),
-                    transaction_hash: Some(*hash),
+                    transaction_hash: Some(tx.tx_hash()),
                     transaction_index: Some(index as u64),
                     log_index: Some(log_index),
                     removed,
@@ -295,22 +303,22 @@ fn removed_logs(reorg: &Reorg, filter: &Filter) -> Vec<Log> {
         .iter()
         .rev()
         .flat_map(|block| {
-            matching_logs(&block.header, &block.tx_hashes, &block.receipts, filter, true)
+            matching_logs(&block.header, &block.transactions, &block.receipts, filter, true)
         })
         .collect()
 }
 
 enum LogEvent {
-    Block(std::sync::Arc<tributary_storage::ExecutedBlock>),
-    Reorg(std::sync::Arc<Reorg>),
+    Block(Arc<tributary_storage::ExecutedBlock>),
+    Reorg(Arc<Reorg>),
 }
 
 /// [`forward`] for log subscriptions: a reorg's removed logs go out before the logs of the
 /// blocks that replace them (a reorg is announced before its first new block is committed).
 async fn forward_logs(
     sink: SubscriptionSink,
-    mut blocks: broadcast::Receiver<std::sync::Arc<tributary_storage::ExecutedBlock>>,
-    mut reorgs: broadcast::Receiver<std::sync::Arc<Reorg>>,
+    mut blocks: broadcast::Receiver<Arc<tributary_storage::ExecutedBlock>>,
+    mut reorgs: broadcast::Receiver<Arc<Reorg>>,
     map: impl Fn(LogEvent) -> Vec<Log>,
 ) {
     loop {
