@@ -146,6 +146,16 @@ impl Buffer {
             self.blocks.pop_last();
         }
     }
+
+    /// Block `number`, which must hash to `hash`, to fetch now; None while a request for it
+    /// is still in flight.
+    fn want(&mut self, number: u64, hash: B256) -> Option<(u64, B256)> {
+        if self.fetching.is_some_and(|(n, at)| n == number && at.elapsed() < FETCH_TIMEOUT) {
+            return None;
+        }
+        self.fetching = Some((number, Instant::now()));
+        Some((number, hash))
+    }
 }
 
 /// Imports every buffered block that extends the head; returns the block to fetch next (its
@@ -159,60 +169,31 @@ fn import_ready(
     loop {
         let safe = heads.safe();
         buffer.blocks.retain(|number, _| *number > safe);
-        let Some((&lowest, _)) = buffer.blocks.first_key_value() else { return Ok(None) };
+        let Some((&lowest, (first, _))) = buffer.blocks.first_key_value() else {
+            return Ok(None);
+        };
+        let parent_hash = first.header.parent_hash;
         let head = db.head();
         if lowest > head.number + 1 {
-            let Some((_, (child, _))) = buffer.blocks.first_key_value() else { return Ok(None) };
-            let wanted = (lowest - 1, child.header.parent_hash);
-            if buffer.fetching.is_some_and(|(n, at)| n == wanted.0 && at.elapsed() < FETCH_TIMEOUT)
-            {
-                return Ok(None);
-            }
-            buffer.fetching = Some((wanted.0, Instant::now()));
-            return Ok(Some(wanted));
+            return Ok(buffer.want(lowest - 1, parent_hash));
         }
-        let Some((block, hash)) = buffer.blocks.remove(&lowest) else { return Ok(None) };
-        if lowest <= head.number {
-            // A block at a height we have: ours, or one that replaces our unsafe block.
-            if db.block_hash(lowest)? == Some(hash) {
-                continue;
-            }
-            if db.block_hash(lowest - 1)? != Some(block.header.parent_hash) {
-                continue;
-            }
-            tracing::warn!(
-                target: "node::gossip",
-                number = lowest,
-                %hash,
-                unsafe_head = head.number,
-                "the sequencer replaced an unsafe block: reorganizing the unsafe chain"
-            );
-            let _writer = sealer.writer.lock();
-            if heads.safe() >= lowest {
-                continue;
-            }
-            sealer.rewind(lowest - 1)?;
-            drop(_writer);
-        } else if block.header.parent_hash != head.hash() {
+        if lowest == head.number + 1 && parent_hash != head.hash() {
             // The child of a block we do not have at the head: the head is not the
-            // sequencer's. Fetch the sequencer's block at the head's height.
+            // sequencer's. Fetch the sequencer's block at the head's height (it replaces ours
+            // when it arrives); a safe head is never replaced from gossip.
             if head.number > safe {
-                buffer.blocks.insert(lowest, (block.clone(), hash));
-                if buffer
-                    .fetching
-                    .is_some_and(|(n, at)| n == head.number && at.elapsed() < FETCH_TIMEOUT)
-                {
-                    return Ok(None);
-                }
-                buffer.fetching = Some((head.number, Instant::now()));
-                return Ok(Some((head.number, block.header.parent_hash)));
+                return Ok(buffer.want(head.number, parent_hash));
             }
             tracing::warn!(
                 target: "node::gossip",
                 number = lowest,
-                %hash,
                 "a gossiped block does not extend the safe chain; dropped"
             );
+            buffer.blocks.remove(&lowest);
+            continue;
+        }
+        let Some((block, hash)) = buffer.blocks.remove(&lowest) else { return Ok(None) };
+        if db.block_hash(lowest)? == Some(hash) {
             continue;
         }
         match sealer.import(&block) {

@@ -89,7 +89,9 @@ impl BlockSealer {
     }
 
     /// Executes a block someone else built (a gossiped one) on the head, checks it against
-    /// its header, and commits it; None when it no longer extends the head. Blocking.
+    /// its header, and commits it; None when it does not extend the head. A block at or below
+    /// the head whose parent is ours and which is above the safe head replaces our block there
+    /// (the sequencer replaced it), in the same hold of [`Self::writer`]. Blocking.
     ///
     /// # Errors
     ///
@@ -100,6 +102,22 @@ impl BlockSealer {
     ) -> Result<Option<Arc<ExecutedBlock>>, NodeError> {
         let started = std::time::Instant::now();
         let _writer = self.writer.lock();
+        let number = block.header.number;
+        if number <= self.db.head_number() {
+            if number <= self.heads.safe()
+                || number == 0
+                || self.db.block_hash(number - 1)? != Some(block.header.parent_hash)
+            {
+                return Ok(None);
+            }
+            tracing::warn!(
+                target: "node::gossip",
+                number,
+                unsafe_head = self.db.head_number(),
+                "the sequencer replaced an unsafe block: reorganizing the unsafe chain"
+            );
+            self.rewind(number - 1)?;
+        }
         let (block, root) = match self.evm.execute_block(&self.db, block) {
             Err(tributary_evm::ExecutionError::NotChildOfHead { .. }) => return Ok(None),
             executed => executed?,
@@ -178,12 +196,10 @@ mod tests {
     use alloy_primitives::{Address, B256, TxKind, U256};
     use tributary_chainspec::ChainSpec;
 
-    /// A sealed block that is rewound gives its transactions back to the pool.
-    #[test]
-    fn a_rewound_blocks_transactions_go_back_to_the_pool() {
-        let dir = tempfile::tempdir().unwrap();
+    /// A sealer over a fresh dev-chain database in `dir`.
+    fn sealer(dir: &std::path::Path) -> BlockSealer {
         let chain = Arc::new(ChainSpec::dev());
-        let db = Database::open(dir.path(), &chain, Default::default()).unwrap();
+        let db = Database::open(dir, &chain, Default::default()).unwrap();
         let head = db.head();
         let pool = Arc::new(TxPool::new(
             Default::default(),
@@ -193,31 +209,38 @@ mod tests {
             chain.next_base_fee(&head, head.timestamp + 1),
             Arc::new(crate::HeadState(db.clone())),
         ));
-        let sealer = BlockSealer {
-            db: db.clone(),
-            evm: EvmConfig::new(chain.clone()),
-            pool: pool.clone(),
+        BlockSealer {
+            db,
+            evm: EvmConfig::new(chain),
+            pool,
             blocks: broadcast::channel(8).0,
             heads: Default::default(),
             metrics: NodeMetrics,
             writer: Default::default(),
             reorgs: Default::default(),
-        };
-        // Dev account 0 of the test mnemonic.
+        }
+    }
+
+    /// A 1-wei transfer from dev account 0 to `to`, nonce 0.
+    fn transfer(to: u8) -> Vec<u8> {
         let key: PrivateKeySigner =
             "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80".parse().unwrap();
         let mut tx = TxEip1559 {
-            chain_id: chain.chain_id(),
+            chain_id: tributary_chainspec::DEV_CHAIN_ID,
             gas_limit: 21_000,
             max_fee_per_gas: 10_000_000_000,
             max_priority_fee_per_gas: 1,
-            to: TxKind::Call(Address::repeat_byte(7)),
+            to: TxKind::Call(Address::repeat_byte(to)),
             value: U256::from(1),
             ..Default::default()
         };
         let signature = key.sign_transaction_sync(&mut tx).unwrap();
-        let raw = OpTxEnvelope::Eip1559(tx.into_signed(signature)).encoded_2718();
-        let hash = pool.add_raw(&raw).unwrap();
+        OpTxEnvelope::Eip1559(tx.into_signed(signature)).encoded_2718()
+    }
+
+    /// Seals block 1 with whatever the pool holds.
+    fn seal_first(sealer: &BlockSealer) -> Arc<ExecutedBlock> {
+        let head = sealer.db.head();
         let attrs = BlockAttributes {
             timestamp: head.timestamp + 2,
             prev_randao: B256::ZERO,
@@ -225,16 +248,56 @@ mod tests {
             l1_info: crate::dev_l1_origin(1),
             deposits: Vec::new(),
         };
-        let block = sealer.seal(&head, attrs).unwrap().unwrap();
+        sealer.seal(&head, attrs).unwrap().unwrap()
+    }
+
+    /// A sealed block that is rewound gives its transactions back to the pool.
+    #[test]
+    fn a_rewound_blocks_transactions_go_back_to_the_pool() {
+        let dir = tempfile::tempdir().unwrap();
+        let sealer = sealer(dir.path());
+        let hash = sealer.pool.add_raw(&transfer(7)).unwrap();
+        let block = seal_first(&sealer);
         assert_eq!(block.body.len(), 2, "the L1 attributes deposit and the transfer");
-        assert!(pool.get(&hash).is_none(), "mined, so out of the pool");
+        assert!(sealer.pool.get(&hash).is_none(), "mined, so out of the pool");
 
         let mut reorgs = sealer.reorgs.subscribe();
         sealer.rewind(0).unwrap();
-        assert_eq!(db.head_number(), 0);
-        assert!(pool.get(&hash).is_some(), "the transaction is pending again");
+        assert_eq!(sealer.db.head_number(), 0);
+        assert!(sealer.pool.get(&hash).is_some(), "the transaction is pending again");
         let reorg = reorgs.try_recv().unwrap();
         assert_eq!((reorg.to, reorg.blocks.len()), (0, 1));
         assert_eq!(reorg.blocks[0].transactions[1].tx_hash(), hash);
+    }
+
+    /// An imported block at an unsafe height with our parent replaces our block there; at a
+    /// safe height it is refused.
+    #[test]
+    fn an_imported_block_replaces_an_unsafe_one_but_not_a_safe_one() {
+        let (ours_dir, theirs_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (ours, theirs) = (sealer(ours_dir.path()), sealer(theirs_dir.path()));
+        let mine = ours.pool.add_raw(&transfer(7)).unwrap();
+        let our_block = seal_first(&ours);
+        theirs.pool.add_raw(&transfer(8)).unwrap();
+        let their_block = seal_first(&theirs);
+        assert_ne!(our_block.header.hash(), their_block.header.hash());
+        let their_block = tributary_p2p::block_from_parts(
+            ours.evm.chain(),
+            their_block.header.inner().clone(),
+            their_block.body.clone(),
+        );
+
+        ours.heads.set(1, 0);
+        assert!(ours.import(&their_block).unwrap().is_none(), "a safe block stays");
+        assert_eq!(ours.db.block_hash(1).unwrap(), Some(our_block.header.hash()));
+
+        ours.heads.set(0, 0);
+        let imported = ours.import(&their_block).unwrap().unwrap();
+        assert_eq!(ours.db.head_number(), 1);
+        assert_eq!(ours.db.block_hash(1).unwrap(), Some(imported.header.hash()));
+        assert_eq!(imported.header.hash(), their_block.header.hash_slow());
+        // Our replaced transaction was given back; it conflicts (same nonce) with theirs, so
+        // the pool refused it on the new chain rather than keeping a stale one.
+        assert!(ours.pool.get(&mine).is_none());
     }
 }
