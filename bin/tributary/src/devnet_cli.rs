@@ -61,8 +61,10 @@ pub(crate) async fn up(args: UpArgs) -> eyre::Result<()> {
     let datadir = args.dir.resolve()?;
     let ports = match args.port_base {
         Some(base) => DevnetPorts::from_base(base, args.followers),
-        None => DevnetPorts::DEFAULT,
-    };
+        None => Some(DevnetPorts::DEFAULT),
+    }
+    .filter(|ports| ports.fit(args.followers))
+    .ok_or_else(|| eyre::eyre!("the devnet's ports would pass 65535: lower --port-base"))?;
     let config = UpConfig {
         datadir: datadir.clone(),
         binary: std::env::current_exe()?,

@@ -42,10 +42,20 @@ impl DevnetPorts {
     pub const DEFAULT: Self = Self { l1: 8645, sequencer: 8545, follower_step: 1000, p2p: 9222 };
 
     /// Consecutive ports from `base`: L1, sequencer, followers, then P2P (for tests and a
-    /// second devnet beside the first).
-    pub fn from_base(base: u16, followers: usize) -> Self {
-        let followers = followers as u16;
-        Self { l1: base, sequencer: base + 1, follower_step: 1, p2p: base + 2 + followers }
+    /// second devnet beside the first); None when they would pass 65535.
+    pub fn from_base(base: u16, followers: usize) -> Option<Self> {
+        let followers = u16::try_from(followers).ok()?;
+        // L1, sequencer, followers, then P2P for the sequencer and each follower.
+        let last = base.checked_add(2)?.checked_add(followers.checked_mul(2)?)?;
+        let p2p = last.checked_sub(followers)?;
+        Some(Self { l1: base, sequencer: base + 1, follower_step: 1, p2p })
+    }
+
+    /// Whether every port of `followers` followers fits in a u16.
+    pub fn fit(&self, followers: usize) -> bool {
+        let followers = followers as u32;
+        u32::from(self.sequencer) + u32::from(self.follower_step) * followers <= 65_535
+            && u32::from(self.p2p) + followers <= 65_535
     }
 
     fn follower(&self, index: usize) -> u16 {
@@ -444,4 +454,20 @@ async fn stop(nodes: &[DevnetNode]) -> Vec<String> {
 
 fn signal(pid: u32, name: &str) {
     let _ = Command::new("kill").args([format!("-{name}"), pid.to_string()]).status();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_from_a_base_are_consecutive_and_bounded() {
+        let ports = DevnetPorts::from_base(30_000, 2).unwrap();
+        let all = [ports.l1, ports.sequencer, ports.follower(1), ports.follower(2)];
+        assert_eq!(all, [30_000, 30_001, 30_002, 30_003]);
+        assert_eq!(ports.p2p, 30_004, "sequencer P2P, then followers' at 30005 and 30006");
+        assert!(ports.fit(2));
+        assert!(DevnetPorts::from_base(65_530, 2).is_none(), "would pass 65535");
+        assert!(DevnetPorts::DEFAULT.fit(50) && !DevnetPorts::DEFAULT.fit(60));
+    }
 }
