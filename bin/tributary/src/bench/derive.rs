@@ -141,7 +141,7 @@ fn rollup(spec: &ChainSpec, l1_genesis: &L1Block) -> eyre::Result<RollupConfig> 
     Ok(RollupConfig::from_json(&json.to_string())?)
 }
 
-/// `per_block` signed transfers for each of `blocks` blocks, round robin over the dev
+/// `per_block` (at least 1) signed transfers for each of `blocks` blocks, round robin over the dev
 /// accounts, each to a fresh address.
 fn transfers(chain_id: u64, blocks: u64, per_block: usize) -> Vec<Vec<Recovered<OpTxEnvelope>>> {
     let keys: Vec<_> = (0..SENDERS).map(dev_signer).collect();
@@ -169,7 +169,7 @@ fn transfers(chain_id: u64, blocks: u64, per_block: usize) -> Vec<Vec<Recovered<
             )
         })
         .collect();
-    signed.chunks(per_block.max(1)).map(<[_]>::to_vec).collect()
+    signed.chunks(per_block).map(<[_]>::to_vec).collect()
 }
 
 impl SourceChain {
@@ -184,10 +184,10 @@ impl SourceChain {
             l1.push(l1_block(number, parent, genesis_time + number * L1_BLOCK_TIME));
         }
         let rollup = rollup(&spec, &l1[0])?;
-        let mut txs = transfers(spec.chain_id(), blocks, per_block);
-        if per_block == 0 {
-            txs = vec![Vec::new(); blocks as usize];
-        }
+        let txs = match per_block {
+            0 => vec![Vec::new(); blocks as usize],
+            _ => transfers(spec.chain_id(), blocks, per_block),
+        };
 
         let dir = tempfile::tempdir()?;
         let db = Database::open(dir.path(), &spec, DatabaseConfig::default())?;
