@@ -1,5 +1,6 @@
 use crate::{
     Result, StateProvider, StorageError,
+    node_cache::AccountTrieNodes,
     tables::{
         self, META_CHAIN_ID, META_FINALIZED, META_GENESIS_HASH, META_HEAD, META_SAFE, cf,
         decode_number, number_key,
@@ -50,6 +51,8 @@ pub(crate) struct Inner {
     pub(crate) head: RwLock<SealedHeader>,
     /// Serializes writers: commits and unwinds must each see the head they build on.
     pub(crate) write_lock: Mutex<()>,
+    /// The account trie's nodes, equal to the `account_trie` table at the head.
+    pub(crate) account_nodes: AccountTrieNodes,
 }
 
 impl std::fmt::Debug for Database {
@@ -110,8 +113,13 @@ impl Database {
                     .map(|raw| decode_number(&raw))
                     .transpose()?
                     .ok_or(StorageError::corrupt("head"))?;
-                let inner =
-                    Inner { db, head: RwLock::new(genesis.clone()), write_lock: Mutex::new(()) };
+                let account_nodes = AccountTrieNodes::load(&db)?;
+                let inner = Inner {
+                    db,
+                    head: RwLock::new(genesis.clone()),
+                    write_lock: Mutex::new(()),
+                    account_nodes,
+                };
                 let database = Self { inner: Arc::new(inner) };
                 let head = database
                     .sealed_header(head_number)?
@@ -120,8 +128,12 @@ impl Database {
                 database
             }
             None => {
-                let inner =
-                    Inner { db, head: RwLock::new(genesis.clone()), write_lock: Mutex::new(()) };
+                let inner = Inner {
+                    db,
+                    head: RwLock::new(genesis.clone()),
+                    write_lock: Mutex::new(()),
+                    account_nodes: AccountTrieNodes::default(),
+                };
                 let database = Self { inner: Arc::new(inner) };
                 database.write_genesis(chain)?;
                 database

@@ -3,10 +3,12 @@
 use crate::{
     Database, Result, StateDiff, StorageError,
     db::RowVisitor,
+    node_cache::AccountTrieNodes,
     tables::{cf, decode_hashed_account, decode_path, encode_path},
 };
 use alloy_primitives::{B256, U256, keccak256, map::HashMap};
-use std::collections::BTreeMap;
+use rocksdb::DBRawIterator;
+use std::{cell::RefCell, collections::BTreeMap};
 use tributary_primitives::Account;
 use tributary_trie::{
     BranchNodeCompact, EMPTY_ROOT_HASH, Nibbles, PrefixSet, TrieAccount, TrieSource, TrieUpdates,
@@ -47,12 +49,19 @@ impl Database {
         // Storage tries first: account leaves need their roots.
         let mut storage_roots: HashMap<B256, B256> = HashMap::default();
         let mut storage = Vec::with_capacity(diff.storage.len());
+        let storage_leaves = Cursor::new(self, cf::HASHED_STORAGE);
+        let storage_nodes = Cursor::new(self, cf::STORAGE_TRIE);
         for change in &diff.storage {
             let hashed_address = keccak256(change.address);
             let slots: BTreeMap<B256, U256> =
                 change.slots.iter().map(|(slot, _, new)| (keccak256(slot), *new)).collect();
-            let source =
-                StorageTrie { db: self, hashed_address, slots: &slots, wiped: change.wiped };
+            let source = StorageTrie {
+                leaves_table: &storage_leaves,
+                nodes_table: &storage_nodes,
+                hashed_address,
+                slots: &slots,
+                wiped: change.wiped,
+            };
             let nodes = compute_root(&source, &PrefixSet::from_hashed_keys(slots.keys().copied()))?;
             storage_roots.insert(hashed_address, nodes.root);
             storage.push(StorageTrieOutput { hashed_address, wiped: change.wiped, slots, nodes });
@@ -90,7 +99,11 @@ impl Database {
             .iter()
             .map(|(hashed, leaf)| (*hashed, leaf.as_ref().map(|(a, root)| account_rlp(a, root))))
             .collect();
-        let source = AccountTrie { db: self, leaves: &leaves };
+        let source = AccountTrie {
+            nodes: &self.inner.account_nodes,
+            leaves_table: Cursor::new(self, cf::HASHED_ACCOUNTS),
+            leaves: &leaves,
+        };
         let account_nodes =
             compute_root(&source, &PrefixSet::from_hashed_keys(leaves.keys().copied()))?;
         Ok(StateRootOutput {
@@ -107,32 +120,53 @@ impl Database {
             None => Ok(EMPTY_ROOT_HASH),
         }
     }
+}
 
-    /// Iterates `table` over `[prefix ++ from, prefix ++ to)`, calling `f(key suffix, value)`.
+/// A RocksDB iterator over one table, reused for every lookup of one state root: a walk makes
+/// a hundred small range reads, and creating an iterator costs about as much as a seek.
+///
+/// The iterator reads the table as it was when the cursor was made; only the writer computes
+/// roots, so nothing changes the table meanwhile.
+struct Cursor<'a> {
+    iter: RefCell<DBRawIterator<'a>>,
+}
+
+impl<'a> Cursor<'a> {
+    fn new(db: &'a Database, table: &str) -> Self {
+        Self { iter: RefCell::new(db.inner.db.raw_iterator_cf(db.cf(table))) }
+    }
+
+    /// Calls `f(key suffix, value)` for the rows `[prefix ++ from, prefix ++ to)` in order.
     fn scan(
         &self,
-        table: &str,
         prefix: &[u8],
         from: &B256,
         to: Option<&B256>,
         f: &mut RowVisitor<'_>,
     ) -> Result<()> {
-        let upper = match to {
-            Some(to) => Some([prefix, to.as_slice()].concat()),
-            None => increment(prefix),
-        };
-        self.for_each_from(table, prefix, &[prefix, from.as_slice()].concat(), upper, f)
+        let mut iter = self.iter.borrow_mut();
+        iter.seek([prefix, from.as_slice()].concat());
+        while iter.valid() {
+            let (Some(key), Some(value)) = (iter.key(), iter.value()) else { break };
+            let Some(suffix) = key.strip_prefix(prefix) else { break };
+            if to.is_some_and(|to| suffix >= to.as_slice()) {
+                break;
+            }
+            f(suffix, value)?;
+            iter.next();
+        }
+        Ok(iter.status()?)
     }
 
+    /// The first stored node at or under `path` among the keys starting with `key_prefix`.
     fn first_node(
         &self,
-        table: &str,
         key_prefix: &[u8],
         path: &Nibbles,
     ) -> Result<Option<(Nibbles, BranchNodeCompact)>> {
         let mut seek = key_prefix.to_vec();
         seek.extend_from_slice(&encode_path(path));
-        let mut iter = self.inner.db.raw_iterator_cf(self.cf(table));
+        let mut iter = self.iter.borrow_mut();
         iter.seek(&seek);
         if !iter.valid() {
             iter.status()?;
@@ -154,18 +188,6 @@ pub(crate) fn account_rlp(account: &Account, storage_root: &B256) -> Vec<u8> {
         storage_root: *storage_root,
         code_hash: account.code_hash,
     })
-}
-
-/// The byte string after every string starting with `prefix`; `None` if there is none.
-fn increment(prefix: &[u8]) -> Option<Vec<u8>> {
-    let mut out = prefix.to_vec();
-    while let Some(last) = out.pop() {
-        if last < u8::MAX {
-            out.push(last + 1);
-            return Some(out);
-        }
-    }
-    None
 }
 
 /// Merges sorted stored leaves with the pending overlay (`None` in the overlay deletes).
@@ -214,7 +236,8 @@ fn key_range<V>(
 }
 
 struct AccountTrie<'a> {
-    db: &'a Database,
+    nodes: &'a AccountTrieNodes,
+    leaves_table: Cursor<'a>,
     leaves: &'a BTreeMap<B256, Option<Vec<u8>>>,
 }
 
@@ -222,7 +245,7 @@ impl TrieSource for AccountTrie<'_> {
     type Error = StorageError;
 
     fn first_node_under(&self, prefix: &Nibbles) -> Result<Option<(Nibbles, BranchNodeCompact)>> {
-        self.db.first_node(cf::ACCOUNT_TRIE, &[], prefix)
+        Ok(self.nodes.first_under(prefix))
     }
 
     fn for_each_leaf(
@@ -234,7 +257,7 @@ impl TrieSource for AccountTrie<'_> {
         let mut overlay = key_range(self.leaves, from, to).map(|(k, v)| (*k, v.clone())).peekable();
         merge_leaves(
             |g| {
-                self.db.scan(cf::HASHED_ACCOUNTS, &[], &from, to.as_ref(), &mut |key, value| {
+                self.leaves_table.scan(&[], &from, to.as_ref(), &mut |key, value| {
                     let (account, root) = decode_hashed_account(value)?;
                     g(leaf_key(key)?, &account_rlp(&account, &root))
                 })
@@ -245,22 +268,23 @@ impl TrieSource for AccountTrie<'_> {
     }
 }
 
-struct StorageTrie<'a> {
-    db: &'a Database,
+struct StorageTrie<'a, 'db> {
+    leaves_table: &'a Cursor<'db>,
+    nodes_table: &'a Cursor<'db>,
     hashed_address: B256,
     slots: &'a BTreeMap<B256, U256>,
     /// Stored slots and nodes of this account no longer count.
     wiped: bool,
 }
 
-impl TrieSource for StorageTrie<'_> {
+impl TrieSource for StorageTrie<'_, '_> {
     type Error = StorageError;
 
     fn first_node_under(&self, prefix: &Nibbles) -> Result<Option<(Nibbles, BranchNodeCompact)>> {
         if self.wiped {
             return Ok(None);
         }
-        self.db.first_node(cf::STORAGE_TRIE, self.hashed_address.as_slice(), prefix)
+        self.nodes_table.first_node(self.hashed_address.as_slice(), prefix)
     }
 
     fn for_each_leaf(
@@ -283,16 +307,10 @@ impl TrieSource for StorageTrie<'_> {
         let prefix = self.hashed_address;
         merge_leaves(
             |g| {
-                self.db.scan(
-                    cf::HASHED_STORAGE,
-                    prefix.as_slice(),
-                    &from,
-                    to.as_ref(),
-                    &mut |k, v| {
-                        let value = crate::tables::decode_u256(v)?;
-                        g(leaf_key(k)?, &alloy_rlp::encode(value))
-                    },
-                )
+                self.leaves_table.scan(prefix.as_slice(), &from, to.as_ref(), &mut |k, v| {
+                    let value = crate::tables::decode_u256(v)?;
+                    g(leaf_key(k)?, &alloy_rlp::encode(value))
+                })
             },
             &mut overlay,
             f,

@@ -14,6 +14,7 @@ use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
 use rocksdb::WriteBatch;
 use std::collections::BTreeMap;
 use tributary_primitives::{Account, KECCAK_EMPTY, OpTxEnvelope, Receipt, SealedHeader};
+use tributary_trie::TrieUpdates;
 
 /// One account's change in a block.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,9 +148,10 @@ impl Database {
             batch.put_cf(self.cf(cf::TX_INDEX), tx.trie_hash(), location);
         }
         self.write_state(&mut batch, number, &block.state)?;
-        self.write_hashed_state(&mut batch, root);
+        let account_nodes = self.write_hashed_state(&mut batch, root);
         batch.put_cf(self.cf(cf::META), META_HEAD, key);
         self.inner.db.write(batch)?;
+        self.inner.account_nodes.apply(account_nodes);
         *self.inner.head.write() = block.header.clone();
         Ok(())
     }
@@ -227,7 +229,9 @@ impl Database {
         Ok(out)
     }
 
-    fn write_hashed_state(&self, batch: &mut WriteBatch, root: StateRootOutput) {
+    /// Puts the hashed state and trie nodes of `root` into `batch`, and returns the account
+    /// trie's node changes for the in-memory copy once the batch is written.
+    fn write_hashed_state(&self, batch: &mut WriteBatch, root: StateRootOutput) -> TrieUpdates {
         for (hashed, leaf) in &root.accounts {
             match leaf {
                 Some((account, storage_root)) => batch.put_cf(
@@ -277,6 +281,7 @@ impl Database {
                 tributary_trie::encode_node(node),
             );
         }
+        root.account_nodes
     }
 
     /// Removes the top `count` blocks, restoring state, trie and indexes exactly as they were.
@@ -371,9 +376,10 @@ impl Database {
                 );
             }
         }
-        self.write_hashed_state(&mut batch, root);
+        let account_nodes = self.write_hashed_state(&mut batch, root);
         batch.put_cf(self.cf(cf::META), META_HEAD, number_key(number - 1));
         self.inner.db.write(batch)?;
+        self.inner.account_nodes.apply(account_nodes);
         *self.inner.head.write() = parent;
         Ok(())
     }
