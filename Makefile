@@ -1,5 +1,5 @@
 # The two commands a newcomer runs. Both install what they need first.
-.PHONY: dev test fmt lint
+.PHONY: dev test fmt lint docker-image docker-devnet docker-test
 
 dev:  ## run a dev node: L2 RPC on http://127.0.0.1:8545
 	scripts/run-dev.sh
@@ -12,3 +12,12 @@ fmt:
 
 lint:
 	cargo clippy --workspace --all-targets -- -D warnings
+
+docker-image:  ## the tributary:local image, built without pulling (docker/build-image.sh)
+	docker/build-image.sh
+
+docker-devnet: ## L1 + sequencer + two followers in containers, waits until healthy
+	docker/devnet.sh
+
+docker-test:   ## end-to-end tests across the containers (tests/docker)
+	docker/test.sh

@@ -100,3 +100,36 @@ async fn sigterm_stops_cleanly_and_state_persists() {
     let node = NodeProcess::start(dir.path());
     assert_eq!(head(&node).await["hash"], before["hash"]);
 }
+
+fn dev_node(datadir: &std::path::Path, block_time: &str) -> NodeProcess {
+    let args: Vec<String> = ["node", "--dev", "--http.port", "0", "--dev.block-time", block_time]
+        .into_iter()
+        .map(String::from)
+        .chain(["--datadir".to_string(), datadir.display().to_string()])
+        .collect();
+    NodeProcess::spawn(&args, &["L2 RPC: "]).0
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_keeps_transactions_that_only_had_a_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    // Blocks a minute apart: everything sent is still in the pool when the node dies.
+    let node = dev_node(dir.path(), "60");
+    let mut hashes = Vec::new();
+    for nonce in 0..10u64 {
+        hashes
+            .push(node.rpc("eth_sendRawTransaction", vec![signed_transfer(6, nonce).into()]).await);
+    }
+    let pending = node.rpc("txpool_status", vec![]).await;
+    assert_eq!(pending["pending"], "0xa", "all ten wait in the pool: {pending}");
+    node.kill_hard();
+
+    // The block time lives in the datadir's rollup config: still a minute, so the restored
+    // transactions are seen waiting in the pool (the Docker tests see them mined).
+    let node = dev_node(dir.path(), "60");
+    assert_eq!(node.rpc("txpool_status", vec![]).await["pending"], "0xa");
+    for hash in &hashes {
+        let tx = node.rpc("eth_getTransactionByHash", vec![hash.clone()]).await;
+        assert_eq!(tx["hash"], *hash, "{hash} survived kill -9");
+    }
+}

@@ -36,6 +36,9 @@ pub(crate) enum Command {
     Devnet(crate::rollup_cli::DevnetArgs),
     /// Run the batch poster alone, reading L2 blocks from the sequencer's RPC.
     Batcher(Box<crate::rollup_cli::StandaloneBatcherArgs>),
+    /// Exit 0 when a node's RPC answers (and, with --advancing, its head moves): for
+    /// healthchecks.
+    Health(crate::health_cli::HealthArgs),
 }
 
 /// `tributary node`.

@@ -1,9 +1,11 @@
-//! The `tributary` binary: `tributary node`, `tributary attr`, `tributary bench`.
+//! The `tributary` binary: `tributary node`, `l1`, `devnet`, `batcher`, `attr`, `bench`,
+//! `health`.
 
 mod attr_cli;
 mod bench;
 mod cli;
 mod devnet_cli;
+mod health_cli;
 mod p2p_cli;
 mod rollup_cli;
 
@@ -21,6 +23,7 @@ fn main() -> eyre::Result<()> {
         Command::L1(args) => runtime.block_on(rollup_cli::run_l1(*args)),
         Command::Devnet(args) => runtime.block_on(rollup_cli::run_devnet(args)),
         Command::Batcher(args) => runtime.block_on(rollup_cli::run_batcher(*args)),
+        Command::Health(args) => runtime.block_on(health_cli::run(args)),
     }
 }
 

@@ -180,6 +180,10 @@ pub(crate) struct DevnetInitArgs {
     /// Unsafe-block signer address. Defaults to dev account 9.
     #[arg(long = "sequencer.signer")]
     pub(crate) signer: Option<alloy_primitives::Address>,
+    /// Deploy and write anew even when --out already holds a genesis and rollup config (by
+    /// default they are kept, so running init again is harmless).
+    #[arg(long)]
+    pub(crate) force: bool,
 }
 
 pub(crate) async fn run_devnet(args: DevnetArgs) -> eyre::Result<()> {
@@ -189,6 +193,16 @@ pub(crate) async fn run_devnet(args: DevnetArgs) -> eyre::Result<()> {
         DevnetCommand::Status(args) => return crate::devnet_cli::status(args).await,
         DevnetCommand::Down(args) => return crate::devnet_cli::down(args).await,
     };
+    if !args.force
+        && let Some(existing) = Devnet::read(&args.out)?
+    {
+        println!(
+            "{} already holds genesis.json and rollup.json (portal {}); kept them (--force to deploy anew)",
+            args.out.display(),
+            existing.rollup.deposit_contract_address
+        );
+        return Ok(());
+    }
     let mut init = InitConfig::dev();
     if let Some(path) = &args.chain {
         init.l2_genesis = ChainSpec::from_file(path)?.genesis().clone();

@@ -220,6 +220,9 @@ pub async fn launch(config: NodeConfig) -> Result<RunningNode, NodeError> {
         chain.next_base_fee(&head, head.timestamp + 1),
         Arc::new(HeadState(db.clone())),
     ));
+    // Pending transactions from before a crash come back before RPC opens.
+    pool.open_journal(&config.datadir.join("txpool.journal"))
+        .map_err(|err| NodeError::Task(format!("transaction journal: {err}")))?;
     let (blocks, _) = broadcast::channel::<Arc<ExecutedBlock>>(256);
     let heads = Arc::new(SafetyHeads::default());
     let (safe_depth, finalized_depth) =

@@ -28,9 +28,14 @@
 //! `tributary_txpool_dropped_total{reason}`. A transaction that merely did not fit a block is
 //! never dropped: the builder defers it and its sender's later transactions to the next block.
 //!
+//! With [`TxPool::open_journal`] every acknowledged transaction is also appended to a journal
+//! file before its hash is returned, and added back on restart, so pending transactions survive
+//! `kill -9` (`journal.rs`).
+//!
 //! The pool reads state through [`StateView`], which the node implements over the database and
 //! tests implement over a map.
 
+mod journal;
 mod pool;
 mod validate;
 

@@ -1,14 +1,16 @@
 use crate::{
     PoolError, StateView,
+    journal::Journal,
     validate::{ChainLimits, check_stateless, max_cost},
 };
 use alloy::consensus::{Transaction, transaction::Recovered};
 use alloy_primitives::{Address, B256, map::HashMap};
 use op_revm::OpSpecId;
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use std::{
     cmp::Reverse,
     collections::{BTreeMap, BinaryHeap},
+    path::Path,
     sync::Arc,
 };
 use tokio::sync::broadcast;
@@ -150,6 +152,8 @@ struct Inner {
 /// The transaction pool. Shared by the RPC (adds) and the block producer (takes, prunes).
 pub struct TxPool {
     inner: RwLock<Inner>,
+    /// Taken after `inner`, never before.
+    journal: Mutex<Option<Journal>>,
     config: PoolConfig,
     state: Arc<dyn StateView>,
     added: broadcast::Sender<B256>,
@@ -180,7 +184,52 @@ impl TxPool {
             generation: 0,
         };
         let (added, _) = broadcast::channel(4096);
-        Self { inner: RwLock::new(inner), config, state, added }
+        Self { inner: RwLock::new(inner), journal: Mutex::new(None), config, state, added }
+    }
+
+    /// Adds back the transactions journaled at `path` (see `journal.rs`), then keeps the
+    /// journal there: from now on every transaction is written to it before its hash is
+    /// returned. Returns how many came back and how many were refused (mostly mined since).
+    ///
+    /// # Errors
+    ///
+    /// The journal cannot be read or written.
+    pub fn open_journal(&self, path: &Path) -> std::io::Result<(usize, usize)> {
+        let records = Journal::read(path)?;
+        let (mut restored, mut refused) = (0, 0);
+        for raw in &records {
+            match self.add_raw(raw) {
+                Ok(_) => restored += 1,
+                Err(err) => {
+                    refused += 1;
+                    tracing::debug!(target: "txpool", %err, "journaled transaction not restored");
+                }
+            }
+        }
+        let inner = self.inner.read();
+        let mut journal = self.journal.lock();
+        *journal =
+            Some(Journal::rewrite(path, inner.raw_transactions().iter().map(Vec::as_slice))?);
+        tracing::info!(target: "txpool", path = %path.display(), restored, refused, "transaction journal open");
+        Ok((restored, refused))
+    }
+
+    /// Rewrites the journal from the pool's content once it holds mostly dead records.
+    fn compact_journal(&self) {
+        let inner = self.inner.read();
+        let mut journal = self.journal.lock();
+        let Some(open) = journal.as_ref() else { return };
+        if !open.wants_compaction(inner.by_hash.len()) {
+            return;
+        }
+        let path = open.path().to_path_buf();
+        match Journal::rewrite(&path, inner.raw_transactions().iter().map(Vec::as_slice)) {
+            Ok(fresh) => *journal = Some(fresh),
+            // The old file is still whole and still appended to: nothing is lost.
+            Err(err) => {
+                tracing::warn!(target: "txpool", %err, "cannot compact the transaction journal")
+            }
+        }
     }
 
     /// The pool's limits.
@@ -245,11 +294,21 @@ impl TxPool {
             }
         } else if held >= self.config.max_account_slots {
             return Err(PoolError::AccountLimit { held, limit: self.config.max_account_slots });
-        } else if inner.by_hash.len() >= self.config.max_count {
+        }
+        let victim = if replaced.is_none() && inner.by_hash.len() >= self.config.max_count {
             let victim = inner.cheapest_tail().ok_or(PoolError::PoolFull)?;
             if victim.tx.max_fee_per_gas() >= checked.tx.max_fee_per_gas() {
                 return Err(PoolError::PoolFull);
             }
+            Some(victim)
+        } else {
+            None
+        };
+        // On disk before anything can see it, so an acknowledged transaction survives a crash.
+        if let Some(journal) = self.journal.lock().as_mut() {
+            journal.append(raw).map_err(|err| PoolError::Journal(err.to_string()))?;
+        }
+        if let Some(victim) = victim {
             tracing::debug!(target: "txpool", hash = %victim.hash, "evicted for a better-paying transaction");
             metrics::counter!("tributary_txpool_dropped_total", "reason" => "evicted").increment(1);
             inner.remove(&victim.hash);
@@ -316,6 +375,8 @@ impl TxPool {
                 inner.remove(&hash);
             }
         }
+        drop(inner);
+        self.compact_journal();
     }
 
     fn read_nonce(&self, sender: &Address) -> Option<u64> {
@@ -431,6 +492,12 @@ impl TxPool {
 
 impl Inner {
     /// Removes one transaction; whether it was there.
+    /// Every pooled transaction's EIP-2718 bytes, each sender's in nonce order.
+    fn raw_transactions(&self) -> Vec<Vec<u8>> {
+        use alloy::eips::Encodable2718;
+        self.senders.values().flat_map(|s| s.txs.values()).map(|tx| tx.tx.encoded_2718()).collect()
+    }
+
     fn remove(&mut self, hash: &B256) -> bool {
         let Some(tx) = self.by_hash.remove(hash) else { return false };
         let sender = tx.tx.signer();

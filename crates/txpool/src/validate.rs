@@ -104,6 +104,9 @@ pub enum PoolError {
     /// The state could not be read.
     #[error("internal error: {0}")]
     State(String),
+    /// The journal could not be written, so the transaction is not acknowledged.
+    #[error("internal error: cannot journal the transaction: {0}")]
+    Journal(String),
 }
 
 /// The pool's window on chain state at the head.

@@ -258,3 +258,37 @@ fn a_stale_nonce_read_does_not_hide_pending_transactions() {
     f.pool.add_raw(&eip1559(&f.key, 2, 10_000, 10)).unwrap();
     assert_eq!(f.pool.status(), PoolStatus { pending: 2, queued: 0 });
 }
+
+#[test]
+fn journal_brings_back_what_a_crash_left_pending() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("txpool.journal");
+    let f = fixture(PoolConfig::default());
+    assert_eq!(f.pool.open_journal(&path).unwrap(), (0, 0));
+    let hashes: Vec<B256> =
+        (0..4).map(|n| f.pool.add_raw(&eip1559(&f.key, n, 10_000, 10)).unwrap()).collect();
+    // nonce 1 replaced with a 10% bump: the journal holds both, the pool the new one
+    let bumped = f.pool.add_raw(&eip1559(&f.key, 1, 11_000, 11)).unwrap();
+    // a refused transaction is not journaled
+    assert!(f.pool.add_raw(&eip1559(&f.key, 0, 10_000, 10)).is_err());
+
+    // "crash": the pool is dropped without any shutdown step; nonce 0 was mined meanwhile
+    drop(f.pool);
+    f.state.0.lock().get_mut(&f.key.address()).unwrap().0 = 1;
+    let pool = TxPool::new(
+        PoolConfig::default(),
+        CHAIN,
+        OpSpecId::JOVIAN,
+        30_000_000,
+        1_000,
+        f.state.clone(),
+    );
+    let (restored, refused) = pool.open_journal(&path).unwrap();
+    assert_eq!((restored, refused), (4, 1), "nonce 0 mined; 1 (old), 1 (bumped), 2, 3 back");
+    assert!(pool.get(&hashes[0]).is_none() && pool.get(&hashes[1]).is_none());
+    for hash in [bumped, hashes[2], hashes[3]] {
+        assert!(pool.get(&hash).is_some(), "{hash} restored");
+    }
+    // the journal was rewritten to exactly the pool's content
+    assert_eq!(super::Journal::read(&path).unwrap().len(), 3);
+}

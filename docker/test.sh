@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# `make docker-test`: the Docker devnet tested across containers (tests/docker, web3.py). It
+# runs as its own compose project on its own host ports, so a devnet you have up is left
+# alone, and it removes its containers and volumes when done, pass or fail.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export TRIBUTARY_COMPOSE_PROJECT="${TRIBUTARY_COMPOSE_PROJECT:-tributary-test}"
+export TRIBUTARY_SEQUENCER_PORT="${TRIBUTARY_SEQUENCER_PORT:-18545}"
+export TRIBUTARY_L1_PORT="${TRIBUTARY_L1_PORT:-18645}"
+export TRIBUTARY_FOLLOWER1_PORT="${TRIBUTARY_FOLLOWER1_PORT:-19545}"
+export TRIBUTARY_FOLLOWER2_PORT="${TRIBUTARY_FOLLOWER2_PORT:-20545}"
+read -r -a compose <<<"$(docker/engine.sh)"
+export TRIBUTARY_COMPOSE="${compose[*]}"
+down() {
+    "${compose[@]}" -p "$TRIBUTARY_COMPOSE_PROJECT" -f docker/compose.yml down -v --remove-orphans >/dev/null 2>&1 || true
+}
+logs() {
+    echo "== docker-test failed; the services' last log lines:" >&2
+    "${compose[@]}" -p "$TRIBUTARY_COMPOSE_PROJECT" -f docker/compose.yml logs --no-color --tail 40 >&2 || true
+}
+down
+trap down EXIT
+docker/devnet.sh
+venv="$(scripts/python-env.sh)"
+if ! "$venv/bin/python" -m pytest tests/docker -q -p no:cacheprovider "$@"; then
+    logs
+    exit 1
+fi
