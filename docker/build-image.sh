@@ -6,6 +6,8 @@
 #
 # Env:  TRIBUTARY_PROFILE  cargo profile of the binary: debug (default; the one the tests build)
 #                          or release
+#       TRIBUTARY_BIN      use this binary as it is instead of building one (the test command
+#                          passes the one it built, so nothing is compiled twice)
 #       TRIBUTARY_IMAGE    tag to build (default tributary:local)
 #       CARGO_TARGET_DIR   where cargo builds (default ~/.cache/tributary/target)
 set -euo pipefail
@@ -16,12 +18,17 @@ image="${TRIBUTARY_IMAGE:-tributary:local}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tributary/target}"
 docker/engine.sh >/dev/null
 
-case "$profile" in
-    debug) cargo build --locked -p tributary >&2 ;;
-    release) cargo build --locked --release -p tributary >&2 ;;
-    *) echo "TRIBUTARY_PROFILE is debug or release, not $profile" >&2; exit 1 ;;
-esac
-binary="$CARGO_TARGET_DIR/$profile/tributary"
+if [[ -n "${TRIBUTARY_BIN:-}" ]]; then
+    binary="$TRIBUTARY_BIN"
+else
+    case "$profile" in
+        debug) cargo build --locked -p tributary >&2 ;;
+        release) cargo build --locked --release -p tributary >&2 ;;
+        *) echo "TRIBUTARY_PROFILE is debug or release, not $profile" >&2; exit 1 ;;
+    esac
+    binary="$CARGO_TARGET_DIR/$profile/tributary"
+fi
+[[ -x "$binary" ]] || { echo "docker/build-image: no binary at $binary" >&2; exit 1; }
 
 rootfs="$(mktemp -d)"
 trap 'rm -rf "$rootfs"' EXIT
@@ -46,7 +53,7 @@ echo "hosts: files dns" > "$rootfs/etc/nsswitch.conf"
 chown 10001:10001 "$rootfs/data" "$rootfs/config"
 
 base="${image%%:*}-rootfs:${image#*:}"
-echo "docker/build-image: importing $profile binary ($(du -sh "$rootfs" | cut -f1)) as $base" >&2
+echo "docker/build-image: importing $binary ($(du -sh "$rootfs" | cut -f1)) as $base" >&2
 tar -C "$rootfs" --numeric-owner -c . | docker import - "$base" >/dev/null
 DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$base" \
     --label "org.opencontainers.image.revision=$(git rev-parse HEAD 2>/dev/null || echo unknown)" \

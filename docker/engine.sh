@@ -31,6 +31,8 @@ if ! docker info >/dev/null 2>&1; then
     log="${TRIBUTARY_DOCKERD_LOG:-/var/log/tributary-dockerd.log}"
     say "no Docker engine answers: starting dockerd in the background (log: $log)"
     nohup dockerd >"$log" 2>&1 &
+    # Whoever asked for the engine may stop it when done (docker/test.sh does).
+    echo $! > "${TRIBUTARY_DOCKERD_PIDFILE:-/run/tributary-dockerd.pid}"
     for _ in $(seq 1 60); do
         docker info >/dev/null 2>&1 && break
         sleep 1

@@ -10,17 +10,30 @@ export TRIBUTARY_SEQUENCER_PORT="${TRIBUTARY_SEQUENCER_PORT:-18545}"
 export TRIBUTARY_L1_PORT="${TRIBUTARY_L1_PORT:-18645}"
 export TRIBUTARY_FOLLOWER1_PORT="${TRIBUTARY_FOLLOWER1_PORT:-19545}"
 export TRIBUTARY_FOLLOWER2_PORT="${TRIBUTARY_FOLLOWER2_PORT:-20545}"
+# An engine this script starts, it also stops.
+export TRIBUTARY_DOCKERD_PIDFILE="${TRIBUTARY_DOCKERD_PIDFILE:-/run/tributary-dockerd.pid}"
+rm -f "$TRIBUTARY_DOCKERD_PIDFILE"
 read -r -a compose <<<"$(docker/engine.sh)"
 export TRIBUTARY_COMPOSE="${compose[*]}"
-down() {
+remove_project() {
     "${compose[@]}" -p "$TRIBUTARY_COMPOSE_PROJECT" -f docker/compose.yml down -v --remove-orphans >/dev/null 2>&1 || true
+}
+cleanup() {
+    remove_project
+    if [[ -f "$TRIBUTARY_DOCKERD_PIDFILE" ]]; then
+        pid="$(cat "$TRIBUTARY_DOCKERD_PIDFILE")"
+        echo "docker/test: stopping the dockerd it started (pid $pid)" >&2
+        kill "$pid" 2>/dev/null || true
+        for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
+        rm -f "$TRIBUTARY_DOCKERD_PIDFILE"
+    fi
 }
 logs() {
     echo "== docker-test failed; the services' last log lines:" >&2
     "${compose[@]}" -p "$TRIBUTARY_COMPOSE_PROJECT" -f docker/compose.yml logs --no-color --tail 40 >&2 || true
 }
-down
-trap down EXIT
+remove_project
+trap cleanup EXIT
 docker/devnet.sh
 venv="$(scripts/python-env.sh)"
 if ! "$venv/bin/python" -m pytest tests/docker -q -p no:cacheprovider "$@"; then
