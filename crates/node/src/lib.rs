@@ -11,6 +11,9 @@
 //! every rollup node: L1 -> derivation -> consolidate, or rewind (Reorgs) and build -> safe head
 //! ```
 //!
+//! The pool journals every transaction it acknowledges (`<datadir>/txpool.journal`) and takes
+//! them back at start, before RPC opens.
+//!
 //! Every change of the chain (seal, import, derived build, rewind) happens under the sealer's
 //! one writer lock (`sealer.rs`), and every rewind goes through `tributary_rpc::Reorgs`, so
 //! filters and subscriptions see removed blocks.
@@ -32,7 +35,8 @@
 //! - **Derivation** (every rollup node, `derivation/`): rebuilds the chain from L1 with
 //!   `tributary-derive`; its safe and finalized blocks are the node's `safe` and `finalized`
 //!   heads. On the sequencer it confirms the blocks it sealed; on a follower (no
-//!   `--sequencer`) it builds them.
+//!   `--sequencer`) it builds them. When it builds (no unsafe twin to confirm), each channel's
+//!   senders are recovered ahead on the rayon pool (`senders.rs`).
 //! - **P2P** (`gossip.rs`, rollup nodes unless `--p2p.disable`): `tributary-p2p` gossips each
 //!   block the sequencer seals; a follower imports the blocks it hears (its unsafe head) and
 //!   fetches gaps by number. Derivation later confirms or replaces them.
@@ -46,12 +50,14 @@ mod dev;
 mod gossip;
 mod metrics;
 mod sealer;
+mod senders;
 mod sequencing;
 mod tasks;
 
 pub use derivation::{decode_batch_transactions, derived_block_attributes};
 pub use dev::dev_l1_origin;
 pub use metrics::{NodeMetrics, install_exporter};
+pub use senders::SenderCache;
 pub use tasks::{Shutdown, TaskManager};
 
 use alloy_primitives::{Address, U256};
@@ -319,6 +325,7 @@ pub async fn launch(config: NodeConfig) -> Result<RunningNode, NodeError> {
             engine: derivation::DatabaseEngine {
                 sealer: sealer.clone(),
                 rollup: rollup.rollup.clone(),
+                senders: SenderCache::new(),
             },
             l1: l1.clone(),
             heads: heads.clone(),

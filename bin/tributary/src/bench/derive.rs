@@ -7,9 +7,12 @@
 //! batcher's encoding posts each epoch's blocks as one brotli span-batch channel in the next
 //! L1 block. Then, timed, into fresh databases:
 //! - import: `execute_block` + `commit_block` for every block (sender recovery included);
-//! - derive: `Pipeline` over the L1 blocks; each payload attributes' transactions decoded and
-//!   their senders recovered in parallel, `build_block`, `commit_block`: what a follower
-//!   does, through the node's own `decode_batch_transactions` and `derived_block_attributes`.
+//! - derive: `Pipeline` over the L1 blocks; each channel's transactions handed to a
+//!   `SenderCache` to recover on the rayon pool while the blocks before them are built; each
+//!   payload attributes' transactions decoded (senders from the cache, or recovered in place
+//!   on a miss), `build_block`, `commit_block`: what a follower catching up from L1 does,
+//!   through the node's own `decode_batch_transactions` and `derived_block_attributes`. The
+//!   cache is new for each run.
 //!
 //! The derived chain must equal the sequencer's block for block, or the run fails.
 
@@ -291,6 +294,8 @@ impl SourceChain {
         let mut chain = Safe(BTreeMap::new());
         chain.0.insert(0, (safe, Vec::new()));
         let mut pipeline = Pipeline::new(self.rollup.clone());
+        // A fresh cache per run: nothing recovered by an earlier run is reused.
+        let senders = tributary_node::SenderCache::new();
         let started = Instant::now();
         let mut in_pipeline = 0.0;
         pipeline.reset(self.l1[pipeline.start_l1_number(&safe) as usize].clone());
@@ -300,6 +305,8 @@ impl SourceChain {
             let step = Instant::now();
             let attrs = pipeline.next(&safe, &chain)?;
             in_pipeline += step.elapsed().as_secs_f64();
+            // As the node's derivation does when it builds from L1 data alone.
+            senders.prefetch(pipeline.take_read_transactions());
             let Some(attrs) = attrs else {
                 let block = self.l1.get(next_l1 as usize).ok_or_else(|| {
                     eyre::eyre!("derivation stopped at L2 {} of {target}", safe.number)
@@ -311,9 +318,10 @@ impl SourceChain {
                 continue;
             };
             // The follower's own decoding and attributes (`tributary_node`).
-            let txs = tributary_node::decode_batch_transactions(&attrs.transactions).ok_or_else(
-                || eyre::eyre!("block {}: a transaction does not decode", safe.number + 1),
-            )?;
+            let txs = tributary_node::decode_batch_transactions(&attrs.transactions, &senders)
+                .ok_or_else(|| {
+                    eyre::eyre!("block {}: a transaction does not decode", safe.number + 1)
+                })?;
             let parent = db.head();
             let built = evm.build_block(
                 &db,

@@ -6,7 +6,7 @@
 //! executor ([`BlockSealer`]), the same path the sequencer seals through; the Engine API can sit
 //! on it later.
 
-use crate::{NodeError, sealer::BlockSealer};
+use crate::{NodeError, SenderCache, sealer::BlockSealer};
 use alloy::{
     consensus::{
         Sealed,
@@ -16,6 +16,7 @@ use alloy::{
 };
 use alloy_primitives::Bytes;
 use rayon::prelude::*;
+use std::sync::Arc;
 use tributary_chainspec::{BlockId, RollupConfig};
 use tributary_derive::{L2BlockInfo, PayloadAttributes};
 use tributary_evm::BlockAttributes;
@@ -51,6 +52,8 @@ pub(crate) struct Built {
 pub(crate) struct DatabaseEngine {
     pub(crate) sealer: BlockSealer,
     pub(crate) rollup: RollupConfig,
+    /// Senders recovered ahead of building (`senders.rs`).
+    pub(crate) senders: Arc<SenderCache>,
 }
 
 /// The executor's attributes for the block derived `attrs` describe.
@@ -64,9 +67,13 @@ pub fn derived_block_attributes(attrs: &PayloadAttributes) -> BlockAttributes {
     }
 }
 
-/// A batch's transactions, decoded and with their senders recovered (in parallel); None when
-/// one is not a valid signed, non-deposit transaction.
-pub fn decode_batch_transactions(txs: &[Bytes]) -> Option<Vec<Recovered<OpTxEnvelope>>> {
+/// A batch's transactions, decoded and with their senders: taken from `senders` where they
+/// were recovered ahead ([`SenderCache::prefetch`]), recovered here (in parallel) where not.
+/// None when one is not a valid signed, non-deposit transaction.
+pub fn decode_batch_transactions(
+    txs: &[Bytes],
+    senders: &SenderCache,
+) -> Option<Vec<Recovered<OpTxEnvelope>>> {
     txs.par_iter()
         .map(|raw| {
             let mut buf = raw.as_ref();
@@ -74,7 +81,10 @@ pub fn decode_batch_transactions(txs: &[Bytes]) -> Option<Vec<Recovered<OpTxEnve
             if !buf.is_empty() || tx.is_deposit() {
                 return None;
             }
-            let signer = tx.recover_signer().ok()?;
+            let signer = match senders.take(&tx.tx_hash()) {
+                Some(signer) => signer,
+                None => tx.recover_signer().ok()?,
+            };
             Some(Recovered::new_unchecked(tx, signer))
         })
         .collect()
@@ -170,7 +180,7 @@ impl ExecutionEngine for DatabaseEngine {
     }
 
     fn build(&self, attrs: &PayloadAttributes) -> Result<Built, NodeError> {
-        if let Some(txs) = decode_batch_transactions(&attrs.transactions)
+        if let Some(txs) = decode_batch_transactions(&attrs.transactions, &self.senders)
             && let Some(info) = self.try_build(attrs, txs)?
         {
             return Ok(Built { info, replaced: false });

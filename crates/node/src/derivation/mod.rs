@@ -100,6 +100,12 @@ impl DerivationDriver {
             let step = tokio::task::block_in_place(|| {
                 state.pipeline.next(&state.safe, &Chain(&self.engine))
             });
+            // Blocks built from L1 data (no unsafe twin to consolidate with) need their
+            // senders: recover the channel's ahead, on another core, while they are built.
+            let read = state.pipeline.take_read_transactions();
+            if self.engine.head_number() <= state.safe.number {
+                self.engine.senders.prefetch(read);
+            }
             match step {
                 Ok(Some(attrs)) => tokio::task::block_in_place(|| self.apply(&mut state, attrs))?,
                 Ok(None) => {

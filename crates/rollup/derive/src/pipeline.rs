@@ -5,7 +5,7 @@ use crate::{
     batches::{BatchContext, Validity, check_singular, check_span},
     channels::{ChannelAssembler, frames_of},
 };
-use alloy_primitives::B256;
+use alloy_primitives::{B256, Bytes};
 use std::collections::VecDeque;
 use tributary_chainspec::{BlockId, RollupConfig};
 use tributary_protocol::{Batch, BatchReader, Frame, SingularBatch, SpanBatchConfig, decompress};
@@ -33,6 +33,9 @@ pub enum DeriveError {
     NotStarted,
 }
 
+/// [`Pipeline::take_read_transactions`] holds at most about this many.
+const MAX_READ_TRANSACTIONS: usize = 1 << 16;
+
 /// The derivation pipeline (Holocene): L1 retrieval, frame queue, channel assembler, channel
 /// reader, batch stage and attributes, pure and single-threaded. The caller brings the I/O:
 /// it pushes L1 blocks in order and executes the attributes it gets back.
@@ -53,6 +56,8 @@ pub struct Pipeline {
     batches: VecDeque<Batch>,
     /// Blocks of the current span batch not yet taken.
     span: VecDeque<SingularBatch>,
+    /// Transactions of the batches read from channels since the caller last took them.
+    read_transactions: Vec<Bytes>,
 }
 
 impl Pipeline {
@@ -73,7 +78,15 @@ impl Pipeline {
             assembler: ChannelAssembler::default(),
             batches: VecDeque::new(),
             span: VecDeque::new(),
+            read_transactions: Vec::new(),
         }
+    }
+
+    /// The transactions of every batch read from a channel since the last call, in channel
+    /// order: most will be in blocks soon, so the caller can recover their senders ahead of
+    /// time, on another core, while earlier blocks execute.
+    pub fn take_read_transactions(&mut self) -> Vec<Bytes> {
+        std::mem::take(&mut self.read_transactions)
     }
 
     /// The rollup config.
@@ -97,6 +110,7 @@ impl Pipeline {
         self.assembler.clear();
         self.batches.clear();
         self.span.clear();
+        self.read_transactions.clear();
         self.window.clear();
         self.window_origin = None;
         self.load(start);
@@ -225,7 +239,23 @@ impl Pipeline {
                     // A batch that does not decode ends the channel; those before it count.
                     for batch in BatchReader::new(&raw, self.span_config) {
                         match batch {
-                            Ok(batch) => self.batches.push_back(batch),
+                            Ok(batch) => {
+                                // A hint, kept bounded for callers that never take it.
+                                if self.read_transactions.len() > MAX_READ_TRANSACTIONS {
+                                    self.read_transactions.clear();
+                                }
+                                match &batch {
+                                    Batch::Singular(single) => self
+                                        .read_transactions
+                                        .extend(single.transactions.iter().cloned()),
+                                    Batch::Span(span) => self.read_transactions.extend(
+                                        span.blocks
+                                            .iter()
+                                            .flat_map(|block| block.transactions.iter().cloned()),
+                                    ),
+                                }
+                                self.batches.push_back(batch);
+                            }
                             Err(err) => {
                                 tracing::debug!(target: "derive::channel", ?id, %err, "bad batch");
                                 break;

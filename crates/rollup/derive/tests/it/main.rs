@@ -38,6 +38,27 @@ fn a_span_batch_across_epochs_in_frames_over_two_l1_blocks() {
     derived.assert_matches(&s);
 }
 
+/// Every transaction of a channel is handed out for sender recovery once, as soon as the
+/// channel is read: before the blocks that carry it are derived.
+#[test]
+fn read_transactions_come_out_once_and_ahead_of_their_blocks() {
+    let mut s = Scenario::new(10);
+    let blocks = s.l2_until(10);
+    s.post(6, &[Post::channel(3, &blocks[1..6], Kind::Span(Compression::Zlib))]);
+    s.post(7, &[Post::channel(4, &blocks[6..], Kind::Singular)]);
+    let all: Vec<_> = blocks[1..].iter().flat_map(|b| b.batch.transactions.clone()).collect();
+    assert!(all.len() >= 10, "the scenario's blocks carry transactions");
+    let mut run = s.start();
+    run.until_l1(6);
+    // the span's channel is read whole when its first block is derived
+    let first_channel: Vec<_> =
+        blocks[1..6].iter().flat_map(|b| b.batch.transactions.clone()).collect();
+    assert_eq!(run.read, first_channel);
+    run.until_end();
+    assert_eq!(run.read, all);
+    run.derived.assert_matches(&s);
+}
+
 /// Holocene's in-order rule: a channel whose frame 1 arrives before frame 0 is not read, so
 /// its blocks come from the next channel that carries them.
 #[test]

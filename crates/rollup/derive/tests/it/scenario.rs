@@ -299,7 +299,15 @@ impl Scenario {
         let next_l1 = pipeline.origin().unwrap().number + 1;
         let mut chain = BTreeMap::new();
         chain.insert(0, (safe, Vec::new()));
-        Run { pipeline, safe, next_l1, chain, l1: self.l1.clone(), derived: Derived::default() }
+        Run {
+            pipeline,
+            safe,
+            next_l1,
+            chain,
+            l1: self.l1.clone(),
+            derived: Derived::default(),
+            read: Vec::new(),
+        }
     }
 
     /// Everything derivable from this L1, from genesis.
@@ -363,6 +371,8 @@ pub(crate) struct Run {
     /// The L1 being read.
     l1: Vec<L1Block>,
     pub(crate) derived: Derived,
+    /// What `take_read_transactions` handed out, in order.
+    pub(crate) read: Vec<Bytes>,
 }
 
 struct Chain<'a>(&'a BTreeMap<u64, (L2BlockInfo, Vec<Bytes>)>);
@@ -378,6 +388,7 @@ impl Run {
     pub(crate) fn until_l1(&mut self, last: u64) {
         for _ in 0..10_000 {
             let attrs = self.pipeline.next(&self.safe, &Chain(&self.chain)).unwrap();
+            self.read.extend(self.pipeline.take_read_transactions());
             match attrs {
                 Some(attrs) => {
                     assert_eq!(attrs.parent, self.safe, "attributes build on the safe head");
