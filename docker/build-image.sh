@@ -21,6 +21,7 @@ docker/engine.sh >/dev/null
 if [[ -n "${TRIBUTARY_BIN:-}" ]]; then
     binary="$TRIBUTARY_BIN"
 else
+    scripts/setup.sh # clang and libclang for RocksDB's build, on a fresh machine
     case "$profile" in
         debug) cargo build --locked -p tributary >&2 ;;
         release) cargo build --locked --release -p tributary >&2 ;;

@@ -456,6 +456,17 @@ async fn batcher_restart_mid_channel_and_l1_outage_leave_no_gap() {
     let (l1_node, port, l1_url, rollup) = start_l1_and_init(dir.path(), 1);
     let l1 = L1Client::new(&l1_url).unwrap();
 
+    // `devnet init` again (a compose `up` on kept volumes) keeps the chain it made.
+    let written = std::fs::read(dir.path().join("rollup.json")).unwrap();
+    let again = std::process::Command::new(env!("CARGO_BIN_EXE_tributary"))
+        .args(["devnet", "init", "--l1.rpc", &l1_url, "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(again.status.success());
+    assert!(String::from_utf8_lossy(&again.stdout).contains("kept them"));
+    assert_eq!(std::fs::read(dir.path().join("rollup.json")).unwrap(), written);
+
     // Blocks with incompressible calldata, so channels need several 1000-byte frames.
     let small_frames = [
         "--batcher.max-l1-tx-size",
