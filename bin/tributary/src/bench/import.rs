@@ -2,17 +2,23 @@
 //! root, RocksDB commit) against bare revm executing the same transactions on an in-memory
 //! database, measured in the same run.
 //!
-//! For each workload (native transfers, ERC-20 transfers; every transfer to a fresh
-//! recipient) the sequencer path first builds the chain into a scratch database. The timed part
-//! then imports those blocks into a second, fresh database with `execute_block` +
-//! `commit_block`, and separately runs the same transactions through revm's mainnet EVM over a
-//! `CacheDB<EmptyDB>` holding the genesis allocation. Both figures count only the transfer
-//! blocks; the deploy block is set-up.
+//! For each workload (native transfers, ERC-20 transfers) the sequencer path first builds the
+//! chain into a scratch database. The timed part then imports those blocks into a second, fresh
+//! database with `execute_block` + `commit_block`, and separately runs the same transactions
+//! through revm's mainnet EVM over a `CacheDB<EmptyDB>` holding the genesis allocation. Both
+//! figures count only the transfer blocks; the deploy block is set-up. The import's time is
+//! split into sender recovery, execution, state root, commit and the rest (header checks,
+//! roots of transactions and receipts).
+//!
+//! With `--accounts N` the genesis holds N funded accounts and the ERC-20 (predeployed) N
+//! holders, and the transfers go to those, spread over the trie, instead of to fresh accounts:
+//! the state a chain with N users has. Both the import and bare revm start from it.
 
 use alloy::{
     consensus::{Block, BlockBody, SignableTransaction, TxEip1559, transaction::Recovered},
+    genesis::GenesisAccount,
     network::TxSignerSync,
-    primitives::{Address, B256, Bytes, TxKind, U256},
+    primitives::{Address, B256, Bytes, TxKind, U256, keccak256},
     signers::local::PrivateKeySigner,
     sol,
     sol_types::{SolCall, SolValue},
@@ -47,6 +53,10 @@ pub(crate) struct ImportArgs {
     /// Which workloads to run.
     #[arg(long, value_enum, default_values_t = [Workload::Native, Workload::Erc20])]
     workload: Vec<Workload>,
+    /// Funded accounts and ERC-20 holders in the state before the timed blocks, and the
+    /// transfers' recipients (0: every transfer creates a fresh account).
+    #[arg(long, default_value_t = 0)]
+    accounts: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -60,8 +70,11 @@ pub(crate) fn run(args: ImportArgs) -> eyre::Result<()> {
         "{:<8} {:>6} {:>7} {:>10} {:>14} {:>14} {:>7}",
         "workload", "blocks", "txs", "Mgas", "import Mgas/s", "revm Mgas/s", "ratio"
     );
+    let spec =
+        Arc::new(if args.accounts == 0 { ChainSpec::dev() } else { preloaded(args.accounts)? });
     for workload in &args.workload {
-        let result = run_workload(*workload, args.blocks, args.txs_per_block)?;
+        let result =
+            run_workload(&spec, *workload, args.blocks, args.txs_per_block, args.accounts)?;
         println!(
             "{:<8} {:>6} {:>7} {:>10.1} {:>14.1} {:>14.1} {:>7.3}",
             format!("{workload:?}").to_lowercase(),
@@ -73,11 +86,89 @@ pub(crate) fn run(args: ImportArgs) -> eyre::Result<()> {
             result.import_mgas_per_s() / result.revm_mgas_per_s(),
         );
         println!("ratio: {:.3}", result.import_mgas_per_s() / result.revm_mgas_per_s());
+        result.split.print(args.blocks);
     }
     Ok(())
 }
 
+/// The token's address when it is predeployed (`--accounts`).
+const PRELOADED_TOKEN: Address = Address::new([0x70; 20]);
+/// The first preloaded account; the rest follow it.
+const FIRST_PRELOADED: u64 = 0x2000_0000_0000;
+
+fn preloaded_account(index: u64) -> Address {
+    Address::left_padding_from(&(FIRST_PRELOADED + index).to_be_bytes())
+}
+
+/// The dev genesis plus `accounts` funded accounts and the token with as many holders (and
+/// dev account 0 holding the rest of its supply).
+fn preloaded(accounts: u64) -> eyre::Result<ChainSpec> {
+    let started = Instant::now();
+    let mut genesis = ChainSpec::dev().genesis().clone();
+    let balance_slot = |holder: Address| keccak256((holder, U256::from(1)).abi_encode());
+    let supply = U256::from(10u64).pow(U256::from(30));
+    let mut storage = std::collections::BTreeMap::new();
+    storage.insert(B256::ZERO, B256::from(supply));
+    let holders = U256::from(accounts);
+    storage.insert(balance_slot(dev_signer(0).address()), B256::from(supply - holders));
+    for index in 0..accounts {
+        let address = preloaded_account(index);
+        genesis.alloc.insert(
+            address,
+            GenesisAccount::default().with_balance(U256::from(10u64).pow(U256::from(18))),
+        );
+        storage.insert(balance_slot(address), B256::from(U256::from(1)));
+    }
+    let artifact: serde_json::Value =
+        serde_json::from_str(include_str!("../../../../tests/contracts/build/Token.json"))?;
+    let runtime: Bytes = artifact["deployedBytecode"].as_str().unwrap_or_default().parse()?;
+    genesis.alloc.insert(
+        PRELOADED_TOKEN,
+        GenesisAccount::default().with_code(Some(runtime)).with_storage(Some(storage)),
+    );
+    let spec = ChainSpec::from_genesis(genesis)?;
+    eprintln!(
+        "  genesis with {accounts} accounts and token holders: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(spec)
+}
+
+/// Where the import's time went, summed over the timed blocks.
+#[derive(Default)]
+struct Split {
+    recover: f64,
+    execute: f64,
+    state_root: f64,
+    commit: f64,
+    total: f64,
+}
+
+impl Split {
+    fn add(&mut self, timings: &tributary_evm::ImportTimings) {
+        self.recover += timings.recover.as_secs_f64();
+        self.execute += timings.execute.as_secs_f64();
+        self.state_root += timings.state_root.as_secs_f64();
+    }
+
+    fn print(&self, blocks: usize) {
+        let other = self.total - self.recover - self.execute - self.state_root - self.commit;
+        let per_block = |secs: f64| secs * 1e3 / blocks as f64;
+        println!(
+            "  split per block: recover {:.2} ms, execute {:.2} ms, state root {:.2} ms, \
+             commit {:.2} ms, other {:.2} ms (total {:.2} ms)",
+            per_block(self.recover),
+            per_block(self.execute),
+            per_block(self.state_root),
+            per_block(self.commit),
+            per_block(other),
+            per_block(self.total),
+        );
+    }
+}
+
 struct Measured {
+    split: Split,
     txs: usize,
     gas: u64,
     import_secs: f64,
@@ -126,16 +217,23 @@ fn sign(
     Recovered::new_unchecked(OpTxEnvelope::Eip1559(tx.into_signed(sig)), key.address())
 }
 
-fn run_workload(workload: Workload, blocks: usize, per_block: usize) -> eyre::Result<Measured> {
-    let spec = Arc::new(ChainSpec::dev());
+fn run_workload(
+    spec: &Arc<ChainSpec>,
+    workload: Workload,
+    blocks: usize,
+    per_block: usize,
+    accounts: u64,
+) -> eyre::Result<Measured> {
+    let spec = spec.clone();
     let evm = EvmConfig::new(spec.clone());
     let key = dev_signer(0);
     let mut nonce = 0u64;
 
-    // Set-up chain: the deploy block (ERC-20 only), then the transfer blocks.
+    // Set-up chain: the deploy block (ERC-20 without a preloaded token), then the transfer
+    // blocks.
     let mut block_txs: Vec<Vec<Recovered<OpTxEnvelope>>> = Vec::new();
-    let token = key.address().create(0);
-    if workload == Workload::Erc20 {
+    let token = if accounts == 0 { key.address().create(0) } else { PRELOADED_TOKEN };
+    if workload == Workload::Erc20 && accounts == 0 {
         block_txs.push(vec![sign(
             &key,
             nonce,
@@ -148,11 +246,26 @@ fn run_workload(workload: Workload, blocks: usize, per_block: usize) -> eyre::Re
     }
     let setup_blocks = block_txs.len();
     let mut recipient = 0x1000_0000u64;
+    // Preloaded recipients in a scattered order (a full-period LCG modulo a power of two,
+    // skipping indexes past the count).
+    let mut lcg = 1u64;
+    let span = accounts.next_power_of_two();
+    let mut next_preloaded = || loop {
+        lcg = (lcg.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407))
+            & (span - 1);
+        if lcg < accounts {
+            return preloaded_account(lcg);
+        }
+    };
     for _ in 0..blocks {
         let mut txs = Vec::with_capacity(per_block);
         for _ in 0..per_block {
-            recipient += 1;
-            let to = Address::left_padding_from(&recipient.to_be_bytes());
+            let to = if accounts == 0 {
+                recipient += 1;
+                Address::left_padding_from(&recipient.to_be_bytes())
+            } else {
+                next_preloaded()
+            };
             txs.push(match workload {
                 Workload::Native => {
                     sign(&key, nonce, TxKind::Call(to), U256::from(1), Bytes::new(), 21_000)
@@ -205,27 +318,24 @@ fn run_workload(workload: Workload, blocks: usize, per_block: usize) -> eyre::Re
     }
     let started = Instant::now();
     let mut gas = 0;
-    let mut commit_secs = 0.0;
+    let mut split = Split::default();
     for block in &chain[setup_blocks..] {
-        let (executed, root) = evm.execute_block(&import_db, block)?;
+        let (executed, root, timings) = evm.execute_block_timed(&import_db, block)?;
+        split.add(&timings);
         gas += executed.header.gas_used;
         let commit = Instant::now();
         import_db.commit_block(&executed, root)?;
-        commit_secs += commit.elapsed().as_secs_f64();
+        split.commit += commit.elapsed().as_secs_f64();
     }
     let import_secs = started.elapsed().as_secs_f64();
-    eprintln!(
-        "  {workload:?}: import {:.1} ms/block, of which commit {:.1} ms/block",
-        import_secs * 1e3 / blocks as f64,
-        commit_secs * 1e3 / blocks as f64
-    );
+    split.total = import_secs;
     let head: &SealedHeader = &import_db.head();
     eyre::ensure!(head.hash() == built_db.head().hash(), "import reached a different head");
 
     // Timed: bare revm, same transactions, in memory.
     let (revm_gas, revm_secs) = bare_revm(&spec, &block_txs, setup_blocks)?;
     let txs = blocks * per_block;
-    Ok(Measured { txs, gas, import_secs, revm_gas, revm_secs })
+    Ok(Measured { split, txs, gas, import_secs, revm_gas, revm_secs })
 }
 
 fn bare_revm(
@@ -245,6 +355,10 @@ fn bare_revm(
             account_id: None,
         };
         db.insert_account_info(*address, info);
+        for (slot, value) in account.storage.iter().flatten() {
+            db.insert_account_storage(*address, (*slot).into(), (*value).into())
+                .map_err(|err| eyre::eyre!("{err:?}"))?;
+        }
     }
     let mut evm = Context::mainnet()
         .with_db(db)

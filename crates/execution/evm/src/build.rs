@@ -12,6 +12,7 @@ use alloy_primitives::{B256, Bloom};
 use op_revm::OpSpecId;
 use rayon::prelude::*;
 use revm::database::{State, states::bundle_state::BundleRetention};
+use std::time::{Duration, Instant};
 use tributary_chainspec::OpHardforks;
 use tributary_primitives::{Block, OpTxEnvelope, Receipt, SealedHeader, TxDeposit};
 use tributary_protocol::{L1BlockInfo, L1InfoFormat};
@@ -48,6 +49,17 @@ pub struct ExecutionOutput {
     pub requests_hash: Option<B256>,
     /// State changes.
     pub diff: StateDiff,
+}
+
+/// Where [`EvmConfig::execute_block_timed`] spent a block's time.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ImportTimings {
+    /// Sender recovery, in parallel over the cores.
+    pub recover: Duration,
+    /// Executing the transactions.
+    pub execute: Duration,
+    /// The state root of the changes.
+    pub state_root: Duration,
 }
 
 /// A block the sequencer built, ready to commit.
@@ -153,6 +165,19 @@ impl EvmConfig {
         db: &Database,
         block: &Block,
     ) -> Result<(ExecutedBlock, StateRootOutput)> {
+        self.execute_block_timed(db, block).map(|(executed, root, _)| (executed, root))
+    }
+
+    /// [`EvmConfig::execute_block`], also returning where the time went.
+    ///
+    /// # Errors
+    ///
+    /// See [`EvmConfig::execute_block`].
+    pub fn execute_block_timed(
+        &self,
+        db: &Database,
+        block: &Block,
+    ) -> Result<(ExecutedBlock, StateRootOutput, ImportTimings)> {
         let header = &block.header;
         let head = db.head();
         if header.number != head.number + 1 || header.parent_hash != head.hash() {
@@ -161,6 +186,7 @@ impl EvmConfig {
                 head: head.number,
             });
         }
+        let recovering = Instant::now();
         // Sender recovery is most of a block's CPU time: spread it over the cores.
         let txs = block
             .body
@@ -172,6 +198,7 @@ impl EvmConfig {
                 Ok(Recovered::new_unchecked(tx.clone(), signer))
             })
             .collect::<Result<Vec<_>>>()?;
+        let mut timings = ImportTimings { recover: recovering.elapsed(), ..Default::default() };
         let invalid =
             |reason: String| ExecutionError::InvalidBlock { number: header.number, reason };
         if header.timestamp <= head.timestamp {
@@ -191,15 +218,18 @@ impl EvmConfig {
         );
         expected.beneficiary = header.beneficiary;
         check_header(&expected, header, HeaderCheck::BeforeExecution).map_err(invalid)?;
-        let executing = std::time::Instant::now();
+        let executing = Instant::now();
         let (output, included, _) = self.run(db, header, txs, true)?;
-        let executed = executing.elapsed();
+        timings.execute = executing.elapsed();
+        let rooting = Instant::now();
         let root = db.state_root(&output.diff)?;
+        timings.state_root = rooting.elapsed();
         tracing::debug!(
             target: "evm::import",
             number = header.number,
-            execute_us = executed.as_micros() as u64,
-            state_root_us = (executing.elapsed() - executed).as_micros() as u64,
+            recover_us = timings.recover.as_micros() as u64,
+            execute_us = timings.execute.as_micros() as u64,
+            state_root_us = timings.state_root.as_micros() as u64,
             "executed block"
         );
         fill_header(&mut expected, &output, &included, root.root, self);
@@ -212,7 +242,7 @@ impl EvmConfig {
             receipts: output.receipts,
             state: output.diff,
         };
-        Ok((executed, root))
+        Ok((executed, root, timings))
     }
 
     /// Runs `txs` for the block `header` describes, over the current plain state.

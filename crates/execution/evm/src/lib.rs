@@ -37,7 +37,7 @@ mod diff;
 mod error;
 mod eth;
 
-pub use build::{BlockAttributes, BuiltBlock, ExecutionOutput, call_tx};
+pub use build::{BlockAttributes, BuiltBlock, ExecutionOutput, ImportTimings, call_tx};
 pub use config::{EvmConfig, SEQUENCER_FEE_VAULT, TributaryEvmFactory};
 pub use diff::bundle_to_diff;
 pub use error::{ExecutionError, Result};
