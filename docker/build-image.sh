@@ -17,6 +17,10 @@ profile="${TRIBUTARY_PROFILE:-debug}"
 image="${TRIBUTARY_IMAGE:-tributary:local}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tributary/target}"
 docker/engine.sh >/dev/null
+if [[ $(id -u) -ne 0 ]]; then
+    echo "docker/build-image: run as root (the root filesystem's owners are set with chown)" >&2
+    exit 1
+fi
 
 if [[ -n "${TRIBUTARY_BIN:-}" ]]; then
     binary="$TRIBUTARY_BIN"
@@ -33,6 +37,7 @@ fi
 
 rootfs="$(mktemp -d)"
 trap 'rm -rf "$rootfs"' EXIT
+chmod 755 "$rootfs" # the image's / (mktemp makes it 0700)
 mkdir -p "$rootfs"/{usr/local/bin,etc,tmp,data,config}
 chmod 1777 "$rootfs/tmp"
 cp "$binary" "$rootfs/usr/local/bin/tributary"

@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 project="${TRIBUTARY_COMPOSE_PROJECT:-tributary}"
-read -r -a compose <<<"$(docker/engine.sh)"
+engine="$(docker/engine.sh)"
+read -r -a compose <<<"$engine"
 docker/build-image.sh
 "${compose[@]}" -p "$project" -f docker/compose.yml up -d
 

@@ -13,12 +13,19 @@ export TRIBUTARY_FOLLOWER2_PORT="${TRIBUTARY_FOLLOWER2_PORT:-20545}"
 # An engine this script starts, it also stops.
 export TRIBUTARY_DOCKERD_PIDFILE="${TRIBUTARY_DOCKERD_PIDFILE:-/run/tributary-dockerd.pid}"
 rm -f "$TRIBUTARY_DOCKERD_PIDFILE"
-read -r -a compose <<<"$(docker/engine.sh)"
-export TRIBUTARY_COMPOSE="${compose[*]}"
+compose=()
 remove_project() {
+    ((${#compose[@]})) || return 0
     "${compose[@]}" -p "$TRIBUTARY_COMPOSE_PROJECT" -f docker/compose.yml down -v --remove-orphans >/dev/null 2>&1 || true
 }
+logs() {
+    ((${#compose[@]})) || return 0
+    echo "== docker-test failed; the services' last log lines:" >&2
+    "${compose[@]}" -p "$TRIBUTARY_COMPOSE_PROJECT" -f docker/compose.yml logs --no-color --tail 40 >&2 || true
+}
 cleanup() {
+    local rc=$?
+    ((rc == 0)) || logs
     remove_project
     if [[ -f "$TRIBUTARY_DOCKERD_PIDFILE" ]]; then
         pid="$(cat "$TRIBUTARY_DOCKERD_PIDFILE")"
@@ -28,15 +35,12 @@ cleanup() {
         rm -f "$TRIBUTARY_DOCKERD_PIDFILE"
     fi
 }
-logs() {
-    echo "== docker-test failed; the services' last log lines:" >&2
-    "${compose[@]}" -p "$TRIBUTARY_COMPOSE_PROJECT" -f docker/compose.yml logs --no-color --tail 40 >&2 || true
-}
-remove_project
 trap cleanup EXIT
+engine="$(docker/engine.sh)"
+read -r -a compose <<<"$engine"
+export TRIBUTARY_COMPOSE="${compose[*]}"
+remove_project
 docker/devnet.sh
 venv="$(scripts/python-env.sh)"
-if ! "$venv/bin/python" -m pytest tests/docker -q -p no:cacheprovider "$@"; then
-    logs
-    exit 1
-fi
+"$venv/bin/python" -m pytest tests/docker -q -p no:cacheprovider "$@"
+

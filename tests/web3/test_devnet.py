@@ -27,9 +27,11 @@ SYNC_TIMEOUT_S = 120
 
 
 def _free_port_block(count: int) -> int:
-    """A base port with `count` free consecutive ports after it."""
+    """A base port with `count` free consecutive ports after it, below Linux's ephemeral range
+    (32768 and up), so an outgoing connection cannot take one between this check and the
+    node's bind."""
     for _ in range(50):
-        base = random.randint(20_000, 50_000)
+        base = random.randint(20_000, 32_000)
         try:
             sockets = []
             for port in range(base, base + count):
@@ -63,10 +65,18 @@ def devnet(tmp_path_factory):
     datadir = tmp_path_factory.mktemp("devnet")
     base = _free_port_block(3 + 2 * FOLLOWERS + 2)
     try:
-        out = _devnet(
-            "up", "--followers", str(FOLLOWERS), "--datadir", str(datadir),
-            "--port-base", str(base), "--l2.block-time", "1", "--l1.block-time", "1",
-        )
+        try:
+            out = _devnet(
+                "up", "--followers", str(FOLLOWERS), "--datadir", str(datadir),
+                "--port-base", str(base), "--l2.block-time", "1", "--l1.block-time", "1",
+            )
+        except AssertionError as err:
+            # `down --wipe` below removes the logs: show them first.
+            tails = [
+                f"--- {log.name}\n" + "\n".join(log.read_text(errors="replace").splitlines()[-15:])
+                for log in sorted((datadir / "logs").glob("*.log"))
+            ]
+            raise AssertionError(f"{err}\n" + "\n".join(tails)) from None
         state = json.loads((datadir / "devnet.json").read_text())
         nodes = {n["name"]: n for n in state["nodes"]}
         assert set(nodes) == {"l1", "sequencer", "follower-1", "follower-2"}, out

@@ -119,7 +119,9 @@ pub struct Devnet {
 }
 
 impl Devnet {
-    /// Writes `genesis.json` and `rollup.json` into `dir`.
+    /// Writes `genesis.json` and `rollup.json` into `dir`, each to a temporary name first and
+    /// renamed into place, `rollup.json` last: a write cut short leaves no half file for
+    /// [`Devnet::read`] to trip on.
     ///
     /// # Errors
     ///
@@ -130,11 +132,12 @@ impl Devnet {
             move |source| DevnetError::Io { path, source }
         };
         std::fs::create_dir_all(dir).map_err(io(dir))?;
-        let genesis = dir.join("genesis.json");
         let json = serde_json::to_string_pretty(&self.l2_genesis).unwrap_or_default();
-        std::fs::write(&genesis, json + "\n").map_err(io(&genesis))?;
-        let rollup = dir.join("rollup.json");
-        std::fs::write(&rollup, self.rollup.to_json() + "\n").map_err(io(&rollup))?;
+        for (name, text) in [("genesis.json", json), ("rollup.json", self.rollup.to_json())] {
+            let (tmp, path) = (dir.join(format!(".{name}.tmp")), dir.join(name));
+            std::fs::write(&tmp, text + "\n").map_err(io(&tmp))?;
+            std::fs::rename(&tmp, &path).map_err(io(&path))?;
+        }
         Ok(())
     }
 

@@ -5,12 +5,14 @@
 //! a few µs to execute a transfer), and it does not depend on state. Derivation reads a whole
 //! channel (often many blocks) before it builds the first block from it, so
 //! [`SenderCache::prefetch`] hands the channel's transactions to a rayon task that recovers
-//! them one by one, on the core the block builder is not using, and
+//! them one by one on the rayon pool (so mostly on the core the single-threaded block builder
+//! leaves idle), and
 //! [`decode_batch_transactions`](crate::decode_batch_transactions) takes the senders from the
 //! cache; a miss (the task has not got there yet) is recovered in place, as before.
 //!
 //! The cache is keyed by transaction hash, which fixes the signed bytes and so the sender: an
-//! entry can be early or late, never wrong. It is bounded: past [`MAX_ENTRIES`] it is cleared.
+//! entry can be early or late, never wrong. An entry recovered after its block was built is
+//! never taken; the cache is bounded: past [`MAX_ENTRIES`] it is cleared.
 
 use alloy::{consensus::transaction::SignerRecoverable, eips::Decodable2718};
 use alloy_primitives::{Address, B256, Bytes, map::HashMap};

@@ -4,8 +4,10 @@
 //! step asks for "the first stored node under this path". Answering that from RocksDB costs an
 //! iterator and a seek through the memtable and every level, about ten microseconds, and a
 //! block of a few dozen changed accounts asks it a hundred times. The whole account trie's
-//! branch nodes are small (about one node per ten accounts, a few hundred bytes each), so they
-//! are loaded once at open and kept in a sorted map beside RocksDB.
+//! branch nodes are few (about one node per ten accounts, a few hundred bytes each: some tens of
+//! MB for a million accounts), so they are loaded once at open (a scan of the table) and kept
+//! in a sorted map beside RocksDB. There is no cap: a chain of hundreds of millions of accounts
+//! would want a bounded cache here instead.
 //!
 //! The map is written only after the RocksDB batch holding the same changes was written, under
 //! the database's write lock, so it always equals the `account_trie` table at the head. Storage

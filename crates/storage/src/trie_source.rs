@@ -125,8 +125,11 @@ impl Database {
 /// A RocksDB iterator over one table, reused for every lookup of one state root: a walk makes
 /// a hundred small range reads, and creating an iterator costs about as much as a seek.
 ///
-/// The iterator reads the table as it was when the cursor was made; only the writer computes
-/// roots, so nothing changes the table meanwhile.
+/// The iterator reads the table as it was when the cursor was made, while the account nodes
+/// come from the live in-memory copy: a root must not be computed while a block is committed.
+/// The node guarantees it (one writer lock over build, import and commit); callers of
+/// [`Database::state_root`] elsewhere must too. The cursor has no upper bound (it serves many
+/// ranges), so a scan may step over deleted keys past its range's end before it stops.
 struct Cursor<'a> {
     iter: RefCell<DBRawIterator<'a>>,
 }

@@ -4,11 +4,14 @@
 //! The file is a sequence of records `len (u32 big-endian) ++ raw EIP-2718 bytes`. An add
 //! appends one record with a single `write`: the page cache keeps it when the process dies, so
 //! a crash of the node loses nothing; a crash of the machine can lose the last records (the
-//! journal is not fsynced per transaction, as geth's is not). A torn last record is ignored.
+//! journal is not fsynced per transaction, as geth's is not). A torn last record is ignored. A
+//! write that fails (a full disk) is cut off the file again, so the records after it stay
+//! readable, and the transaction is refused rather than acknowledged.
 //!
 //! Records of mined, replaced or dropped transactions stay until the journal is compacted:
-//! rewritten from the pool's content (to a temporary file, fsynced, renamed over) once it holds
-//! more than twice the pool's transactions, and at every open. On open the records are added
+//! rewritten from the pool's content (to a temporary file, fsynced, renamed over) at every open,
+//! and after a new block once it holds more than 4096 records and more than twice the pool's
+//! transactions. On open the records are added
 //! back through the pool's normal checks, so the ones mined meanwhile fall out as
 //! "nonce too low".
 
@@ -26,6 +29,8 @@ const MIN_RECORDS_TO_COMPACT: usize = 4096;
 pub(crate) struct Journal {
     path: PathBuf,
     file: File,
+    /// Bytes of whole records in the file.
+    len: u64,
     /// Records in the file.
     records: usize,
 }
@@ -72,14 +77,21 @@ impl Journal {
         }
         std::fs::rename(&tmp, path)?;
         let file = OpenOptions::new().append(true).open(path)?;
-        Ok(Self { path: path.to_path_buf(), file, records })
+        Ok(Self { path: path.to_path_buf(), file, len: buffer.len() as u64, records })
     }
 
-    /// Appends one transaction, in one write.
+    /// Appends one transaction, in one write. On failure the file is cut back to its whole
+    /// records, so a torn record never hides the ones written after it.
     pub(crate) fn append(&mut self, raw: &[u8]) -> io::Result<()> {
         let mut record = Vec::with_capacity(raw.len() + 4);
         push_record(&mut record, raw);
-        self.file.write_all(&record)?;
+        if let Err(err) = self.file.write_all(&record) {
+            if let Err(cut) = self.file.set_len(self.len) {
+                tracing::error!(target: "txpool", %cut, "cannot cut a failed journal write off");
+            }
+            return Err(err);
+        }
+        self.len += record.len() as u64;
         self.records += 1;
         Ok(())
     }

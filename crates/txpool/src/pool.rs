@@ -491,13 +491,13 @@ impl TxPool {
 }
 
 impl Inner {
-    /// Removes one transaction; whether it was there.
     /// Every pooled transaction's EIP-2718 bytes, each sender's in nonce order.
     fn raw_transactions(&self) -> Vec<Vec<u8>> {
         use alloy::eips::Encodable2718;
         self.senders.values().flat_map(|s| s.txs.values()).map(|tx| tx.tx.encoded_2718()).collect()
     }
 
+    /// Removes one transaction; whether it was there.
     fn remove(&mut self, hash: &B256) -> bool {
         let Some(tx) = self.by_hash.remove(hash) else { return false };
         let sender = tx.tx.signer();
