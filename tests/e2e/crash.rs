@@ -133,3 +133,33 @@ async fn kill_9_keeps_transactions_that_only_had_a_hash() {
         assert_eq!(tx["hash"], *hash, "{hash} survived kill -9");
     }
 }
+
+/// `tributary health`, the containers' healthcheck: 0 for a node whose head moves, 1 (with the
+/// reason) for one that does not answer or whose head stands still.
+#[tokio::test(flavor = "multi_thread")]
+async fn health_probe_tells_a_live_node_from_a_stuck_or_absent_one() {
+    let probe = |url: &str, advancing: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tributary"))
+            .args(["health", "--rpc", url, "--advancing", advancing])
+            .output()
+            .unwrap()
+    };
+    let live_dir = tempfile::tempdir().unwrap();
+    let live = dev_node(live_dir.path(), "1");
+    let ok = probe(&live.url, "10");
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(String::from_utf8_lossy(&ok.stdout).starts_with("ok: head "));
+
+    // instant mode seals only on a transaction: the head stands still
+    let stuck_dir = tempfile::tempdir().unwrap();
+    let stuck = NodeProcess::start(stuck_dir.path());
+    assert!(probe(&stuck.url, "0").status.success(), "answering is enough without --advancing");
+    let still = probe(&stuck.url, "2");
+    assert!(!still.status.success());
+    assert!(String::from_utf8_lossy(&still.stderr).contains("head stuck"));
+
+    let port = crate::rollup::free_port();
+    let absent = probe(&format!("http://127.0.0.1:{port}"), "0");
+    assert!(!absent.status.success());
+    assert!(String::from_utf8_lossy(&absent.stderr).contains("does not answer"));
+}
