@@ -11,7 +11,7 @@
 //! replaced a block) replaces the unsafe chain from its height when its parent is ours; safe
 //! blocks are never replaced from gossip, only by derivation.
 
-use crate::{NodeError, sealer::BlockSealer, tasks::Shutdown};
+use crate::{NodeError, SenderCache, sealer::BlockSealer, tasks::Shutdown};
 use alloy_primitives::B256;
 use std::{
     collections::BTreeMap,
@@ -89,11 +89,20 @@ struct Buffer {
     blocks: BTreeMap<u64, (Block, B256)>,
     /// The block asked for, and when.
     fetching: Option<(u64, Instant)>,
+    /// Senders of the block after the one being imported, recovered meanwhile.
+    senders: Arc<SenderCache>,
+    /// The highest block whose senders went to `senders`.
+    prefetched: u64,
 }
 
 impl UnsafeImporter {
     pub(crate) async fn run(mut self, mut shutdown: Shutdown) -> Result<(), NodeError> {
-        let mut buffer = Buffer { blocks: BTreeMap::new(), fetching: None };
+        let mut buffer = Buffer {
+            blocks: BTreeMap::new(),
+            fetching: None,
+            senders: SenderCache::new(),
+            prefetched: 0,
+        };
         let mut retry = tokio::time::interval(Duration::from_secs(1));
         loop {
             tokio::select! {
@@ -196,7 +205,15 @@ fn import_ready(
         if db.block_hash(lowest)? == Some(hash) {
             continue;
         }
-        match sealer.import(&block) {
+        // Catching up (the next block is here too): its senders are recovered while this one
+        // executes. At the tip there is no next block, and nothing is recovered twice.
+        if let Some((next, _)) = buffer.blocks.get(&(lowest + 1))
+            && buffer.prefetched < lowest + 1
+        {
+            buffer.senders.prefetch_decoded(next.body.transactions.clone());
+            buffer.prefetched = lowest + 1;
+        }
+        match sealer.import(&block, Some(&buffer.senders)) {
             Ok(Some(imported)) => {
                 metrics::gauge!("tributary_unsafe_head").set(imported.header.number as f64);
             }

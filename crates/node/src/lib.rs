@@ -36,7 +36,7 @@
 //!   `tributary-derive`; its safe and finalized blocks are the node's `safe` and `finalized`
 //!   heads. On the sequencer it confirms the blocks it sealed; on a follower (no
 //!   `--sequencer`) it builds them. When it builds (no unsafe twin to confirm), each channel's
-//!   senders are recovered ahead on the rayon pool (`senders.rs`).
+//!   senders are recovered ahead on the rayon pool (`tributary_evm::SenderCache`).
 //! - **P2P** (`gossip.rs`, rollup nodes unless `--p2p.disable`): `tributary-p2p` gossips each
 //!   block the sequencer seals; a follower imports the blocks it hears (its unsafe head) and
 //!   fetches gaps by number. Derivation later confirms or replaces them.
@@ -50,15 +50,14 @@ mod dev;
 mod gossip;
 mod metrics;
 mod sealer;
-mod senders;
 mod sequencing;
 mod tasks;
 
 pub use derivation::{decode_batch_transactions, derived_block_attributes};
 pub use dev::dev_l1_origin;
 pub use metrics::{NodeMetrics, install_exporter};
-pub use senders::SenderCache;
 pub use tasks::{Shutdown, TaskManager};
+pub use tributary_evm::SenderCache;
 
 use alloy_primitives::{Address, U256};
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};

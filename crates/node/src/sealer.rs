@@ -99,6 +99,7 @@ impl BlockSealer {
     pub(crate) fn import(
         &self,
         block: &tributary_primitives::Block,
+        senders: Option<&tributary_evm::SenderCache>,
     ) -> Result<Option<Arc<ExecutedBlock>>, NodeError> {
         let started = std::time::Instant::now();
         let _writer = self.writer.lock();
@@ -118,9 +119,13 @@ impl BlockSealer {
             );
             self.rewind(number - 1)?;
         }
-        let (block, root) = match self.evm.execute_block(&self.db, block) {
+        let executed = match senders {
+            Some(senders) => self.evm.execute_block_with(&self.db, block, senders),
+            None => self.evm.execute_block_timed(&self.db, block),
+        };
+        let (block, root) = match executed {
             Err(tributary_evm::ExecutionError::NotChildOfHead { .. }) => return Ok(None),
-            executed => executed?,
+            executed => executed.map(|(block, root, _)| (block, root))?,
         };
         self.commit(BuiltBlock { block, root, rejected: Vec::new() }, started, "imported block")
     }
@@ -288,11 +293,11 @@ mod tests {
         );
 
         ours.heads.set(1, 0);
-        assert!(ours.import(&their_block).unwrap().is_none(), "a safe block stays");
+        assert!(ours.import(&their_block, None).unwrap().is_none(), "a safe block stays");
         assert_eq!(ours.db.block_hash(1).unwrap(), Some(our_block.header.hash()));
 
         ours.heads.set(0, 0);
-        let imported = ours.import(&their_block).unwrap().unwrap();
+        let imported = ours.import(&their_block, None).unwrap().unwrap();
         assert_eq!(ours.db.head_number(), 1);
         assert_eq!(ours.db.block_hash(1).unwrap(), Some(imported.header.hash()));
         assert_eq!(imported.header.hash(), their_block.header.hash_slow());

@@ -6,7 +6,8 @@
 //! path builds `--blocks` 2-second L2 blocks over a scripted L1 of 12-second blocks, and the
 //! batcher's encoding posts each epoch's blocks as one brotli span-batch channel in the next
 //! L1 block. Then, timed, into fresh databases:
-//! - import: `execute_block` + `commit_block` for every block (sender recovery included);
+//! - import: `execute_block_with` + `commit_block` for every block, the next block's senders
+//!   recovered on the rayon pool meanwhile (as the node's P2P importer does when catching up);
 //! - derive: `Pipeline` over the L1 blocks; each channel's transactions handed to a
 //!   `SenderCache` to recover on the rayon pool while the blocks before them are built; each
 //!   payload attributes' transactions decoded (senders from the cache, or recovered in place
@@ -268,8 +269,13 @@ impl SourceChain {
         let db = Database::open(dir.path(), &self.spec, DatabaseConfig::default())?;
         let started = Instant::now();
         let mut committing = 0.0;
-        for block in &self.blocks {
-            let (executed, root) = evm.execute_block(&db, block)?;
+        // As a follower catching up over P2P: the next block's senders are recovered ahead.
+        let senders = tributary_node::SenderCache::new();
+        for (index, block) in self.blocks.iter().enumerate() {
+            if let Some(next) = self.blocks.get(index + 1) {
+                senders.prefetch_decoded(next.body.transactions.clone());
+            }
+            let (executed, root, _) = evm.execute_block_with(&db, block, &senders)?;
             let commit = Instant::now();
             db.commit_block(&executed, root)?;
             committing += commit.elapsed().as_secs_f64();

@@ -1,4 +1,4 @@
-use crate::{EvmConfig, ExecutionError, Result, bundle_to_diff};
+use crate::{EvmConfig, ExecutionError, Result, SenderCache, bundle_to_diff};
 use alloy::consensus::{
     Header, Sealed,
     proofs::{calculate_receipt_root, calculate_transaction_root},
@@ -178,6 +178,30 @@ impl EvmConfig {
         db: &Database,
         block: &Block,
     ) -> Result<(ExecutedBlock, StateRootOutput, ImportTimings)> {
+        self.execute_block_inner(db, block, None)
+    }
+
+    /// [`EvmConfig::execute_block_timed`], taking the senders `senders` recovered ahead (a
+    /// miss is recovered here).
+    ///
+    /// # Errors
+    ///
+    /// See [`EvmConfig::execute_block`].
+    pub fn execute_block_with(
+        &self,
+        db: &Database,
+        block: &Block,
+        senders: &SenderCache,
+    ) -> Result<(ExecutedBlock, StateRootOutput, ImportTimings)> {
+        self.execute_block_inner(db, block, Some(senders))
+    }
+
+    fn execute_block_inner(
+        &self,
+        db: &Database,
+        block: &Block,
+        senders: Option<&SenderCache>,
+    ) -> Result<(ExecutedBlock, StateRootOutput, ImportTimings)> {
         let header = &block.header;
         let head = db.head();
         if header.number != head.number + 1 || header.parent_hash != head.hash() {
@@ -193,8 +217,13 @@ impl EvmConfig {
             .transactions
             .par_iter()
             .map(|tx| {
-                let signer =
-                    tx.recover_signer().map_err(|_| ExecutionError::BadSignature(tx.tx_hash()))?;
+                let ahead = senders.and_then(|cache| cache.take(&tx.tx_hash()));
+                let signer = match ahead {
+                    Some(signer) => signer,
+                    None => tx
+                        .recover_signer()
+                        .map_err(|_| ExecutionError::BadSignature(tx.tx_hash()))?,
+                };
                 Ok(Recovered::new_unchecked(tx.clone(), signer))
             })
             .collect::<Result<Vec<_>>>()?;

@@ -36,11 +36,13 @@ mod config;
 mod diff;
 mod error;
 mod eth;
+mod senders;
 
 pub use build::{BlockAttributes, BuiltBlock, ExecutionOutput, ImportTimings, call_tx};
 pub use config::{EvmConfig, SEQUENCER_FEE_VAULT, TributaryEvmFactory};
 pub use diff::bundle_to_diff;
 pub use error::{ExecutionError, Result};
+pub use senders::SenderCache;
 
 pub use alloy_op_evm::OpTx;
 pub use op_revm::{OpHaltReason, OpSpecId, OpTransaction};

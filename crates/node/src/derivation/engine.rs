@@ -52,7 +52,7 @@ pub(crate) struct Built {
 pub(crate) struct DatabaseEngine {
     pub(crate) sealer: BlockSealer,
     pub(crate) rollup: RollupConfig,
-    /// Senders recovered ahead of building (`senders.rs`).
+    /// Senders recovered ahead of building.
     pub(crate) senders: Arc<SenderCache>,
 }
 

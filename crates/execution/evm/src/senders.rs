@@ -3,12 +3,16 @@
 //!
 //! Signature recovery is most of a transaction's cost on import (about 75 µs here, against
 //! a few µs to execute a transfer), and it does not depend on state. Derivation reads a whole
-//! channel (often many blocks) before it builds the first block from it, so
-//! [`SenderCache::prefetch`] hands the channel's transactions to a rayon task that recovers
+//! channel (often many blocks) before it builds the first block from it, and a follower
+//! catching up over P2P holds the blocks after the one it imports, so
+//! [`SenderCache::prefetch`] (raw transactions) and [`SenderCache::prefetch_decoded`] hand
+//! them to a rayon task that recovers
 //! them one by one on the rayon pool (so mostly on the core the single-threaded block builder
 //! leaves idle), and
-//! [`decode_batch_transactions`](crate::decode_batch_transactions) takes the senders from the
-//! cache; a miss (the task has not got there yet) is recovered in place, as before.
+//! the node's `decode_batch_transactions` and [`EvmConfig::execute_block_with`] take the
+//! senders from the cache; a miss (the task has not got there yet) is recovered in place.
+//!
+//! [`EvmConfig::execute_block_with`]: crate::EvmConfig::execute_block_with
 //!
 //! The cache is keyed by transaction hash, which fixes the signed bytes and so the sender: an
 //! entry can be early or late, never wrong. An entry recovered after its block was built is
@@ -44,16 +48,33 @@ impl SenderCache {
         let cache = Arc::clone(self);
         rayon::spawn(move || {
             for raw in transactions {
-                let Ok(tx) = OpTxEnvelope::decode_2718(&mut raw.as_ref()) else { continue };
-                if tx.is_deposit() {
-                    continue;
-                }
-                let hash = tx.tx_hash();
-                if let Ok(sender) = tx.recover_signer() {
-                    cache.insert(hash, sender);
+                if let Ok(tx) = OpTxEnvelope::decode_2718(&mut raw.as_ref()) {
+                    cache.recover(&tx);
                 }
             }
         });
+    }
+
+    /// [`SenderCache::prefetch`] for transactions already decoded (a block's body).
+    pub fn prefetch_decoded(self: &Arc<Self>, transactions: Vec<OpTxEnvelope>) {
+        if transactions.is_empty() {
+            return;
+        }
+        let cache = Arc::clone(self);
+        rayon::spawn(move || {
+            for tx in &transactions {
+                cache.recover(tx);
+            }
+        });
+    }
+
+    fn recover(&self, tx: &OpTxEnvelope) {
+        if tx.is_deposit() {
+            return;
+        }
+        if let Ok(sender) = tx.recover_signer() {
+            self.insert(tx.tx_hash(), sender);
+        }
     }
 
     /// The sender of `hash` if it was recovered ahead; the entry is used up.
