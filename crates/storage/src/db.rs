@@ -1,6 +1,6 @@
 use crate::{
     Result, StateProvider, StorageError,
-    node_cache::AccountTrieNodes,
+    node_cache::{AccountTrieNodes, StorageRoots},
     tables::{
         self, META_CHAIN_ID, META_FINALIZED, META_GENESIS_HASH, META_HEAD, META_SAFE, cf,
         decode_number, number_key,
@@ -53,6 +53,8 @@ pub(crate) struct Inner {
     pub(crate) write_lock: Mutex<()>,
     /// The account trie's nodes, equal to the `account_trie` table at the head.
     pub(crate) account_nodes: AccountTrieNodes,
+    /// Non-empty storage roots, equal to those in `hashed_accounts` at the head.
+    pub(crate) storage_roots: StorageRoots,
 }
 
 impl std::fmt::Debug for Database {
@@ -114,11 +116,13 @@ impl Database {
                     .transpose()?
                     .ok_or(StorageError::corrupt("head"))?;
                 let account_nodes = AccountTrieNodes::load(&db)?;
+                let storage_roots = StorageRoots::load(&db)?;
                 let inner = Inner {
                     db,
                     head: RwLock::new(genesis.clone()),
                     write_lock: Mutex::new(()),
                     account_nodes,
+                    storage_roots,
                 };
                 let database = Self { inner: Arc::new(inner) };
                 let head = database
@@ -133,6 +137,7 @@ impl Database {
                     head: RwLock::new(genesis.clone()),
                     write_lock: Mutex::new(()),
                     account_nodes: AccountTrieNodes::default(),
+                    storage_roots: StorageRoots::default(),
                 };
                 let database = Self { inner: Arc::new(inner) };
                 database.write_genesis(chain)?;

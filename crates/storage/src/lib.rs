@@ -17,9 +17,9 @@
 //!   `N`: if there is one, its change set holds the value; if not, plain state does.
 //! - **Hashed state and trie nodes**: the trie's leaves (`keccak(address)`, `keccak(slot)`) and
 //!   the branch nodes of the account trie and of every storage trie, for the incremental root
-//!   (see `tributary-trie`). The account trie's nodes are also kept in memory, loaded at open
-//!   and updated after each write, so a state root does not seek RocksDB for them
-//!   (`node_cache.rs`).
+//!   (see `tributary-trie`). The account trie's nodes, and the storage roots of the accounts
+//!   that have storage, are also kept in memory, loaded at open and updated after each write,
+//!   so a state root does not read RocksDB for them (`node_cache.rs`).
 //!
 //! # Writes
 //!

@@ -12,15 +12,20 @@
 //! The map is written only after the RocksDB batch holding the same changes was written, under
 //! the database's write lock, so it always equals the `account_trie` table at the head. Storage
 //! tries stay on disk: there are as many as contracts, and a block touches few of them.
+//!
+//! [`StorageRoots`] does the same for the storage root of every account that has storage (a
+//! contract, mostly): each changed account's leaf needs its storage root, and most accounts a
+//! block touches have none, so a map of the non-empty ones answers without a RocksDB read.
 
 use crate::{
     Result,
-    tables::{cf, decode_path},
+    tables::{cf, decode_hashed_account, decode_path},
 };
+use alloy_primitives::{B256, map::HashMap};
 use parking_lot::RwLock;
 use rocksdb::DB;
 use std::collections::BTreeMap;
-use tributary_trie::{BranchNodeCompact, Nibbles, TrieUpdates, decode_node};
+use tributary_trie::{BranchNodeCompact, EMPTY_ROOT_HASH, Nibbles, TrieUpdates, decode_node};
 
 /// The account trie's branch nodes by path; see the module docs.
 #[derive(Debug, Default)]
@@ -61,10 +66,58 @@ impl AccountTrieNodes {
     }
 }
 
+/// Storage roots of the accounts whose storage is not empty, by hashed address; see the module
+/// docs. Equal to the roots in the `hashed_accounts` table at the head.
+#[derive(Debug, Default)]
+pub(crate) struct StorageRoots {
+    roots: RwLock<HashMap<B256, B256>>,
+}
+
+impl StorageRoots {
+    /// Reads every stored account's storage root.
+    pub(crate) fn load(db: &DB) -> Result<Self> {
+        let handle =
+            db.cf_handle(cf::HASHED_ACCOUNTS).expect("column families are created at open");
+        let mut roots = HashMap::default();
+        let mut iter = db.raw_iterator_cf(handle);
+        iter.seek_to_first();
+        while iter.valid() {
+            let (Some(key), Some(value)) = (iter.key(), iter.value()) else { break };
+            let root = decode_hashed_account(value)?.1;
+            if root != EMPTY_ROOT_HASH {
+                let key = B256::try_from(key)
+                    .map_err(|_| crate::StorageError::corrupt("hashed account key"))?;
+                roots.insert(key, root);
+            }
+            iter.next();
+        }
+        iter.status()?;
+        Ok(Self { roots: RwLock::new(roots) })
+    }
+
+    /// The storage root of the account at `hashed_address` (empty when it has no storage or
+    /// does not exist).
+    pub(crate) fn get(&self, hashed_address: &B256) -> B256 {
+        self.roots.read().get(hashed_address).copied().unwrap_or(EMPTY_ROOT_HASH)
+    }
+
+    /// Applies the account changes of a batch that was just written: `None` is a deleted
+    /// account.
+    pub(crate) fn apply(&self, changes: impl IntoIterator<Item = (B256, Option<B256>)>) {
+        let mut roots = self.roots.write();
+        for (hashed, root) in changes {
+            match root {
+                Some(root) if root != EMPTY_ROOT_HASH => roots.insert(hashed, root),
+                _ => roots.remove(&hashed),
+            };
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{AccountChange, Database, DatabaseConfig, ExecutedBlock, StateDiff};
+    use crate::{AccountChange, Database, DatabaseConfig, ExecutedBlock, StateDiff, StorageChange};
     use alloy::consensus::Header;
     use alloy_primitives::{Address, U256};
     use tributary_chainspec::ChainSpec;
@@ -83,8 +136,24 @@ mod tests {
                 });
                 AccountChange { address, old, new }
             })
+            .collect::<Vec<_>>();
+        // Storage on a live account in five, some slots set and some cleared.
+        let storage = accounts
+            .iter()
+            .enumerate()
+            .filter(|(i, change)| i % 5 == 0 && change.new.is_some())
+            .map(|(i, change)| {
+                let slot = B256::from(U256::from(i % 3));
+                let old = state.storage(&change.address, &slot).unwrap();
+                let new = U256::from((seed + i as u64) % 4);
+                StorageChange {
+                    address: change.address,
+                    wiped: false,
+                    slots: vec![(slot, old, new)],
+                }
+            })
             .collect();
-        let diff = StateDiff { accounts, storage: vec![], contracts: vec![] };
+        let diff = StateDiff { accounts, storage, contracts: vec![] };
         let parent = db.head();
         let root = db.state_root(&diff).unwrap();
         let header = Header {
@@ -109,16 +178,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = Database::open(dir.path(), &ChainSpec::dev(), DatabaseConfig::default()).unwrap();
         let table = || AccountTrieNodes::load(&db.inner.db).unwrap().nodes.into_inner();
+        let roots_table = || StorageRoots::load(&db.inner.db).unwrap().roots.into_inner();
         for block in 0..20 {
             // overlapping address ranges: inserts, updates and deletions
             commit_accounts(&db, block % 6, 60 + block * 5);
         }
         assert!(table().len() > 16, "a trie of this size has several levels");
         assert_eq!(*db.inner.account_nodes.nodes.read(), table());
+        assert_eq!(*db.inner.storage_roots.roots.read(), roots_table());
+        assert!(!roots_table().is_empty(), "accounts with storage are held");
         db.unwind(8).unwrap();
         assert_eq!(*db.inner.account_nodes.nodes.read(), table());
+        assert_eq!(*db.inner.storage_roots.roots.read(), roots_table());
         commit_accounts(&db, 9, 200);
         assert_eq!(*db.inner.account_nodes.nodes.read(), table());
+        assert_eq!(*db.inner.storage_roots.roots.read(), roots_table());
         // a reopened database loads the same nodes and goes on with the same roots
         let head = db.head();
         drop(db);

@@ -11,8 +11,8 @@ use rocksdb::DBRawIterator;
 use std::{cell::RefCell, collections::BTreeMap};
 use tributary_primitives::Account;
 use tributary_trie::{
-    BranchNodeCompact, EMPTY_ROOT_HASH, Nibbles, PrefixSet, TrieAccount, TrieSource, TrieUpdates,
-    compute_root, decode_node,
+    BranchNodeCompact, Nibbles, PrefixSet, TrieAccount, TrieSource, TrieUpdates, compute_root,
+    decode_node,
 };
 
 /// The new state root and everything needed to store the hashed state and trie behind it.
@@ -75,7 +75,7 @@ impl Database {
                 Some(account) => {
                     let root = match storage_roots.get(&hashed) {
                         Some(root) => *root,
-                        None => self.stored_storage_root(&hashed)?,
+                        None => self.inner.storage_roots.get(&hashed),
                     };
                     Some((account, root))
                 }
@@ -112,13 +112,6 @@ impl Database {
             storage,
             account_nodes,
         })
-    }
-
-    fn stored_storage_root(&self, hashed_address: &B256) -> Result<B256> {
-        match self.get(cf::HASHED_ACCOUNTS, hashed_address)? {
-            Some(raw) => Ok(decode_hashed_account(&raw)?.1),
-            None => Ok(EMPTY_ROOT_HASH),
-        }
     }
 }
 

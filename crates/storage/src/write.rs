@@ -148,10 +148,11 @@ impl Database {
             batch.put_cf(self.cf(cf::TX_INDEX), tx.trie_hash(), location);
         }
         self.write_state(&mut batch, number, &block.state)?;
-        let account_nodes = self.write_hashed_state(&mut batch, root);
+        let (account_nodes, storage_roots) = self.write_hashed_state(&mut batch, root);
         batch.put_cf(self.cf(cf::META), META_HEAD, key);
         self.inner.db.write(batch)?;
         self.inner.account_nodes.apply(account_nodes);
+        self.inner.storage_roots.apply(storage_roots);
         *self.inner.head.write() = block.header.clone();
         Ok(())
     }
@@ -229,9 +230,14 @@ impl Database {
         Ok(out)
     }
 
-    /// Puts the hashed state and trie nodes of `root` into `batch`, and returns the account
-    /// trie's node changes for the in-memory copy once the batch is written.
-    fn write_hashed_state(&self, batch: &mut WriteBatch, root: StateRootOutput) -> TrieUpdates {
+    /// Puts the hashed state and trie nodes of `root` into `batch`, and returns what the
+    /// in-memory copies take once the batch is written: the account trie's node changes and
+    /// each changed account's storage root (`None`: deleted).
+    fn write_hashed_state(
+        &self,
+        batch: &mut WriteBatch,
+        root: StateRootOutput,
+    ) -> (TrieUpdates, Vec<(B256, Option<B256>)>) {
         for (hashed, leaf) in &root.accounts {
             match leaf {
                 Some((account, storage_root)) => batch.put_cf(
@@ -281,7 +287,12 @@ impl Database {
                 tributary_trie::encode_node(node),
             );
         }
-        root.account_nodes
+        let storage_roots = root
+            .accounts
+            .iter()
+            .map(|(hashed, leaf)| (*hashed, leaf.as_ref().map(|(_, storage_root)| *storage_root)))
+            .collect();
+        (root.account_nodes, storage_roots)
     }
 
     /// Removes the top `count` blocks, restoring state, trie and indexes exactly as they were.
@@ -376,10 +387,11 @@ impl Database {
                 );
             }
         }
-        let account_nodes = self.write_hashed_state(&mut batch, root);
+        let (account_nodes, storage_roots) = self.write_hashed_state(&mut batch, root);
         batch.put_cf(self.cf(cf::META), META_HEAD, number_key(number - 1));
         self.inner.db.write(batch)?;
         self.inner.account_nodes.apply(account_nodes);
+        self.inner.storage_roots.apply(storage_roots);
         *self.inner.head.write() = parent;
         Ok(())
     }
