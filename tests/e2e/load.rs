@@ -43,9 +43,17 @@ async fn ten_thousand_transfers_at_full_speed_all_get_receipts() {
     for sender in &report.senders {
         assert_eq!(sender.final_nonce, 50, "{sender:?}");
     }
-    // The node is still sealing blocks after the load.
+    // The node is still sealing blocks after the load (1 s blocks; the window allows for a
+    // machine busy with other tests).
     let head = node.rpc("eth_blockNumber", vec![]).await;
-    tokio::time::sleep(Duration::from_millis(2_500)).await;
-    assert_ne!(node.rpc("eth_blockNumber", vec![]).await, head);
+    let mut moved = false;
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        if node.rpc("eth_blockNumber", vec![]).await != head {
+            moved = true;
+            break;
+        }
+    }
+    assert!(moved, "no block for 10 s after the load (head {head})");
     assert!(node.terminate().success());
 }
