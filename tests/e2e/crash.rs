@@ -103,12 +103,10 @@ async fn sigterm_stops_cleanly_and_state_persists() {
 
 fn dev_node(datadir: &std::path::Path, block_time: &str) -> NodeProcess {
     // Every port ephemeral (the embedded L1's too), so tests run side by side.
-    let args: Vec<String> =
-        ["node", "--dev", "--http.port", "0", "--dev.l1-port", "0", "--dev.block-time", block_time]
-            .into_iter()
-            .map(String::from)
-            .chain(["--datadir".to_string(), datadir.display().to_string()])
-            .collect();
+    let mut args = crate::rollup::dev_node_args(datadir);
+    if let Some(flag) = args.iter().position(|arg| arg == "--dev.block-time") {
+        args[flag + 1] = block_time.to_string();
+    }
     NodeProcess::spawn(&args, &["L2 RPC: "]).0
 }
 

@@ -56,6 +56,10 @@ impl AccountTrieNodes {
         path.starts_with(prefix).then(|| (*path, node.clone()))
     }
 
+    fn snapshot(&self) -> BTreeMap<Nibbles, BranchNodeCompact> {
+        self.nodes.read().clone()
+    }
+
     /// Applies the node changes of a batch that was just written.
     pub(crate) fn apply(&self, updates: TrieUpdates) {
         let mut nodes = self.nodes.write();
@@ -101,6 +105,10 @@ impl StorageRoots {
         self.roots.read().get(hashed_address).copied().unwrap_or(EMPTY_ROOT_HASH)
     }
 
+    fn snapshot(&self) -> HashMap<B256, B256> {
+        self.roots.read().clone()
+    }
+
     /// Applies the account changes of a batch that was just written: `None` is a deleted
     /// account.
     pub(crate) fn apply(&self, changes: impl IntoIterator<Item = (B256, Option<B256>)>) {
@@ -114,94 +122,19 @@ impl StorageRoots {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::{AccountChange, Database, DatabaseConfig, ExecutedBlock, StateDiff, StorageChange};
-    use alloy::consensus::Header;
-    use alloy_primitives::{Address, U256};
-    use tributary_chainspec::ChainSpec;
-    use tributary_primitives::{Account, KECCAK_EMPTY, SealedHeader};
-
-    fn commit_accounts(db: &Database, seed: u64, count: u64) {
-        let state = db.latest_state();
-        let accounts = (0..count)
-            .map(|i| {
-                let address = Address::left_padding_from(&(seed * 1000 + i).to_be_bytes());
-                let old = state.account(&address).unwrap();
-                let new = (i % 7 != 3).then(|| Account {
-                    nonce: seed,
-                    balance: U256::from(seed + i),
-                    code_hash: KECCAK_EMPTY,
-                });
-                AccountChange { address, old, new }
-            })
-            .collect::<Vec<_>>();
-        // Storage on a live account in five, some slots set and some cleared.
-        let storage = accounts
-            .iter()
-            .enumerate()
-            .filter(|(i, change)| i % 5 == 0 && change.new.is_some())
-            .map(|(i, change)| {
-                let slot = B256::from(U256::from(i % 3));
-                let old = state.storage(&change.address, &slot).unwrap();
-                let new = U256::from((seed + i as u64) % 4);
-                StorageChange {
-                    address: change.address,
-                    wiped: false,
-                    slots: vec![(slot, old, new)],
-                }
-            })
-            .collect();
-        let diff = StateDiff { accounts, storage, contracts: vec![] };
-        let parent = db.head();
-        let root = db.state_root(&diff).unwrap();
-        let header = Header {
-            parent_hash: parent.hash(),
-            number: parent.number + 1,
-            timestamp: parent.timestamp + 2,
-            state_root: root.root,
-            ..Default::default()
-        };
-        let block = ExecutedBlock {
-            header: SealedHeader::new(header),
-            body: vec![],
-            senders: vec![],
-            receipts: vec![],
-            state: diff,
-        };
-        db.commit_block(&block, root).unwrap();
-    }
-
-    #[test]
-    fn memory_copy_equals_the_table_through_commits_and_unwinds() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Database::open(dir.path(), &ChainSpec::dev(), DatabaseConfig::default()).unwrap();
-        let table = || AccountTrieNodes::load(&db.inner.db).unwrap().nodes.into_inner();
-        let roots_table = || StorageRoots::load(&db.inner.db).unwrap().roots.into_inner();
-        for block in 0..20 {
-            // overlapping address ranges: inserts, updates and deletions
-            commit_accounts(&db, block % 6, 60 + block * 5);
-        }
-        assert!(table().len() > 16, "a trie of this size has several levels");
-        assert_eq!(*db.inner.account_nodes.nodes.read(), table());
-        assert_eq!(*db.inner.storage_roots.roots.read(), roots_table());
-        assert!(!roots_table().is_empty(), "accounts with storage are held");
-        db.unwind(8).unwrap();
-        assert_eq!(*db.inner.account_nodes.nodes.read(), table());
-        assert_eq!(*db.inner.storage_roots.roots.read(), roots_table());
-        commit_accounts(&db, 9, 200);
-        assert_eq!(*db.inner.account_nodes.nodes.read(), table());
-        assert_eq!(*db.inner.storage_roots.roots.read(), roots_table());
-        // a reopened database loads the same nodes and goes on with the same roots
-        let head = db.head();
-        drop(db);
-        let db = Database::open(dir.path(), &ChainSpec::dev(), DatabaseConfig::default()).unwrap();
-        assert_eq!(db.head(), head);
-        db.unwind(1).unwrap();
-        assert_eq!(
-            *db.inner.account_nodes.nodes.read(),
-            AccountTrieNodes::load(&db.inner.db).unwrap().nodes.into_inner()
-        );
+impl crate::Database {
+    /// Whether the in-memory account trie nodes and storage roots equal what their tables hold
+    /// at the head. For tests: it reads both tables whole.
+    ///
+    /// # Errors
+    ///
+    /// RocksDB or decoding failures.
+    #[doc(hidden)]
+    pub fn in_memory_copies_match(&self) -> Result<bool> {
+        let _guard = self.inner.write_lock.lock();
+        let nodes = AccountTrieNodes::load(&self.inner.db)?.nodes.into_inner();
+        let roots = StorageRoots::load(&self.inner.db)?.roots.into_inner();
+        Ok(nodes == self.inner.account_nodes.snapshot()
+            && roots == self.inner.storage_roots.snapshot())
     }
 }

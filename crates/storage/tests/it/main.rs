@@ -58,6 +58,48 @@ fn set(db: &Database, address: Address, new: Option<Account>, slots: &[(u64, u64
     StateDiff { accounts: vec![AccountChange { address, old, new }], storage, contracts: vec![] }
 }
 
+/// A block of `count` accounts from `seed` on: most set, one in seven deleted, and a storage
+/// slot written (set or cleared) on one in five.
+fn many_accounts(db: &Database, seed: u64, count: u64) -> StateDiff {
+    let mut diff = StateDiff::default();
+    for i in 0..count {
+        let address = Address::left_padding_from(&(seed * 1000 + i).to_be_bytes());
+        let new = (i % 7 != 3).then(|| account(seed + i, seed));
+        let slots =
+            if i % 5 == 0 && new.is_some() { vec![(i % 3, (seed + i) % 4)] } else { vec![] };
+        let one = set(db, address, new, &slots);
+        diff.accounts.extend(one.accounts);
+        diff.storage.extend(one.storage);
+    }
+    diff
+}
+
+/// The account trie nodes and storage roots held in memory stay equal to their tables through
+/// commits (storage set and cleared, accounts deleted), unwinds and a reopen.
+#[test]
+fn in_memory_trie_copies_follow_commits_unwinds_and_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    for block in 0..20 {
+        // overlapping address ranges: inserts, updates and deletions
+        commit(&db, many_accounts(&db, block % 6, 60 + block * 5));
+    }
+    // the last block (seed 1) set slot 0 of its first account, 1000, to 1: roots are held
+    let with_storage = Address::left_padding_from(&1000u64.to_be_bytes());
+    assert!(!db.latest_state().storage(&with_storage, &B256::ZERO).unwrap().is_zero());
+    assert!(db.in_memory_copies_match().unwrap());
+    db.unwind(8).unwrap();
+    assert!(db.in_memory_copies_match().unwrap());
+    commit(&db, many_accounts(&db, 9, 200));
+    assert!(db.in_memory_copies_match().unwrap());
+    let head = db.head();
+    drop(db);
+    let db = open(dir.path());
+    assert_eq!(db.head(), head);
+    db.unwind(1).unwrap();
+    assert!(db.in_memory_copies_match().unwrap());
+}
+
 #[test]
 fn genesis_root_matches_independent_computation() {
     let dir = tempfile::tempdir().unwrap();
