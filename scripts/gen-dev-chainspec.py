@@ -47,9 +47,12 @@ config = {
     "optimism": {"eip1559Elasticity": 6, "eip1559Denominator": 50, "eip1559DenominatorCanyon": 250},
     "tributary": {"attributionTime": 0, "protocolBps": 500, "treasury": TREASURY, "minBaseFee": 1000000},
 }
+# 1 Ggas: room for 10 000 transfers a second in 2 s blocks (47 600 by gas, 25 000 by Jovian's
+# DA footprint at the default scalar 400), see docs/chain-parameters.md.
+L2_GAS_LIMIT = 1_000_000_000
 genesis = {
     "config": config, "nonce": "0x0", "timestamp": "0x0", "extraData": "0x",
-    "gasLimit": hex(60_000_000), "difficulty": "0x0", "mixHash": "0x" + "00" * 32,
+    "gasLimit": hex(L2_GAS_LIMIT), "difficulty": "0x0", "mixHash": "0x" + "00" * 32,
     "coinbase": "0x4200000000000000000000000000000000000011", "baseFeePerGas": hex(1_000_000_000),
     "alloc": alloc,
 }

@@ -34,9 +34,29 @@ pub struct SystemConfig {
     pub scalar: B256,
     /// The L2 block gas limit.
     pub gas_limit: u64,
+    /// Jovian's DA footprint gas scalar: L2 gas a block's DA footprint charges per estimated
+    /// compressed byte, so a block holds at most `gas_limit / scalar` such bytes. 0 (absent
+    /// from the JSON) means the protocol default, 400.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub da_footprint_gas_scalar: u16,
+}
+
+fn is_zero(value: &u16) -> bool {
+    *value == 0
 }
 
 impl SystemConfig {
+    /// Jovian's DA footprint gas scalar when the system config leaves it at 0.
+    pub const DEFAULT_DA_FOOTPRINT_GAS_SCALAR: u16 = 400;
+
+    /// The DA footprint gas scalar blocks carry in their L1 attributes.
+    pub fn effective_da_footprint_gas_scalar(&self) -> u16 {
+        match self.da_footprint_gas_scalar {
+            0 => Self::DEFAULT_DA_FOOTPRINT_GAS_SCALAR,
+            scalar => scalar,
+        }
+    }
+
     /// Packs Ecotone's scalars the way `scalar` carries them.
     pub fn ecotone_scalar(base_fee_scalar: u32, blob_base_fee_scalar: u32) -> B256 {
         let mut out = [0u8; 32];
@@ -192,6 +212,7 @@ mod tests {
                     overhead: B256::ZERO,
                     scalar: SystemConfig::ecotone_scalar(1368, 810_949),
                     gas_limit: 60_000_000,
+                    da_footprint_gas_scalar: 0,
                 },
             },
             block_time: 2,
@@ -217,6 +238,21 @@ mod tests {
         assert_eq!(value["regolith_time"], 0);
         assert_eq!(value["batch_inbox_address"], "0xff00000000000000000000000000000000000385");
         assert_eq!(RollupConfig::from_json(&json).unwrap(), config);
+    }
+
+    #[test]
+    fn da_footprint_scalar_defaults_when_absent_and_round_trips_when_set() {
+        let mut config = sample();
+        let json = config.to_json();
+        assert!(!json.contains("daFootprintGasScalar"), "0 is left out, as op-node leaves it");
+        let parsed = RollupConfig::from_json(&json).unwrap();
+        assert_eq!(parsed.genesis.system_config.effective_da_footprint_gas_scalar(), 400);
+
+        config.genesis.system_config.da_footprint_gas_scalar = 160;
+        let value: serde_json::Value = serde_json::from_str(&config.to_json()).unwrap();
+        assert_eq!(value["genesis"]["system_config"]["daFootprintGasScalar"], 160);
+        let parsed = RollupConfig::from_json(&config.to_json()).unwrap();
+        assert_eq!(parsed.genesis.system_config.effective_da_footprint_gas_scalar(), 160);
     }
 
     #[test]

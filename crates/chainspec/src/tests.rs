@@ -149,3 +149,16 @@ fn l1_spec_must_run_prague() {
     let err = ChainSpec::from_genesis(genesis).unwrap_err();
     assert!(err.to_string().contains("config.pragueTime"), "{err}");
 }
+
+/// The dev chain is sized for issue 11's 10 000 native transfers a second at its default 2 s
+/// block time: neither the gas limit nor Jovian's DA footprint (at least 100 estimated bytes
+/// per transaction times the default scalar) may cap it below that.
+#[test]
+fn dev_gas_limit_and_da_footprint_admit_ten_thousand_transfers_a_second() {
+    let gas_limit = ChainSpec::dev().genesis().gas_limit;
+    let block_time = RollupConfig::DEFAULT_BLOCK_TIME;
+    let by_gas = gas_limit / 21_000 / block_time;
+    let scalar = u64::from(SystemConfig::default().effective_da_footprint_gas_scalar());
+    let by_da = gas_limit / (100 * scalar) / block_time;
+    assert!(by_gas >= 10_000 && by_da >= 10_000, "by gas {by_gas}/s, by DA footprint {by_da}/s");
+}

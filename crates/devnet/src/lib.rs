@@ -252,6 +252,7 @@ pub async fn init(l1: &L1Client, config: InitConfig) -> Result<Devnet, DevnetErr
                 overhead: B256::ZERO,
                 scalar: SystemConfig::ecotone_scalar(DEV_FEE_SCALARS.0, DEV_FEE_SCALARS.1),
                 gas_limit,
+                da_footprint_gas_scalar: SystemConfig::DEFAULT_DA_FOOTPRINT_GAS_SCALAR,
             },
         },
         block_time: config.block_time,

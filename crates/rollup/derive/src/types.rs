@@ -4,7 +4,7 @@
 use alloy_primitives::{Address, B256, Bytes, U256};
 use tributary_chainspec::{BlockId, RollupConfig};
 use tributary_primitives::TxDeposit;
-use tributary_protocol::{DEFAULT_DA_FOOTPRINT_GAS_SCALAR, L1BlockInfo};
+use tributary_protocol::L1BlockInfo;
 
 /// A transaction of an L1 block, as far as derivation looks at it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,7 +66,7 @@ impl L1Block {
             blob_base_fee_scalar,
             operator_fee_scalar: 0,
             operator_fee_constant: 0,
-            da_footprint_gas_scalar: DEFAULT_DA_FOOTPRINT_GAS_SCALAR,
+            da_footprint_gas_scalar: system.effective_da_footprint_gas_scalar(),
         }
     }
 }

@@ -151,6 +151,8 @@ impl Sequencer {
         info.base_fee_scalar = base_fee_scalar;
         info.blob_base_fee_scalar = blob_base_fee_scalar;
         info.batcher_hash = rollup.genesis.system_config.batcher_addr.into_word();
+        info.da_footprint_gas_scalar =
+            rollup.genesis.system_config.effective_da_footprint_gas_scalar();
         if new_epoch {
             tracing::info!(
                 target: "sequencer",
