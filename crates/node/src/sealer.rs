@@ -127,7 +127,11 @@ impl BlockSealer {
             Err(tributary_evm::ExecutionError::NotChildOfHead { .. }) => return Ok(None),
             executed => executed.map(|(block, root, _)| (block, root))?,
         };
-        self.commit(BuiltBlock { block, root, rejected: Vec::new() }, started, "imported block")
+        self.commit(
+            BuiltBlock { block, root, rejected: Vec::new(), timings: Default::default() },
+            started,
+            "imported block",
+        )
     }
 
     /// Builds the child of `parent` from `attrs` and `txs`, without committing it; None when

@@ -88,7 +88,20 @@ pub(crate) fn run(args: ImportArgs) -> eyre::Result<()> {
             result.import_mgas_per_s() / result.revm_mgas_per_s(),
         );
         println!("ratio: {:.3}", result.import_mgas_per_s() / result.revm_mgas_per_s());
-        result.split.print(args.blocks);
+        result.split.print("import", args.blocks);
+        let per_s = |secs: f64| result.txs as f64 / secs;
+        let (build_rate, import_rate) = (per_s(result.build.total), per_s(result.import_secs));
+        println!(
+            "  build (senders known): {:.0} tx/s, {:.1} Mgas/s; import {:.0} tx/s = {:.2} of build; \
+             ecrecover ceiling on {} threads: {:.0} tx/s",
+            build_rate,
+            result.gas as f64 / 1e6 / result.build.total,
+            import_rate,
+            import_rate / build_rate,
+            rayon::current_num_threads(),
+            per_s(result.recover_secs),
+        );
+        result.build.print("build", args.blocks);
     }
     Ok(())
 }
@@ -153,11 +166,11 @@ impl Split {
         self.state_root += timings.state_root.as_secs_f64();
     }
 
-    fn print(&self, blocks: usize) {
+    fn print(&self, label: &str, blocks: usize) {
         let other = self.total - self.recover - self.execute - self.state_root - self.commit;
         let per_block = |secs: f64| secs * 1e3 / blocks as f64;
         println!(
-            "  split per block: recover {:.2} ms, execute {:.2} ms, state root {:.2} ms, \
+            "  {label} per block: recover {:.2} ms, execute {:.2} ms, state root {:.2} ms, \
              commit {:.2} ms, other {:.2} ms (total {:.2} ms)",
             per_block(self.recover),
             per_block(self.execute),
@@ -171,11 +184,15 @@ impl Split {
 
 struct Measured {
     split: Split,
+    /// The sequencer's path on the same blocks (senders known).
+    build: Split,
     txs: usize,
     gas: u64,
     import_secs: f64,
     revm_gas: u64,
     revm_secs: f64,
+    /// Recovering every timed sender on all cores, from scratch.
+    recover_secs: f64,
 }
 
 impl Measured {
@@ -282,10 +299,15 @@ fn run_workload(
         block_txs.push(txs);
     }
 
+    // Timed (the blocks after the set-up ones): the sequencer's path, building each block from
+    // transactions whose senders are known, as the pool hands them over.
     let built_dir = tempfile::tempdir()?;
     let built_db = Database::open(built_dir.path(), &spec, DatabaseConfig::default())?;
     let mut chain = Vec::new();
-    for txs in &block_txs {
+    let mut build = Split::default();
+    for (index, txs) in block_txs.iter().enumerate() {
+        let txs = txs.clone();
+        let started = Instant::now();
         let parent = built_db.head();
         let attrs = BlockAttributes {
             timestamp: parent.timestamp + 2,
@@ -294,13 +316,16 @@ fn run_workload(
             l1_info: tributary_node::dev_l1_origin(parent.number + 1),
             deposits: Vec::new(),
         };
-        let built = evm.build_block(&built_db, &parent, attrs, txs.iter().cloned())?;
-        eyre::ensure!(
-            built.rejected.is_empty(),
-            "set-up transactions rejected: {:?}",
-            built.rejected
-        );
+        let built = evm.build_block(&built_db, &parent, attrs, txs)?;
+        eyre::ensure!(built.rejected.is_empty(), "transactions rejected: {:?}", built.rejected);
+        let timings = built.timings;
+        let commit = Instant::now();
         built_db.commit_block(&built.block, built.root)?;
+        if index >= setup_blocks {
+            build.add(&timings);
+            build.commit += commit.elapsed().as_secs_f64();
+            build.total += started.elapsed().as_secs_f64();
+        }
         chain.push(Block {
             header: built.block.header.inner().clone(),
             body: BlockBody {
@@ -346,7 +371,21 @@ fn run_workload(
     // Timed: bare revm, same transactions, in memory.
     let (revm_gas, revm_secs) = bare_revm(&spec, &block_txs, setup_blocks)?;
     let txs = blocks * per_block;
-    Ok(Measured { split, txs, gas, import_secs, revm_gas, revm_secs })
+    let recover_secs = ecrecover_all(&chain[setup_blocks..])?;
+    Ok(Measured { split, build, txs, gas, import_secs, revm_gas, revm_secs, recover_secs })
+}
+
+/// Recovers every sender of `blocks` on the rayon pool (all cores), from scratch: the most
+/// transactions a second this machine can take in when each one needs its signature checked.
+fn ecrecover_all(blocks: &[tributary_primitives::Block]) -> eyre::Result<f64> {
+    use alloy::consensus::transaction::SignerRecoverable;
+    use rayon::prelude::*;
+    let txs: Vec<&OpTxEnvelope> =
+        blocks.iter().flat_map(|block| &block.body.transactions).collect();
+    let started = Instant::now();
+    let recovered = txs.par_iter().filter(|tx| tx.recover_signer().is_ok()).count();
+    eyre::ensure!(recovered == txs.len(), "a signature did not recover");
+    Ok(started.elapsed().as_secs_f64())
 }
 
 fn bare_revm(

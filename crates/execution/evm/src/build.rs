@@ -51,7 +51,8 @@ pub struct ExecutionOutput {
     pub diff: StateDiff,
 }
 
-/// Where [`EvmConfig::execute_block_timed`] spent a block's time.
+/// Where [`EvmConfig::execute_block_timed`] or [`EvmConfig::build_block`] spent a block's
+/// time (a built block's senders are known: its `recover` is zero).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct ImportTimings {
     /// Sender recovery, in parallel over the cores.
@@ -71,6 +72,8 @@ pub struct BuiltBlock {
     pub root: StateRootOutput,
     /// Pool transactions the EVM refused, with the reason.
     pub rejected: Vec<(B256, String)>,
+    /// Where the build's time went.
+    pub timings: ImportTimings,
 }
 
 impl EvmConfig {
@@ -101,9 +104,10 @@ impl EvmConfig {
             attrs.prev_randao,
             attrs.parent_beacon_block_root,
         );
+        let executing = Instant::now();
         if !self.chain().is_optimism() {
             let (output, included, rejected) = self.run(db, &header, pool_txs, false)?;
-            return self.seal_built(db, header, output, included, rejected);
+            return self.seal_built(db, header, output, included, rejected, executing.elapsed());
         }
         let l1_info = self.l1_info_deposit(parent.timestamp, &attrs);
         let deposits = std::iter::once(l1_info).chain(attrs.deposits).map(|deposit| {
@@ -112,7 +116,7 @@ impl EvmConfig {
         });
         let txs = deposits.chain(pool_txs);
         let (output, included, rejected) = self.run(db, &header, txs, false)?;
-        self.seal_built(db, header, output, included, rejected)
+        self.seal_built(db, header, output, included, rejected, executing.elapsed())
     }
 
     /// The L1 attributes deposit that opens the child (at `attrs.timestamp`) of a block at
@@ -139,8 +143,12 @@ impl EvmConfig {
         output: ExecutionOutput,
         included: Vec<Recovered<OpTxEnvelope>>,
         rejected: Vec<(B256, String)>,
+        execute: Duration,
     ) -> Result<BuiltBlock> {
+        let rooting = Instant::now();
         let root = db.state_root(&output.diff)?;
+        let timings =
+            ImportTimings { recover: Duration::ZERO, execute, state_root: rooting.elapsed() };
         fill_header(&mut header, &output, &included, root.root, self);
         let (body, senders) = included.into_iter().map(|tx| tx.into_parts()).unzip();
         let block = ExecutedBlock {
@@ -150,7 +158,7 @@ impl EvmConfig {
             receipts: output.receipts,
             state: output.diff,
         };
-        Ok(BuiltBlock { block, root, rejected })
+        Ok(BuiltBlock { block, root, rejected, timings })
     }
 
     /// Executes an existing block on top of the head and checks it against its header.
