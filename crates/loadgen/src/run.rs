@@ -271,15 +271,17 @@ async fn fund(
     Ok(())
 }
 
-/// Signs every transfer: sender `i % senders` gets the `i / senders`-th nonce, so the plan
-/// is nonce-major across senders.
+/// Signs every transfer, on all cores: sender `i % senders` gets the `i / senders`-th nonce,
+/// so the plan is nonce-major across senders.
 fn presign(
     senders: &[PrivateKeySigner],
     txs: usize,
     chain_id: u64,
     max_fee: u128,
 ) -> Result<Vec<Planned>> {
+    use rayon::prelude::*;
     (0..txs)
+        .into_par_iter()
         .map(|i| {
             let sender = i % senders.len();
             let tx = sign_eip1559(

@@ -73,6 +73,8 @@ pub struct RpcContext {
     /// The P2P network, unless disabled (`opp2p_*`, `net_peerCount`).
     pub p2p: Option<tributary_p2p::P2pHandle>,
     pub(crate) filters: eth::Filters,
+    /// Decoded receipts and senders of the newest blocks (`eth/recent.rs`).
+    pub(crate) recent: eth::RecentBlocks,
 }
 
 impl std::fmt::Debug for RpcContext {
@@ -104,6 +106,7 @@ impl RpcContext {
             reorgs: Default::default(),
             p2p: None,
             filters,
+            recent: Default::default(),
         }
     }
 }

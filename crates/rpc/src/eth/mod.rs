@@ -4,8 +4,11 @@ mod call;
 pub(crate) mod convert;
 mod fees;
 mod filter;
+mod recent;
 
 pub(crate) use filter::Filters;
+use recent::BlockExtras;
+pub(crate) use recent::RecentBlocks;
 
 use crate::{
     RpcContext, RpcError, RpcResult,
@@ -26,7 +29,7 @@ use op_revm::OpSpecId;
 use revm::database::WrapDatabaseRef;
 use serde_json::Value;
 use std::sync::Arc;
-use tributary_primitives::{OpTxEnvelope, Receipt, SealedHeader};
+use tributary_primitives::{OpTxEnvelope, SealedHeader};
 
 /// Serves `eth_`.
 #[derive(Clone)]
@@ -102,13 +105,14 @@ impl EthHandler {
         let Some(number) = number else { return Ok(None) };
         let db = &self.ctx.db;
         let Some(header) = db.sealed_header(number)? else { return Ok(None) };
-        let senders = db.senders(number)?.unwrap_or_default();
-        let (Some(tx), Some(sender)) = (db.transaction_at(number, index)?, senders.get(index))
+        let Some(extras) = self.extras(&header)? else { return Ok(None) };
+        let (Some(tx), Some(sender)) =
+            (db.transaction_at(number, index)?, extras.senders.get(index))
         else {
             return Ok(None);
         };
-        let receipts = db.receipts(number)?.unwrap_or_default();
-        Ok(Some(rpc_transaction(&tx, *sender, Some(position(&header, index)), receipts.get(index))))
+        let receipt = extras.receipts.get(index);
+        Ok(Some(rpc_transaction(&tx, *sender, Some(position(&header, index)), receipt)))
     }
 
     /// The receipts of block `number` in RPC form.
@@ -116,10 +120,17 @@ impl EthHandler {
         &self,
         number: u64,
     ) -> Result<Option<Vec<OpTransactionReceipt>>, RpcError> {
-        let Some((header, body, senders)) = self.block_parts(number)? else { return Ok(None) };
-        let receipts: Vec<Receipt> = self.ctx.db.receipts(number)?.unwrap_or_default();
-        let l1 = self.l1_fee_params(&header);
-        Ok(Some(rpc_receipts(&header, &body, &senders, &receipts, l1.as_ref())))
+        let db = &self.ctx.db;
+        let Some(header) = db.sealed_header(number)? else { return Ok(None) };
+        let Some(extras) = self.extras(&header)? else { return Ok(None) };
+        let body = db.body(number)?.unwrap_or_default();
+        Ok(Some(rpc_receipts(
+            &header,
+            &body,
+            &extras.senders,
+            &extras.receipts,
+            extras.l1.as_ref(),
+        )))
     }
 
     /// The receipt of the transaction at `index` in block `number`.
@@ -130,16 +141,34 @@ impl EthHandler {
     ) -> Result<Option<OpTransactionReceipt>, RpcError> {
         let db = &self.ctx.db;
         let Some(header) = db.sealed_header(number)? else { return Ok(None) };
-        let receipts: Vec<Receipt> = db.receipts(number)?.unwrap_or_default();
-        let senders = db.senders(number)?.unwrap_or_default();
-        let (Some(tx), Some(sender), Some(receipt)) =
-            (db.transaction_at(number, index)?, senders.get(index), receipts.get(index))
-        else {
+        let Some(extras) = self.extras(&header)? else { return Ok(None) };
+        let (Some(tx), Some(sender), Some(receipt)) = (
+            db.transaction_at(number, index)?,
+            extras.senders.get(index),
+            extras.receipts.get(index),
+        ) else {
             return Ok(None);
         };
-        let position = ReceiptPosition::of(&receipts, index);
-        let l1 = self.l1_fee_params(&header);
-        Ok(Some(rpc_receipt(&header, position, &tx, *sender, receipt, l1.as_ref())))
+        let position = ReceiptPosition::of(&extras.receipts, index);
+        Ok(Some(rpc_receipt(&header, position, &tx, *sender, receipt, extras.l1.as_ref())))
+    }
+
+    /// The decoded receipts, senders and L1 fee parameters of the block `header` heads, from
+    /// the recent blocks' cache; None when a reorg replaced it while it was read.
+    fn extras(&self, header: &SealedHeader) -> Result<Option<Arc<BlockExtras>>, RpcError> {
+        let hash = header.hash();
+        self.ctx.recent.get_or_load(hash, || {
+            let db = &self.ctx.db;
+            let number = header.number;
+            let extras = BlockExtras {
+                receipts: db.receipts(number)?.unwrap_or_default(),
+                senders: db.senders(number)?.unwrap_or_default(),
+                l1: self.l1_fee_params(header),
+            };
+            // Read after the parts: if the block at this height is still ours, they are its.
+            let still = db.block_hash(number)? == Some(hash);
+            Ok(still.then_some(extras))
+        })
     }
 
     /// The L1 fee parameters block `header` charged with, from the L1Block predeploy's state
@@ -287,11 +316,16 @@ impl EthApiServer for EthHandler {
                 }
             };
         }
+        // Admission is CPU work (the signature is most of it), short and steady: it runs on
+        // the rayon pool, one thread per core, rather than on tokio's blocking pool, which
+        // grows a thread per concurrent caller and spends a loaded node's cores switching
+        // between them.
         let pool = self.ctx.pool.clone();
-        let hash = tokio::task::spawn_blocking(move || pool.add_raw(&raw))
-            .await
-            .map_err(RpcError::internal)?
-            .map_err(RpcError::from)?;
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        rayon::spawn(move || {
+            let _ = answer.send(pool.add_raw(&raw));
+        });
+        let hash = answered.await.map_err(RpcError::internal)?.map_err(RpcError::from)?;
         Ok(hash)
     }
 
