@@ -320,12 +320,19 @@ impl EthApiServer for EthHandler {
         // the rayon pool, one thread per core, rather than on tokio's blocking pool, which
         // grows a thread per concurrent caller and spends a loaded node's cores switching
         // between them.
+        // A panic there must not take the process down (rayon aborts on an uncaught one):
+        // it is caught and answered as an internal error, as a failed blocking task was.
         let pool = self.ctx.pool.clone();
         let (answer, answered) = tokio::sync::oneshot::channel();
         rayon::spawn(move || {
-            let _ = answer.send(pool.add_raw(&raw));
+            let added =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pool.add_raw(&raw)));
+            let _ = answer.send(added);
         });
-        let hash = answered.await.map_err(RpcError::internal)?.map_err(RpcError::from)?;
+        let added = answered.await.map_err(RpcError::internal)?;
+        let hash = added
+            .map_err(|_| RpcError::internal("the pool failed while admitting the transaction"))?
+            .map_err(RpcError::from)?;
         Ok(hash)
     }
 
