@@ -12,7 +12,7 @@ use std::{cell::RefCell, collections::BTreeMap};
 use tributary_primitives::Account;
 use tributary_trie::{
     BranchNodeCompact, Nibbles, PrefixSet, TrieAccount, TrieSource, TrieUpdates, compute_root,
-    decode_node,
+    compute_root_parallel, decode_node,
 };
 
 /// The new state root and everything needed to store the hashed state and trie behind it.
@@ -55,14 +55,28 @@ impl Database {
             let hashed_address = keccak256(change.address);
             let slots: BTreeMap<B256, U256> =
                 change.slots.iter().map(|(slot, _, new)| (keccak256(slot), *new)).collect();
-            let source = StorageTrie {
-                leaves_table: &storage_leaves,
-                nodes_table: &storage_nodes,
-                hashed_address,
-                slots: &slots,
-                wiped: change.wiped,
+            let changed = PrefixSet::from_hashed_keys(slots.keys().copied());
+            let nodes = if slots.len() >= PARALLEL_ROOT_MIN_CHANGES {
+                compute_root_parallel(
+                    || OwnedStorageTrie {
+                        leaves_table: Cursor::new(self, cf::HASHED_STORAGE),
+                        nodes_table: Cursor::new(self, cf::STORAGE_TRIE),
+                        hashed_address,
+                        slots: &slots,
+                        wiped: change.wiped,
+                    },
+                    &changed,
+                )?
+            } else {
+                let source = StorageTrie {
+                    leaves_table: &storage_leaves,
+                    nodes_table: &storage_nodes,
+                    hashed_address,
+                    slots: &slots,
+                    wiped: change.wiped,
+                };
+                compute_root(&source, &changed)?
             };
-            let nodes = compute_root(&source, &PrefixSet::from_hashed_keys(slots.keys().copied()))?;
             storage_roots.insert(hashed_address, nodes.root);
             storage.push(StorageTrieOutput { hashed_address, wiped: change.wiped, slots, nodes });
         }
@@ -99,13 +113,17 @@ impl Database {
             .iter()
             .map(|(hashed, leaf)| (*hashed, leaf.as_ref().map(|(a, root)| account_rlp(a, root))))
             .collect();
-        let source = AccountTrie {
+        let source = || AccountTrie {
             nodes: &self.inner.account_nodes,
             leaves_table: Cursor::new(self, cf::HASHED_ACCOUNTS),
             leaves: &leaves,
         };
-        let account_nodes =
-            compute_root(&source, &PrefixSet::from_hashed_keys(leaves.keys().copied()))?;
+        let changed = PrefixSet::from_hashed_keys(leaves.keys().copied());
+        let account_nodes = if leaves.len() >= PARALLEL_ROOT_MIN_CHANGES {
+            compute_root_parallel(source, &changed)?
+        } else {
+            compute_root(&source(), &changed)?
+        };
         Ok(StateRootOutput {
             root: account_nodes.root,
             accounts: accounts.into_iter().collect(),
@@ -114,6 +132,11 @@ impl Database {
         })
     }
 }
+
+/// From this many changed keys in one trie, its root is hashed on all cores
+/// ([`compute_root_parallel`]: one subtrie of the root per task, each with its own RocksDB
+/// iterators). Below it the rayon hand-off and the extra iterators cost more than they save.
+const PARALLEL_ROOT_MIN_CHANGES: usize = 512;
 
 /// A RocksDB iterator over one table, reused for every lookup of one state root: a walk makes
 /// a hundred small range reads, and creating an iterator costs about as much as a seek.
@@ -261,6 +284,44 @@ impl TrieSource for AccountTrie<'_> {
             &mut overlay,
             f,
         )
+    }
+}
+
+/// A [`StorageTrie`] that owns its cursors, for a task of a parallel root.
+struct OwnedStorageTrie<'a, 'db> {
+    leaves_table: Cursor<'db>,
+    nodes_table: Cursor<'db>,
+    hashed_address: B256,
+    slots: &'a BTreeMap<B256, U256>,
+    wiped: bool,
+}
+
+impl TrieSource for OwnedStorageTrie<'_, '_> {
+    type Error = StorageError;
+
+    fn first_node_under(&self, prefix: &Nibbles) -> Result<Option<(Nibbles, BranchNodeCompact)>> {
+        self.borrowed().first_node_under(prefix)
+    }
+
+    fn for_each_leaf(
+        &self,
+        from: B256,
+        to: Option<B256>,
+        f: &mut dyn FnMut(B256, &[u8]),
+    ) -> Result<()> {
+        self.borrowed().for_each_leaf(from, to, f)
+    }
+}
+
+impl<'db> OwnedStorageTrie<'_, 'db> {
+    fn borrowed(&self) -> StorageTrie<'_, 'db> {
+        StorageTrie {
+            leaves_table: &self.leaves_table,
+            nodes_table: &self.nodes_table,
+            hashed_address: self.hashed_address,
+            slots: self.slots,
+            wiped: self.wiped,
+        }
     }
 }
 

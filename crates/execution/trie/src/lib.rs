@@ -24,6 +24,16 @@
 //! the pending block's changes laid on top, so the root is known before the block is written.
 //! Storage tries use the same walk, one per account, with their own node namespace.
 //!
+//! # On all cores
+//!
+//! [`compute_root_parallel`] hashes the root branch's changed children on the rayon pool, one
+//! task and one source per child, then puts their hashes together under the root exactly as
+//! a walk puts stored hashes of unchanged children. Each child's subtrie is hashed beside a
+//! placeholder sibling, so that the hash builder's root holds the child's hash as a stored
+//! branch would. Where that does not hold (a lone leaf under the root, an extension at the
+//! top, fewer than two changed children) it falls back to [`compute_root`]. The storage crate
+//! takes it for a trie with at least 512 changed keys.
+//!
 //! # Node encoding
 //!
 //! [`encode_node`] and [`decode_node`] give the stored form of a [`BranchNodeCompact`]: three
@@ -36,4 +46,4 @@ mod walk;
 pub use alloy_trie::{BranchNodeCompact, EMPTY_ROOT_HASH, Nibbles, TrieAccount, TrieMask};
 pub use codec::{DecodeNodeError, decode_node, encode_node};
 pub use prefix_set::PrefixSet;
-pub use walk::{TrieSource, TrieUpdates, compute_root};
+pub use walk::{TrieSource, TrieUpdates, compute_root, compute_root_parallel};

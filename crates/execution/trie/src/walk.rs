@@ -61,6 +61,167 @@ pub fn compute_root<S: TrieSource>(
     Ok(TrieUpdates { root, updated, removed })
 }
 
+/// [`compute_root`] with the root branch's changed children hashed in parallel on the rayon
+/// pool, each from its own source (`make_source` is called once per child: a source may hold
+/// a cursor that is not shared between threads).
+///
+/// Each child's subtrie goes through its own hash builder, beside a placeholder sibling so
+/// that the child comes out as a branch child of a root, whose hash the builder's root node
+/// then holds, exactly as a stored node holds the hash of an unchanged child. The children's
+/// hashes are then put together under the root as [`compute_root`] puts stored hashes. Where
+/// that does not apply (no branch at the root, fewer than two changed children, an unchanged
+/// child that is a plain leaf, a changed child that no longer hashes as a branch), it falls
+/// back to [`compute_root`]; the result is the same either way.
+///
+/// # Errors
+///
+/// Whatever a source returns.
+pub fn compute_root_parallel<S, F>(
+    make_source: F,
+    changed: &PrefixSet,
+) -> Result<TrieUpdates, S::Error>
+where
+    F: Fn() -> S + Sync,
+    S: TrieSource,
+    S::Error: Send,
+{
+    use rayon::prelude::*;
+    let source = make_source();
+    let root_path = Nibbles::default();
+    let Some((path, root)) = source.first_node_under(&root_path)? else {
+        return compute_root(&source, changed);
+    };
+    let changed_children: Vec<u8> = (0u8..16)
+        .filter(|nibble| changed.contains_prefix(&child_path(&root_path, *nibble)))
+        .collect();
+    let unchanged_leaf = (0u8..16).any(|nibble| {
+        !changed_children.contains(&nibble)
+            && root.state_mask.is_bit_set(nibble)
+            && !root.hash_mask.is_bit_set(nibble)
+    });
+    if path != root_path || changed_children.len() < 2 || unchanged_leaf {
+        return compute_root(&source, changed);
+    }
+    let subtries = changed_children
+        .par_iter()
+        .map(|nibble| Ok((*nibble, subtrie(&make_source(), changed, *nibble)?)))
+        .collect::<Result<Vec<_>, S::Error>>()?;
+    if subtries.iter().any(|(_, sub)| matches!(sub, Subtrie::NotABranch)) {
+        return compute_root(&source, changed);
+    }
+
+    let mut hb = HashBuilder::default().with_updates(true);
+    let mut touched = vec![root_path];
+    let mut updated = HashMap::default();
+    let mut subtries = subtries.into_iter().peekable();
+    for nibble in 0u8..16 {
+        let child = child_path(&root_path, nibble);
+        if subtries.peek().is_some_and(|(changed, _)| *changed == nibble) {
+            let Some((_, sub)) = subtries.next() else { break };
+            if let Subtrie::Branch { hash, stored, nodes, visited } = sub {
+                hb.add_branch(child, hash, stored);
+                updated.extend(nodes);
+                touched.extend(visited);
+            } else if let Subtrie::Empty { visited } = sub {
+                touched.extend(visited);
+            }
+            continue;
+        }
+        if root.hash_mask.is_bit_set(nibble) {
+            hb.add_branch(child, root.hash_for_nibble(nibble), root.tree_mask.is_bit_set(nibble));
+        }
+    }
+    let root_hash = hb.root();
+    let (_, top) = hb.split();
+    updated.extend(top);
+    let removed = touched.into_iter().filter(|path| !updated.contains_key(path)).collect();
+    Ok(TrieUpdates { root: root_hash, updated, removed })
+}
+
+/// One changed child of the root, hashed on its own.
+enum Subtrie {
+    /// Nothing is left under it.
+    Empty { visited: Vec<Nibbles> },
+    /// It is a branch (or an extension to one) with this hash.
+    Branch {
+        hash: B256,
+        /// Whether its node is stored (the root's `tree_mask` bit).
+        stored: bool,
+        nodes: HashMap<Nibbles, BranchNodeCompact>,
+        visited: Vec<Nibbles>,
+    },
+    /// It hashes to something the root does not keep as a hash (a lone leaf).
+    NotABranch,
+}
+
+fn subtrie<S: TrieSource>(
+    source: &S,
+    changed: &PrefixSet,
+    nibble: u8,
+) -> Result<Subtrie, S::Error> {
+    let root_path = Nibbles::default();
+    let mut walk = Walk {
+        source,
+        changed,
+        hb: HashBuilder::default().with_updates(true),
+        touched: Vec::new(),
+    };
+    // A placeholder sibling, in key order, makes the builder's root a branch with our child.
+    let sibling = if nibble < 15 { nibble + 1 } else { nibble - 1 };
+    let placeholder = |hb: &mut HashBuilder| {
+        hb.add_branch(child_path(&root_path, sibling), B256::ZERO, false);
+    };
+    if sibling < nibble {
+        placeholder(&mut walk.hb);
+    }
+    walk.region(child_path(&root_path, nibble))?;
+    if sibling > nibble {
+        placeholder(&mut walk.hb);
+    }
+    let Walk { mut hb, touched, .. } = walk;
+    hb.root();
+    let (_, mut nodes) = hb.split();
+    let top = nodes.remove(&root_path);
+    Ok(match top {
+        // Only the placeholder is left: the builder made it an extension, not a branch.
+        None => Subtrie::Empty { visited: touched },
+        Some(top) if !top.state_mask.is_bit_set(nibble) => Subtrie::Empty { visited: touched },
+        Some(top) if top.hash_mask.is_bit_set(nibble) => Subtrie::Branch {
+            hash: top.hash_for_nibble(nibble),
+            stored: top.tree_mask.is_bit_set(nibble),
+            nodes,
+            visited: touched,
+        },
+        Some(_) => Subtrie::NotABranch,
+    })
+}
+
+fn child_path(parent: &Nibbles, nibble: u8) -> Nibbles {
+    let mut child = *parent;
+    child.push(nibble);
+    child
+}
+
+impl<T: TrieSource> TrieSource for &T {
+    type Error = T::Error;
+
+    fn first_node_under(
+        &self,
+        prefix: &Nibbles,
+    ) -> Result<Option<(Nibbles, BranchNodeCompact)>, Self::Error> {
+        (**self).first_node_under(prefix)
+    }
+
+    fn for_each_leaf(
+        &self,
+        from: B256,
+        to: Option<B256>,
+        f: &mut dyn FnMut(B256, &[u8]),
+    ) -> Result<(), Self::Error> {
+        (**self).for_each_leaf(from, to, f)
+    }
+}
+
 struct Walk<'a, S> {
     source: &'a S,
     changed: &'a PrefixSet,
@@ -182,6 +343,16 @@ mod tests {
             }
             let set = PrefixSet::from_hashed_keys(changes.iter().map(|(k, _)| *k));
             let updates = compute_root(self, &set).unwrap();
+            // The parallel walk must give exactly the same root and node changes.
+            let this: &MemTrie = self;
+            let parallel = compute_root_parallel(|| this, &set).unwrap();
+            assert_eq!(parallel.root, updates.root);
+            assert_eq!(parallel.updated, updates.updated);
+            let sorted = |mut paths: Vec<Nibbles>| {
+                paths.sort();
+                paths
+            };
+            assert_eq!(sorted(parallel.removed), sorted(updates.removed.clone()));
             for path in updates.removed {
                 self.nodes.remove(&path);
             }
@@ -276,6 +447,40 @@ mod tests {
         }
         assert_eq!(trie.reference_root(), EMPTY_ROOT_HASH);
         assert!(trie.nodes.is_empty(), "nodes left after deleting every leaf");
+    }
+
+    /// On a wide trie with changes under several root children, each changed child gets its
+    /// own source (the parallel path, not the fallback), and the root is the full rebuild's.
+    #[test]
+    fn parallel_walk_splits_a_wide_trie_by_root_child() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let mut seed = 7u64;
+        let mut trie = MemTrie::default();
+        let initial: Vec<_> = (0..2_000)
+            .map(|_| (keccak256(next(&mut seed).to_be_bytes()), Some(value(next(&mut seed)))))
+            .collect();
+        trie.apply(&initial);
+        let changes: Vec<_> =
+            initial.iter().step_by(50).map(|(k, _)| (*k, Some(value(99_999)))).collect();
+        for (k, v) in &changes {
+            trie.leaves.insert(*k, v.clone().unwrap());
+        }
+        let set = PrefixSet::from_hashed_keys(changes.iter().map(|(k, _)| *k));
+        let sources = AtomicUsize::new(0);
+        let this = &trie;
+        let updates = compute_root_parallel(
+            || {
+                sources.fetch_add(1, Ordering::Relaxed);
+                this
+            },
+            &set,
+        )
+        .unwrap();
+        assert_eq!(updates.root, trie.reference_root());
+        let children =
+            (0u8..16).filter(|n| set.contains_prefix(&Nibbles::from_nibbles([*n]))).count();
+        assert!(children >= 8, "changes under {children} root children");
+        assert_eq!(sources.load(Ordering::Relaxed), 1 + children, "one source per changed child");
     }
 
     #[test]
