@@ -6,9 +6,8 @@
 //! channel (often many blocks) before it builds the first block from it, and a follower
 //! catching up over P2P holds the blocks after the one it imports, so
 //! [`SenderCache::prefetch`] (raw transactions) and [`SenderCache::prefetch_decoded`] hand
-//! them to a rayon task that recovers
-//! them one by one on the rayon pool (so mostly on the core the single-threaded block builder
-//! leaves idle), and
+//! them to a thread that recovers them one by one (so mostly on the core the block builder
+//! leaves idle; not on the rayon pool, which the state root's subtries use), and
 //! the node's `decode_batch_transactions` and [`EvmConfig::execute_block_with`] take the
 //! senders from the cache; a miss (the task has not got there yet) is recovered in place.
 //!
@@ -26,6 +25,35 @@ use tributary_primitives::OpTxEnvelope;
 
 /// Entries kept at most (about 5 MB).
 const MAX_ENTRIES: usize = 100_000;
+
+/// Queues a recovery ahead for the one recovery thread, not for the rayon pool: the pool is
+/// the critical path's (the state root's subtries run there), and a long recovery task on it
+/// would hold one of its workers while the block in hand waits for its root. One thread, in
+/// order: recovery ahead takes at most one core, and the nearest blocks come first.
+fn spawn_recovery(work: impl FnOnce() + Send + 'static) {
+    type Job = Box<dyn FnOnce() + Send>;
+    static QUEUE: std::sync::OnceLock<Option<std::sync::mpsc::Sender<Job>>> =
+        std::sync::OnceLock::new();
+    let queue = QUEUE.get_or_init(|| {
+        let (jobs, queued) = std::sync::mpsc::channel::<Job>();
+        let started = std::thread::Builder::new().name("sender-recovery".into()).spawn(move || {
+            for job in queued {
+                job();
+            }
+        });
+        match started {
+            Ok(_) => Some(jobs),
+            Err(err) => {
+                // Senders are then recovered in place, when their block runs.
+                tracing::warn!(target: "evm::senders", %err, "no recovery thread");
+                None
+            }
+        }
+    });
+    if let Some(queue) = queue {
+        let _ = queue.send(Box::new(work));
+    }
+}
 
 /// Transaction hash -> recovered sender; see the module docs.
 #[derive(Debug, Default)]
@@ -46,7 +74,7 @@ impl SenderCache {
             return;
         }
         let cache = Arc::clone(self);
-        rayon::spawn(move || {
+        spawn_recovery(move || {
             for raw in transactions {
                 if let Ok(tx) = OpTxEnvelope::decode_2718(&mut raw.as_ref()) {
                     cache.recover(&tx);
@@ -61,7 +89,7 @@ impl SenderCache {
             return;
         }
         let cache = Arc::clone(self);
-        rayon::spawn(move || {
+        spawn_recovery(move || {
             for tx in &transactions {
                 cache.recover(tx);
             }
