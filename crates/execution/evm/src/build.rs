@@ -8,7 +8,7 @@ use alloy_evm::{
     Evm, EvmEnv,
     block::{BlockExecutionError, BlockExecutor, BlockExecutorFactory},
 };
-use alloy_primitives::{B256, Bloom};
+use alloy_primitives::{Address, B256, Bloom};
 use op_revm::OpSpecId;
 use rayon::prelude::*;
 use revm::database::{State, states::bundle_state::BundleRetention};
@@ -219,22 +219,26 @@ impl EvmConfig {
             });
         }
         let recovering = Instant::now();
-        // Sender recovery is most of a block's CPU time: spread it over the cores.
-        let txs = block
-            .body
-            .transactions
-            .par_iter()
-            .map(|tx| {
-                let ahead = senders.and_then(|cache| cache.take(&tx.tx_hash()));
-                let signer = match ahead {
-                    Some(signer) => signer,
-                    None => tx
-                        .recover_signer()
-                        .map_err(|_| ExecutionError::BadSignature(tx.tx_hash()))?,
-                };
-                Ok(Recovered::new_unchecked(tx.clone(), signer))
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let body = &block.body.transactions;
+        let ahead: Vec<Option<Address>> =
+            body.iter().map(|tx| senders.and_then(|cache| cache.take(&tx.tx_hash()))).collect();
+        let with_sender = |(tx, ahead): (&OpTxEnvelope, &Option<Address>)| {
+            let signer = match ahead {
+                Some(signer) => *signer,
+                None => {
+                    tx.recover_signer().map_err(|_| ExecutionError::BadSignature(tx.tx_hash()))?
+                }
+            };
+            Ok(Recovered::new_unchecked(tx.clone(), signer))
+        };
+        // Sender recovery is most of a block's CPU time: what was not recovered ahead is
+        // spread over the cores, unless it is too little to pay for waking them.
+        let misses = ahead.iter().filter(|sender| sender.is_none()).count();
+        let txs = if misses >= crate::senders::PARALLEL_RECOVERY_MIN {
+            body.par_iter().zip(ahead.par_iter()).map(with_sender).collect::<Result<Vec<_>>>()?
+        } else {
+            body.iter().zip(&ahead).map(with_sender).collect::<Result<Vec<_>>>()?
+        };
         let mut timings = ImportTimings { recover: recovering.elapsed(), ..Default::default() };
         let invalid =
             |reason: String| ExecutionError::InvalidBlock { number: header.number, reason };

@@ -26,6 +26,11 @@ use tributary_primitives::OpTxEnvelope;
 /// Entries kept at most (about 5 MB).
 const MAX_ENTRIES: usize = 100_000;
 
+/// Senders still to recover in a block's critical path from which the recovery goes to the
+/// rayon pool. Below it, waking the pool's workers (which then spin before they sleep) costs
+/// the block in hand more than recovering a few signatures in place.
+pub const PARALLEL_RECOVERY_MIN: usize = 4;
+
 /// Queues a recovery ahead for the one recovery thread, not for the rayon pool: the pool is
 /// the critical path's (the state root's subtries run there), and a long recovery task on it
 /// would hold one of its workers while the block in hand waits for its root. One thread, in

@@ -68,26 +68,38 @@ pub fn derived_block_attributes(attrs: &PayloadAttributes) -> BlockAttributes {
 }
 
 /// A batch's transactions, decoded and with their senders: taken from `senders` where they
-/// were recovered ahead ([`SenderCache::prefetch`]), recovered here (in parallel) where not.
+/// were recovered ahead ([`SenderCache::prefetch`]), recovered here where not (in parallel
+/// from [`tributary_evm::PARALLEL_RECOVERY_MIN`] misses on).
 /// None when one is not a valid signed, non-deposit transaction.
 pub fn decode_batch_transactions(
     txs: &[Bytes],
     senders: &SenderCache,
 ) -> Option<Vec<Recovered<OpTxEnvelope>>> {
-    txs.par_iter()
+    let decoded = txs
+        .iter()
         .map(|raw| {
             let mut buf = raw.as_ref();
             let tx = OpTxEnvelope::decode_2718(&mut buf).ok()?;
             if !buf.is_empty() || tx.is_deposit() {
                 return None;
             }
-            let signer = match senders.take(&tx.tx_hash()) {
-                Some(signer) => signer,
-                None => tx.recover_signer().ok()?,
-            };
-            Some(Recovered::new_unchecked(tx, signer))
+            let ahead = senders.take(&tx.tx_hash());
+            Some((tx, ahead))
         })
-        .collect()
+        .collect::<Option<Vec<_>>>()?;
+    let with_sender = |(tx, ahead): (OpTxEnvelope, Option<alloy_primitives::Address>)| {
+        let signer = match ahead {
+            Some(signer) => signer,
+            None => tx.recover_signer().ok()?,
+        };
+        Some(Recovered::new_unchecked(tx, signer))
+    };
+    let misses = decoded.iter().filter(|(_, ahead)| ahead.is_none()).count();
+    if misses >= tributary_evm::PARALLEL_RECOVERY_MIN {
+        decoded.into_par_iter().map(with_sender).collect()
+    } else {
+        decoded.into_iter().map(with_sender).collect()
+    }
 }
 
 impl DatabaseEngine {
