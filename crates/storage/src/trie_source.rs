@@ -8,7 +8,7 @@ use crate::{
 };
 use alloy_primitives::{B256, U256, keccak256, map::HashMap};
 use rocksdb::DBRawIterator;
-use std::{cell::RefCell, collections::BTreeMap};
+use std::{borrow::Borrow, cell::RefCell, collections::BTreeMap};
 use tributary_primitives::Account;
 use tributary_trie::{
     BranchNodeCompact, Nibbles, PrefixSet, TrieAccount, TrieSource, TrieUpdates, compute_root,
@@ -58,7 +58,7 @@ impl Database {
             let changed = PrefixSet::from_hashed_keys(slots.keys().copied());
             let nodes = if slots.len() >= PARALLEL_ROOT_MIN_CHANGES {
                 compute_root_parallel(
-                    || OwnedStorageTrie {
+                    || StorageTrie {
                         leaves_table: Cursor::new(self, cf::HASHED_STORAGE),
                         nodes_table: Cursor::new(self, cf::STORAGE_TRIE),
                         hashed_address,
@@ -287,61 +287,25 @@ impl TrieSource for AccountTrie<'_> {
     }
 }
 
-/// A [`StorageTrie`] that owns its cursors, for a task of a parallel root.
-struct OwnedStorageTrie<'a, 'db> {
-    leaves_table: Cursor<'db>,
-    nodes_table: Cursor<'db>,
-    hashed_address: B256,
-    slots: &'a BTreeMap<B256, U256>,
-    wiped: bool,
-}
-
-impl TrieSource for OwnedStorageTrie<'_, '_> {
-    type Error = StorageError;
-
-    fn first_node_under(&self, prefix: &Nibbles) -> Result<Option<(Nibbles, BranchNodeCompact)>> {
-        self.borrowed().first_node_under(prefix)
-    }
-
-    fn for_each_leaf(
-        &self,
-        from: B256,
-        to: Option<B256>,
-        f: &mut dyn FnMut(B256, &[u8]),
-    ) -> Result<()> {
-        self.borrowed().for_each_leaf(from, to, f)
-    }
-}
-
-impl<'db> OwnedStorageTrie<'_, 'db> {
-    fn borrowed(&self) -> StorageTrie<'_, 'db> {
-        StorageTrie {
-            leaves_table: &self.leaves_table,
-            nodes_table: &self.nodes_table,
-            hashed_address: self.hashed_address,
-            slots: self.slots,
-            wiped: self.wiped,
-        }
-    }
-}
-
-struct StorageTrie<'a, 'db> {
-    leaves_table: &'a Cursor<'db>,
-    nodes_table: &'a Cursor<'db>,
+/// One account's storage trie. `C` is a [`Cursor`] (owned, for a task of a parallel root) or a
+/// reference to one (shared by the storage tries of one state root).
+struct StorageTrie<'a, C> {
+    leaves_table: C,
+    nodes_table: C,
     hashed_address: B256,
     slots: &'a BTreeMap<B256, U256>,
     /// Stored slots and nodes of this account no longer count.
     wiped: bool,
 }
 
-impl TrieSource for StorageTrie<'_, '_> {
+impl<'db, C: Borrow<Cursor<'db>>> TrieSource for StorageTrie<'_, C> {
     type Error = StorageError;
 
     fn first_node_under(&self, prefix: &Nibbles) -> Result<Option<(Nibbles, BranchNodeCompact)>> {
         if self.wiped {
             return Ok(None);
         }
-        self.nodes_table.first_node(self.hashed_address.as_slice(), prefix)
+        self.nodes_table.borrow().first_node(self.hashed_address.as_slice(), prefix)
     }
 
     fn for_each_leaf(
@@ -364,10 +328,15 @@ impl TrieSource for StorageTrie<'_, '_> {
         let prefix = self.hashed_address;
         merge_leaves(
             |g| {
-                self.leaves_table.scan(prefix.as_slice(), &from, to.as_ref(), &mut |k, v| {
-                    let value = crate::tables::decode_u256(v)?;
-                    g(leaf_key(k)?, &alloy_rlp::encode(value))
-                })
+                self.leaves_table.borrow().scan(
+                    prefix.as_slice(),
+                    &from,
+                    to.as_ref(),
+                    &mut |k, v| {
+                        let value = crate::tables::decode_u256(v)?;
+                        g(leaf_key(k)?, &alloy_rlp::encode(value))
+                    },
+                )
             },
             &mut overlay,
             f,
