@@ -220,8 +220,14 @@ impl EvmConfig {
         }
         let recovering = Instant::now();
         let body = &block.body.transactions;
-        let ahead: Vec<Option<Address>> =
-            body.iter().map(|tx| senders.and_then(|cache| cache.take(&tx.tx_hash()))).collect();
+        let ahead: Vec<Option<Address>> = body
+            .iter()
+            .map(|tx| match tx {
+                // A deposit names its sender.
+                OpTxEnvelope::Deposit(deposit) => Some(deposit.from),
+                _ => senders.and_then(|cache| cache.take(&tx.tx_hash())),
+            })
+            .collect();
         let with_sender = |(tx, ahead): (&OpTxEnvelope, &Option<Address>)| {
             let signer = match ahead {
                 Some(signer) => *signer,

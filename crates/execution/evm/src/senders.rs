@@ -63,7 +63,16 @@ fn spawn_recovery(work: impl FnOnce() + Send + 'static) {
 /// Transaction hash -> recovered sender; see the module docs.
 #[derive(Debug, Default)]
 pub struct SenderCache {
-    senders: Mutex<HashMap<B256, Address>>,
+    senders: Mutex<HashMap<B256, Entry>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Entry {
+    /// Recovered ahead, not yet taken.
+    Sender(Address),
+    /// Asked for before it was recovered: its block recovered it in place, so the recovery
+    /// thread skips it (the first block of a channel is built while the thread starts on it).
+    Taken,
 }
 
 impl SenderCache {
@@ -72,7 +81,7 @@ impl SenderCache {
         Arc::default()
     }
 
-    /// Recovers the senders of `transactions` on the rayon pool, in order, into the cache.
+    /// Recovers the senders of `transactions` on the recovery thread, in order, into the cache.
     /// Transactions that do not decode or recover are skipped: their block will say why.
     pub fn prefetch(self: &Arc<Self>, transactions: Vec<Bytes>) {
         if transactions.is_empty() {
@@ -105,14 +114,30 @@ impl SenderCache {
         if tx.is_deposit() {
             return;
         }
+        let hash = tx.tx_hash();
+        if matches!(self.senders.lock().get(&hash), Some(Entry::Taken)) {
+            self.senders.lock().remove(&hash);
+            return;
+        }
         if let Ok(sender) = tx.recover_signer() {
-            self.insert(tx.tx_hash(), sender);
+            self.insert(hash, sender);
         }
     }
 
-    /// The sender of `hash` if it was recovered ahead; the entry is used up.
+    /// The sender of `hash` if it was recovered ahead; the entry is used up. On a miss the
+    /// hash is marked taken, so a recovery still to come skips it.
     pub fn take(&self, hash: &B256) -> Option<Address> {
-        self.senders.lock().remove(hash)
+        let mut senders = self.senders.lock();
+        match senders.remove(hash) {
+            Some(Entry::Sender(sender)) => Some(sender),
+            Some(Entry::Taken) | None => {
+                if senders.len() >= MAX_ENTRIES {
+                    senders.clear();
+                }
+                senders.insert(*hash, Entry::Taken);
+                None
+            }
+        }
     }
 
     fn insert(&self, hash: B256, sender: Address) {
@@ -120,7 +145,11 @@ impl SenderCache {
         if senders.len() >= MAX_ENTRIES {
             senders.clear();
         }
-        senders.insert(hash, sender);
+        // Taken meanwhile: its block has it already.
+        if let Some(Entry::Taken) = senders.remove(&hash) {
+            return;
+        }
+        senders.insert(hash, Entry::Sender(sender));
     }
 }
 
@@ -167,5 +196,21 @@ mod tests {
             assert_eq!(cache.take(hash), Some(key.address()));
             assert_eq!(cache.take(hash), None, "used up");
         }
+
+        // A sender asked for before its recovery ran is not recovered again, nor kept.
+        let cache = SenderCache::new();
+        assert_eq!(cache.take(&hashes[0]), None, "not recovered yet: its block recovers it");
+        cache.prefetch(raws.clone());
+        let settled = || {
+            let senders = cache.senders.lock();
+            senders.len() == raws.len() - 1
+                && senders.values().all(|entry| matches!(entry, Entry::Sender(_)))
+        };
+        while !settled() {
+            assert!(std::time::Instant::now() < deadline, "prefetch did not finish");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(!cache.senders.lock().contains_key(&hashes[0]), "skipped, and its mark dropped");
+        assert_eq!(cache.take(&hashes[1]), Some(key.address()));
     }
 }
