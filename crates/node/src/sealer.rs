@@ -123,12 +123,12 @@ impl BlockSealer {
             Some(senders) => self.evm.execute_block_with(&self.db, block, senders),
             None => self.evm.execute_block_timed(&self.db, block),
         };
-        let (block, root) = match executed {
+        let (block, root, timings) = match executed {
             Err(tributary_evm::ExecutionError::NotChildOfHead { .. }) => return Ok(None),
-            executed => executed.map(|(block, root, _)| (block, root))?,
+            executed => executed?,
         };
         self.commit(
-            BuiltBlock { block, root, rejected: Vec::new(), timings: Default::default() },
+            BuiltBlock { block, root, rejected: Vec::new(), timings },
             started,
             "imported block",
         )

@@ -20,7 +20,10 @@
 use alloy::{consensus::transaction::SignerRecoverable, eips::Decodable2718};
 use alloy_primitives::{Address, B256, Bytes, map::HashMap};
 use parking_lot::Mutex;
-use std::sync::Arc;
+use std::sync::{
+    Arc,
+    atomic::{AtomicUsize, Ordering},
+};
 use tributary_primitives::OpTxEnvelope;
 
 /// Entries kept at most (about 5 MB).
@@ -35,7 +38,9 @@ pub const PARALLEL_RECOVERY_MIN: usize = 4;
 /// the critical path's (the state root's subtries run there), and a long recovery task on it
 /// would hold one of its workers while the block in hand waits for its root. One thread, in
 /// order: recovery ahead takes at most one core, and the nearest blocks come first.
-fn spawn_recovery(work: impl FnOnce() + Send + 'static) {
+///
+/// False when there is no recovery thread (it could not be started): `work` did not run.
+fn spawn_recovery(work: impl FnOnce() + Send + 'static) -> bool {
     type Job = Box<dyn FnOnce() + Send>;
     static QUEUE: std::sync::OnceLock<Option<std::sync::mpsc::Sender<Job>>> =
         std::sync::OnceLock::new();
@@ -55,15 +60,17 @@ fn spawn_recovery(work: impl FnOnce() + Send + 'static) {
             }
         }
     });
-    if let Some(queue) = queue {
-        let _ = queue.send(Box::new(work));
-    }
+    queue.as_ref().is_some_and(|queue| queue.send(Box::new(work)).is_ok())
 }
 
 /// Transaction hash -> recovered sender; see the module docs.
 #[derive(Debug, Default)]
 pub struct SenderCache {
     senders: Mutex<HashMap<B256, Entry>>,
+    /// Recovery jobs of this cache queued or running. Misses are marked [`Entry::Taken`] only
+    /// while there are some (a marker is only worth anything to a job still to come), and
+    /// the last job to finish drops the markers left.
+    pending: AtomicUsize,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -87,8 +94,7 @@ impl SenderCache {
         if transactions.is_empty() {
             return;
         }
-        let cache = Arc::clone(self);
-        spawn_recovery(move || {
+        self.spawn(move |cache| {
             for raw in transactions {
                 if let Ok(tx) = OpTxEnvelope::decode_2718(&mut raw.as_ref()) {
                     cache.recover(&tx);
@@ -102,12 +108,32 @@ impl SenderCache {
         if transactions.is_empty() {
             return;
         }
-        let cache = Arc::clone(self);
-        spawn_recovery(move || {
+        self.spawn(move |cache| {
             for tx in &transactions {
                 cache.recover(tx);
             }
         });
+    }
+
+    /// Queues `work` on the recovery thread, counted in [`Self::pending`].
+    fn spawn(self: &Arc<Self>, work: impl FnOnce(&Self) + Send + 'static) {
+        let cache = Arc::clone(self);
+        self.pending.fetch_add(1, Ordering::SeqCst);
+        let queued = spawn_recovery(move || {
+            work(&cache);
+            cache.job_done();
+        });
+        if !queued {
+            self.job_done();
+        }
+    }
+
+    fn job_done(&self) {
+        let mut senders = self.senders.lock();
+        // Under the lock, so no miss marks a hash after the markers are dropped.
+        if self.pending.fetch_sub(1, Ordering::SeqCst) == 1 {
+            senders.retain(|_, entry| matches!(entry, Entry::Sender(_)));
+        }
     }
 
     fn recover(&self, tx: &OpTxEnvelope) {
@@ -115,26 +141,28 @@ impl SenderCache {
             return;
         }
         let hash = tx.tx_hash();
-        if matches!(self.senders.lock().get(&hash), Some(Entry::Taken)) {
-            self.senders.lock().remove(&hash);
-            return;
+        {
+            let mut senders = self.senders.lock();
+            if let Some(Entry::Taken) = senders.get(&hash) {
+                senders.remove(&hash);
+                return;
+            }
         }
         if let Ok(sender) = tx.recover_signer() {
             self.insert(hash, sender);
         }
     }
 
-    /// The sender of `hash` if it was recovered ahead; the entry is used up. On a miss the
-    /// hash is marked taken, so a recovery still to come skips it.
+    /// The sender of `hash` if it was recovered ahead; the entry is used up. On a miss while
+    /// recovery jobs are pending, the hash is marked taken, so a job still to come skips it.
     pub fn take(&self, hash: &B256) -> Option<Address> {
         let mut senders = self.senders.lock();
         match senders.remove(hash) {
             Some(Entry::Sender(sender)) => Some(sender),
             Some(Entry::Taken) | None => {
-                if senders.len() >= MAX_ENTRIES {
-                    senders.clear();
+                if self.pending.load(Ordering::SeqCst) > 0 {
+                    bounded_insert(&mut senders, *hash, Entry::Taken);
                 }
-                senders.insert(*hash, Entry::Taken);
                 None
             }
         }
@@ -142,15 +170,19 @@ impl SenderCache {
 
     fn insert(&self, hash: B256, sender: Address) {
         let mut senders = self.senders.lock();
-        if senders.len() >= MAX_ENTRIES {
-            senders.clear();
-        }
         // Taken meanwhile: its block has it already.
         if let Some(Entry::Taken) = senders.remove(&hash) {
             return;
         }
-        senders.insert(hash, Entry::Sender(sender));
+        bounded_insert(&mut senders, hash, Entry::Sender(sender));
     }
+}
+
+fn bounded_insert(senders: &mut HashMap<B256, Entry>, hash: B256, entry: Entry) {
+    if senders.len() >= MAX_ENTRIES {
+        senders.clear();
+    }
+    senders.insert(hash, entry);
 }
 
 #[cfg(test)]
@@ -197,10 +229,16 @@ mod tests {
             assert_eq!(cache.take(hash), None, "used up");
         }
 
-        // A sender asked for before its recovery ran is not recovered again, nor kept.
+        // A sender asked for before its queued recovery ran is not kept (the job skips it).
+        // (The recovery thread is held by a job of our own until the miss is marked.)
         let cache = SenderCache::new();
-        assert_eq!(cache.take(&hashes[0]), None, "not recovered yet: its block recovers it");
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        assert!(spawn_recovery(move || {
+            let _ = held.recv();
+        }));
         cache.prefetch(raws.clone());
+        assert_eq!(cache.take(&hashes[0]), None, "not recovered yet: its block recovers it");
+        release.send(()).unwrap();
         let settled = || {
             let senders = cache.senders.lock();
             senders.len() == raws.len() - 1
@@ -212,5 +250,12 @@ mod tests {
         }
         assert!(!cache.senders.lock().contains_key(&hashes[0]), "skipped, and its mark dropped");
         assert_eq!(cache.take(&hashes[1]), Some(key.address()));
+        // With no recovery pending, a miss leaves nothing behind.
+        while cache.pending.load(Ordering::SeqCst) > 0 {
+            assert!(std::time::Instant::now() < deadline, "the job did not finish");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(cache.take(&B256::repeat_byte(9)), None);
+        assert!(!cache.senders.lock().contains_key(&B256::repeat_byte(9)), "no marker kept");
     }
 }
