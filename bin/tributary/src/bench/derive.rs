@@ -7,9 +7,10 @@
 //! batcher's encoding posts each epoch's blocks as one brotli span-batch channel in the next
 //! L1 block. Then, timed, into fresh databases:
 //! - import: `execute_block_with` + `commit_block` for every block, the next block's senders
-//!   recovered on the rayon pool meanwhile (as the node's P2P importer does when catching up);
-//! - derive: `Pipeline` over the L1 blocks; each channel's transactions handed to a
-//!   `SenderCache` to recover on the rayon pool while the blocks before them are built; each
+//!   recovered on the recovery thread meanwhile (as the node's P2P importer does when catching up);
+//! - derive: `Pipeline` over the L1 blocks, kept a few L1 blocks ahead of its origin as the
+//!   node's driver keeps it; each channel's transactions handed to a `SenderCache` when its
+//!   L1 block is pushed, to recover on another core while the blocks before them are built; each
 //!   payload attributes' transactions decoded (senders from the cache, or recovered in place
 //!   on a miss), `build_block`, `commit_block`: what a follower catching up from L1 does,
 //!   through the node's own `decode_batch_transactions` and `derived_block_attributes`. The
@@ -40,6 +41,8 @@ const L1_BLOCK_TIME: u64 = 12;
 const BATCHER: Address = Address::repeat_byte(0xba);
 const INBOX: Address = Address::repeat_byte(0xff);
 const SENDERS: u32 = 10;
+/// L1 blocks pushed past the origin, as the node's derivation driver keeps them.
+const L1_LOOKAHEAD: usize = 4;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct DeriveArgs {
@@ -65,7 +68,7 @@ pub(crate) fn run(args: DeriveArgs) -> eyre::Result<()> {
         let import_1 = chain.import()?;
         let derive_1 = chain.derive()?;
         let import_2 = chain.import()?;
-        let (import, commit) = if import_2.0 < import_1.0 { import_2 } else { import_1 };
+        let (import, import_split) = if import_2.0 < import_1.0 { import_2 } else { import_1 };
         let derive_2 = chain.derive()?;
         let derive = if derive_2.total < derive_1.total { derive_2 } else { derive_1 };
         let overhead = derive.total / import - 1.0;
@@ -79,11 +82,8 @@ pub(crate) fn run(args: DeriveArgs) -> eyre::Result<()> {
             derive.pipeline / derive.total * 100.0,
         );
         println!("ratio (derive/import rate): {:.3}", import / derive.total);
-        println!(
-            "import per block: {:.2} ms, of which commit_block {:.2} ms",
-            import * 1e3 / args.blocks as f64,
-            commit * 1e3 / args.blocks as f64
-        );
+        import_split.print("import", args.blocks);
+        derive.split.print("derive", args.blocks);
     }
     Ok(())
 }
@@ -101,6 +101,37 @@ struct Derived {
     total: f64,
     /// Seconds in the pipeline (reading L1 data into attributes).
     pipeline: f64,
+    /// Where the rest went.
+    split: Split,
+}
+
+/// Seconds per stage of a whole run.
+#[derive(Default, Clone, Copy)]
+struct Split {
+    /// Decoding (derive) and sender recovery not done ahead.
+    recover: f64,
+    execute: f64,
+    state_root: f64,
+    commit: f64,
+}
+
+impl Split {
+    fn add(&mut self, timings: &tributary_evm::ImportTimings) {
+        self.execute += timings.execute.as_secs_f64();
+        self.state_root += timings.state_root.as_secs_f64();
+        self.recover += timings.recover.as_secs_f64();
+    }
+
+    fn print(&self, what: &str, blocks: u64) {
+        let ms = |s: f64| s * 1e3 / blocks as f64;
+        println!(
+            "  {what} per block: recover {:.3} ms, execute {:.3} ms, state root {:.3} ms, commit {:.3} ms",
+            ms(self.recover),
+            ms(self.execute),
+            ms(self.state_root),
+            ms(self.commit)
+        );
+    }
 }
 
 fn l1_block(number: u64, parent_hash: B256, timestamp: u64) -> L1Block {
@@ -262,25 +293,26 @@ impl SourceChain {
         Ok(Self { spec, rollup, l1, blocks: sealed })
     }
 
-    /// Seconds to import every block into a fresh database, and of those in `commit_block`.
-    fn import(&self) -> eyre::Result<(f64, f64)> {
+    /// Seconds to import every block into a fresh database, and where they went.
+    fn import(&self) -> eyre::Result<(f64, Split)> {
         let evm = EvmConfig::new(self.spec.clone());
         let dir = tempfile::tempdir()?;
         let db = Database::open(dir.path(), &self.spec, DatabaseConfig::default())?;
         let started = Instant::now();
-        let mut committing = 0.0;
+        let mut split = Split::default();
         // As a follower catching up over P2P: the next block's senders are recovered ahead.
         let senders = tributary_node::SenderCache::new();
         for (index, block) in self.blocks.iter().enumerate() {
             if let Some(next) = self.blocks.get(index + 1) {
                 senders.prefetch_decoded(next.body.transactions.clone());
             }
-            let (executed, root, _) = evm.execute_block_with(&db, block, &senders)?;
+            let (executed, root, timings) = evm.execute_block_with(&db, block, &senders)?;
+            split.add(&timings);
             let commit = Instant::now();
             db.commit_block(&executed, root)?;
-            committing += commit.elapsed().as_secs_f64();
+            split.commit += commit.elapsed().as_secs_f64();
         }
-        Ok((started.elapsed().as_secs_f64(), committing))
+        Ok((started.elapsed().as_secs_f64(), split))
     }
 
     /// Rebuilds the chain from the L1 blocks into a fresh database; checks it is the
@@ -304,11 +336,20 @@ impl SourceChain {
         let senders = tributary_node::SenderCache::new();
         let started = Instant::now();
         let mut in_pipeline = 0.0;
+        let mut split = Split::default();
         pipeline.reset(self.l1[pipeline.start_l1_number(&safe) as usize].clone());
         let mut next_l1 = pipeline.origin().map_or(1, |origin| origin.number + 1);
         let target = self.blocks.len() as u64;
         while safe.number < target {
             let step = Instant::now();
+            // As the node's driver does while catching up: L1 blocks pushed ahead of the
+            // origin, so their channels' senders are recovered before their blocks are built.
+            if pipeline.queued_l1() < L1_LOOKAHEAD
+                && let Some(block) = self.l1.get(next_l1 as usize)
+            {
+                pipeline.push_l1(block.clone())?;
+                next_l1 += 1;
+            }
             let attrs = pipeline.next(&safe, &chain)?;
             in_pipeline += step.elapsed().as_secs_f64();
             // As the node's derivation does when it builds from L1 data alone.
@@ -324,10 +365,12 @@ impl SourceChain {
                 continue;
             };
             // The follower's own decoding and attributes (`tributary_node`).
+            let decoding = Instant::now();
             let txs = tributary_node::decode_batch_transactions(&attrs.transactions, &senders)
                 .ok_or_else(|| {
                     eyre::eyre!("block {}: a transaction does not decode", safe.number + 1)
                 })?;
+            split.recover += decoding.elapsed().as_secs_f64();
             let parent = db.head();
             let built = evm.build_block(
                 &db,
@@ -335,7 +378,10 @@ impl SourceChain {
                 tributary_node::derived_block_attributes(&attrs),
                 txs,
             )?;
+            split.add(&built.timings);
+            let commit = Instant::now();
             db.commit_block(&built.block, built.root)?;
+            split.commit += commit.elapsed().as_secs_f64();
             let header = &built.block.header;
             let expected = &self.blocks[safe.number as usize];
             eyre::ensure!(
@@ -352,7 +398,7 @@ impl SourceChain {
             };
             chain.0.insert(safe.number, (safe, attrs.transactions));
         }
-        Ok(Derived { total: started.elapsed().as_secs_f64(), pipeline: in_pipeline })
+        Ok(Derived { total: started.elapsed().as_secs_f64(), pipeline: in_pipeline, split })
     }
 }
 

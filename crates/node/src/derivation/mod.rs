@@ -39,6 +39,10 @@ use tributary_rpc::SafetyHeads;
 const DERIVED_FROM_KEPT: usize = 4096;
 /// How long to wait for the L1 when it has nothing new.
 const L1_POLL: Duration = Duration::from_millis(250);
+/// L1 blocks kept pushed past the pipeline's origin while the L1 has them (catching up): the
+/// channels they complete are read, and their senders recovered on another core, while the
+/// blocks of the channels before them are built.
+const L1_LOOKAHEAD: usize = 4;
 
 /// Drives derivation until shutdown.
 pub(crate) struct DerivationDriver {
@@ -55,6 +59,8 @@ struct State {
     derived_from: VecDeque<(u64, BlockId)>,
     /// The L1's finalized block number, as last read.
     l1_finalized: u64,
+    /// The L1's head block number, as last read.
+    l1_head: u64,
     started: bool,
 }
 
@@ -77,6 +83,7 @@ impl DerivationDriver {
             finalized,
             derived_from: VecDeque::new(),
             l1_finalized: 0,
+            l1_head: 0,
             started: false,
         };
         self.heads.set(safe.number, finalized);
@@ -95,6 +102,14 @@ impl DerivationDriver {
                         }
                         continue;
                     }
+                }
+            }
+            let newest = state.pipeline.newest_l1().map_or(0, |id| id.number);
+            if state.pipeline.queued_l1() < L1_LOOKAHEAD && newest < state.l1_head {
+                self.push_l1(&mut state, newest.saturating_add(1)).await;
+                if !state.started {
+                    // The L1 reorganized under the blocks held: reset before deriving more.
+                    continue;
                 }
             }
             let step = tokio::task::block_in_place(|| {
@@ -191,21 +206,27 @@ impl DerivationDriver {
         metrics::gauge!("tributary_derive_finalized_head").set(state.finalized as f64);
     }
 
-    /// Pushes the next L1 block; false when there is none yet (or the L1 is unreachable).
+    /// Reads the L1 head and pushes the next L1 block; false when there is none yet (or the
+    /// L1 is unreachable).
     async fn advance_l1(&self, state: &mut State) -> bool {
-        let Some(origin) = state.pipeline.origin() else { return false };
-        let next = origin.number.saturating_add(1);
-        let head = match self.l1.block_number().await {
+        let Some(newest) = state.pipeline.newest_l1() else { return false };
+        let next = newest.number.saturating_add(1);
+        state.l1_head = match self.l1.block_number().await {
             Ok(head) => head,
             Err(err) => {
                 tracing::warn!(target: "derive", %err, "L1 unavailable");
                 return false;
             }
         };
-        if next > head {
+        if next > state.l1_head {
             self.read_l1_finality(state).await;
             return false;
         }
+        self.push_l1(state, next).await
+    }
+
+    /// Fetches L1 block `next` and pushes it; false when it could not be read.
+    async fn push_l1(&self, state: &mut State, next: u64) -> bool {
         let block = match l1::fetch_l1_block(&self.l1, &self.engine.rollup, next).await {
             Ok(Some(block)) => block,
             Ok(None) => return false,
@@ -220,17 +241,19 @@ impl DerivationDriver {
             state.started = false;
             return true;
         }
-        metrics::gauge!("tributary_derive_l1_block").set(next as f64);
-        metrics::gauge!("tributary_derive_l1_behind_blocks").set(head.saturating_sub(next) as f64);
-        if next % 16 == 0 || head.saturating_sub(next) < 1 {
+        // Progress is the origin's (the L1 block being read), not the newest block pushed.
+        let origin = state.pipeline.origin().map_or(next, |id| id.number);
+        let behind = state.l1_head.saturating_sub(origin);
+        metrics::gauge!("tributary_derive_l1_block").set(origin as f64);
+        metrics::gauge!("tributary_derive_l1_behind_blocks").set(behind as f64);
+        if next.is_multiple_of(16) || behind < 1 {
             tracing::info!(
                 target: "derive",
-                l1 = next,
-                behind = head.saturating_sub(next),
+                l1 = origin,
+                behind,
                 safe = state.safe.number,
-                "derived L2 #{} from L1 #{next}, {} L1 blocks behind",
+                "derived L2 #{} from L1 #{origin}, {behind} L1 blocks behind",
                 state.safe.number,
-                head.saturating_sub(next)
             );
         }
         true

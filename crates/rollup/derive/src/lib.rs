@@ -4,7 +4,12 @@
 //! driver, or a test with a scripted L1) pushes L1 blocks in order with
 //! [`Pipeline::push_l1`] and asks [`Pipeline::next`] for the attributes of the block after its
 //! safe head; it executes them through the same executor the sequencer uses, and asks again.
-//! `None` means "this L1 block has nothing more: push the next one".
+//! `None` means "the L1 blocks held have nothing more: push the next one". The caller may
+//! push L1 blocks ahead of need (the node keeps a few while catching up): stages 1-4 below
+//! depend on the L1 alone, so they run when a block is pushed, and the batch stage takes
+//! the block as its origin once the blocks before it are used up. That is how a channel's
+//! transactions reach [`Pipeline::take_read_transactions`] (sender recovery on another core)
+//! before the blocks of the channels before it are built.
 //!
 //! # Stages (Holocene)
 //!

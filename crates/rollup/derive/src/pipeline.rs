@@ -8,7 +8,9 @@ use crate::{
 use alloy_primitives::{B256, Bytes};
 use std::collections::VecDeque;
 use tributary_chainspec::{BlockId, RollupConfig};
-use tributary_protocol::{Batch, BatchReader, Frame, SingularBatch, SpanBatchConfig, decompress};
+use tributary_protocol::{
+    Batch, BatchReader, ChannelId, SingularBatch, SpanBatchConfig, decompress,
+};
 
 /// Why derivation cannot go on from where it is. Each one means the same to the caller: the
 /// L1 or the safe chain is not what the pipeline was built on, so find a safe head whose L1
@@ -45,19 +47,28 @@ pub struct Pipeline {
     span_config: SpanBatchConfig,
     /// The L1 block being read.
     origin: Option<L1Block>,
+    /// L1 blocks pushed past the origin, already read into channels, oldest first.
+    ahead: VecDeque<ReadL1Block>,
     /// The batch stage's L1 blocks: from the safe head's origin to the current origin.
     window: Vec<L1Block>,
     /// The origin the window last took in.
     window_origin: Option<u64>,
-    /// Frames of the current origin not yet assembled.
-    frames: VecDeque<Frame>,
+    /// Channels the origin completed, not yet taken by the batch stage.
+    channels: VecDeque<VecDeque<Batch>>,
     assembler: ChannelAssembler,
-    /// Batches of the last complete channel not yet taken.
+    /// Batches of the channel being taken.
     batches: VecDeque<Batch>,
     /// Blocks of the current span batch not yet taken.
     span: VecDeque<SingularBatch>,
     /// Transactions of the batches read from channels since the caller last took them.
     read_transactions: Vec<Bytes>,
+}
+
+/// An L1 block through the channel stages: the batches of each channel it completes.
+#[derive(Debug)]
+struct ReadL1Block {
+    block: L1Block,
+    channels: VecDeque<VecDeque<Batch>>,
 }
 
 impl Pipeline {
@@ -72,9 +83,10 @@ impl Pipeline {
             rollup,
             span_config,
             origin: None,
+            ahead: VecDeque::new(),
             window: Vec::new(),
             window_origin: None,
-            frames: VecDeque::new(),
+            channels: VecDeque::new(),
             assembler: ChannelAssembler::default(),
             batches: VecDeque::new(),
             span: VecDeque::new(),
@@ -84,7 +96,10 @@ impl Pipeline {
 
     /// The transactions of every batch read from a channel since the last call, in channel
     /// order: most will be in blocks soon, so the caller can recover their senders ahead of
-    /// time, on another core, while earlier blocks execute.
+    /// time, on another core, while earlier blocks execute. Channels are read when the L1
+    /// block that completes them is pushed, so a caller that pushes L1 blocks ahead of the
+    /// origin gets a channel's transactions before the blocks of the channels before it are
+    /// built.
     pub fn take_read_transactions(&mut self) -> Vec<Bytes> {
         std::mem::take(&mut self.read_transactions)
     }
@@ -106,14 +121,16 @@ impl Pipeline {
     /// Starts over from L1 block `start` (see [`Pipeline::start_l1_number`]), forgetting every
     /// frame, channel and batch.
     pub fn reset(&mut self, start: L1Block) {
-        self.frames.clear();
+        self.ahead.clear();
+        self.channels.clear();
         self.assembler.clear();
         self.batches.clear();
         self.span.clear();
         self.read_transactions.clear();
         self.window.clear();
         self.window_origin = None;
-        self.load(start);
+        let read = self.read(start);
+        self.load(read);
     }
 
     /// The L1 block being read.
@@ -121,39 +138,124 @@ impl Pipeline {
         self.origin.as_ref().map(L1Block::id)
     }
 
-    /// Takes the next L1 block, which must be the child of the current origin. Push only when
-    /// [`Pipeline::next`] returned `None`: the batch stage takes each origin in as it reads it.
+    /// The newest L1 block the pipeline holds: the last one pushed, or the origin.
+    pub fn newest_l1(&self) -> Option<BlockId> {
+        self.ahead.back().map(|read| read.block.id()).or_else(|| self.origin())
+    }
+
+    /// L1 blocks pushed and not yet the origin.
+    pub fn queued_l1(&self) -> usize {
+        self.ahead.len()
+    }
+
+    /// Takes the next L1 block, which must be the child of the newest one held
+    /// ([`Pipeline::newest_l1`]). It is read into channels now, and becomes the origin when
+    /// the blocks before it are used up: push whenever the L1 has a block (ahead of need, so
+    /// channels are read early), and at the latest when [`Pipeline::next`] returned `None`.
     ///
     /// # Errors
     ///
     /// [`DeriveError::L1Reorg`] when it is not; [`DeriveError::NotStarted`] before a reset.
     pub fn push_l1(&mut self, block: L1Block) -> Result<(), DeriveError> {
-        let origin = self.origin.as_ref().ok_or(DeriveError::NotStarted)?;
-        if block.parent_hash != origin.hash || Some(block.number) != origin.number.checked_add(1) {
+        let newest = self.newest_l1().ok_or(DeriveError::NotStarted)?;
+        if block.parent_hash != newest.hash || Some(block.number) != newest.number.checked_add(1) {
             return Err(DeriveError::L1Reorg {
                 number: block.number,
                 hash: block.hash,
-                origin: origin.id(),
+                origin: newest,
             });
         }
-        self.load(block);
+        let read = self.read(block);
+        self.ahead.push_back(read);
         Ok(())
     }
 
-    fn load(&mut self, block: L1Block) {
-        self.assembler.expire(block.number, self.rollup.channel_timeout);
-        let batcher = self.rollup.genesis.system_config.batcher_addr;
-        self.frames = frames_of(&block, self.rollup.batch_inbox_address, batcher);
-        self.origin = Some(block);
+    /// Makes `read` the origin.
+    fn load(&mut self, read: ReadL1Block) {
+        self.channels = read.channels;
+        self.origin = Some(read.block);
     }
 
-    /// The attributes of the block after `safe`, or None when the current L1 origin has
-    /// nothing more for it: push the next L1 block and ask again.
+    /// L1 retrieval, frame queue, channel assembler and channel reader over `block`: the
+    /// batches of every channel it completes. Those stages depend on the L1 alone (not on the
+    /// safe head), so they run when the block is pushed, in push order.
+    fn read(&mut self, block: L1Block) -> ReadL1Block {
+        self.assembler.expire(block.number, self.rollup.channel_timeout);
+        let batcher = self.rollup.genesis.system_config.batcher_addr;
+        let mut channels = VecDeque::new();
+        for frame in frames_of(&block, self.rollup.batch_inbox_address, batcher) {
+            let Some((id, data)) = self.assembler.add(frame, block.number) else { continue };
+            let batches = self.read_channel(id, &data);
+            if !batches.is_empty() {
+                channels.push_back(batches);
+            }
+        }
+        ReadL1Block { block, channels }
+    }
+
+    /// The batches of a complete channel's data, noting their transactions for
+    /// [`Pipeline::take_read_transactions`].
+    fn read_channel(&mut self, id: ChannelId, data: &[u8]) -> VecDeque<Batch> {
+        let mut batches = VecDeque::new();
+        let raw = match decompress(data) {
+            Ok(raw) => raw,
+            Err(err) => {
+                tracing::debug!(target: "derive::channel", ?id, %err, "bad channel");
+                return batches;
+            }
+        };
+        // A batch that does not decode ends the channel; those before it count.
+        for batch in BatchReader::new(&raw, self.span_config) {
+            match batch {
+                Ok(batch) => {
+                    // A hint, kept bounded for callers that never take it.
+                    if self.read_transactions.len() > MAX_READ_TRANSACTIONS {
+                        self.read_transactions.clear();
+                    }
+                    match &batch {
+                        Batch::Singular(single) => {
+                            self.read_transactions.extend(single.transactions.iter().cloned())
+                        }
+                        Batch::Span(span) => self.read_transactions.extend(
+                            span.blocks.iter().flat_map(|block| block.transactions.iter().cloned()),
+                        ),
+                    }
+                    batches.push_back(batch);
+                }
+                Err(err) => {
+                    tracing::debug!(target: "derive::channel", ?id, %err, "bad batch");
+                    break;
+                }
+            }
+        }
+        batches
+    }
+
+    /// The attributes of the block after `safe`, or None when the L1 blocks held have
+    /// nothing more for it: push the next L1 block and ask again. An origin whose data is
+    /// used up gives way to the next L1 block pushed.
     ///
     /// # Errors
     ///
     /// A [`DeriveError`]: reset the pipeline.
     pub fn next(
+        &mut self,
+        safe: &L2BlockInfo,
+        chain: &impl L2Chain,
+    ) -> Result<Option<PayloadAttributes>, DeriveError> {
+        loop {
+            if let Some(attrs) = self.next_from_origin(safe, chain)? {
+                return Ok(Some(attrs));
+            }
+            match self.ahead.pop_front() {
+                Some(read) => self.load(read),
+                None => return Ok(None),
+            }
+        }
+    }
+
+    /// [`Pipeline::next`] within the current origin.
+    fn next_from_origin(
         &mut self,
         safe: &L2BlockInfo,
         chain: &impl L2Chain,
@@ -231,40 +333,7 @@ impl Pipeline {
             if let Some(batch) = self.batches.pop_front() {
                 return Some(batch);
             }
-            let frame = self.frames.pop_front()?;
-            let origin = self.origin.as_ref().map_or(0, |o| o.number);
-            let Some((id, data)) = self.assembler.add(frame, origin) else { continue };
-            match decompress(&data) {
-                Ok(raw) => {
-                    // A batch that does not decode ends the channel; those before it count.
-                    for batch in BatchReader::new(&raw, self.span_config) {
-                        match batch {
-                            Ok(batch) => {
-                                // A hint, kept bounded for callers that never take it.
-                                if self.read_transactions.len() > MAX_READ_TRANSACTIONS {
-                                    self.read_transactions.clear();
-                                }
-                                match &batch {
-                                    Batch::Singular(single) => self
-                                        .read_transactions
-                                        .extend(single.transactions.iter().cloned()),
-                                    Batch::Span(span) => self.read_transactions.extend(
-                                        span.blocks
-                                            .iter()
-                                            .flat_map(|block| block.transactions.iter().cloned()),
-                                    ),
-                                }
-                                self.batches.push_back(batch);
-                            }
-                            Err(err) => {
-                                tracing::debug!(target: "derive::channel", ?id, %err, "bad batch");
-                                break;
-                            }
-                        }
-                    }
-                }
-                Err(err) => tracing::debug!(target: "derive::channel", ?id, %err, "bad channel"),
-            }
+            self.batches = self.channels.pop_front()?;
         }
     }
 
@@ -310,6 +379,7 @@ impl Pipeline {
     }
 
     /// Drops the rest of the channel and of the span: Holocene's answer to an invalid batch.
+    /// Channels after it stand.
     fn flush(&mut self, reason: &str, origin: u64) {
         tracing::info!(target: "derive::batch", l1 = origin, %reason, "dropping an invalid batch and the rest of its channel");
         self.batches.clear();

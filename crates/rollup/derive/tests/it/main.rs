@@ -59,6 +59,35 @@ fn read_transactions_come_out_once_and_ahead_of_their_blocks() {
     run.derived.assert_matches(&s);
 }
 
+/// With L1 blocks pushed ahead, each channel's transactions come out when its L1 block is
+/// pushed, before the blocks of the channels before it are derived.
+#[test]
+fn read_transactions_of_l1_pushed_ahead_come_before_earlier_blocks_are_derived() {
+    let mut s = Scenario::new(10);
+    let blocks = s.l2_until(10);
+    s.post(6, &[Post::channel(3, &blocks[1..6], Kind::Span(Compression::Brotli))]);
+    s.post(7, &[Post::channel(4, &blocks[6..], Kind::Singular)]);
+    let second_channel: Vec<_> =
+        blocks[6..].iter().flat_map(|b| b.batch.transactions.clone()).collect();
+    let mut run = s.start();
+    run.until_l1(5);
+    assert!(run.derived.blocks.is_empty() && run.read.is_empty());
+    let l1_6 = s.l1(6);
+    run.push(l1_6).unwrap();
+    run.push(s.l1(7)).unwrap();
+    let err = run.push(s.l1(7)).unwrap_err();
+    assert!(matches!(err, DeriveError::L1Reorg { number: 7, .. }), "{err}");
+    // One block derived from L1 block 6: L1 block 7's channel has been read already.
+    run.step();
+    assert_eq!(run.derived.numbers(), vec![1]);
+    assert!(run.read.ends_with(&second_channel), "the second channel is handed out ahead");
+    let read_so_far = run.read.len();
+    run.until_end();
+    assert_eq!(run.read.len(), read_so_far, "each transaction comes out once");
+    assert_eq!(run.derived.numbers(), (1..=10).collect::<Vec<_>>());
+    run.derived.assert_matches(&s);
+}
+
 /// Holocene's in-order rule: a channel whose frame 1 arrives before frame 0 is not read, so
 /// its blocks come from the next channel that carries them.
 #[test]

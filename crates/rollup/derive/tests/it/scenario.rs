@@ -310,10 +310,19 @@ impl Scenario {
         }
     }
 
-    /// Everything derivable from this L1, from genesis.
+    /// Everything derivable from this L1, from genesis. Derived twice: pushing each L1 block
+    /// when the pipeline asks for it, and pushing the whole L1 ahead first; both must give the
+    /// same attributes.
     pub(crate) fn derive(&self) -> Derived {
         let mut run = self.start();
         run.until_end();
+        let mut ahead = self.start();
+        ahead.push_all_ahead();
+        ahead.until_end();
+        assert_eq!(
+            ahead.derived.blocks, run.derived.blocks,
+            "the L1 pushed ahead derives what the L1 pushed on demand does"
+        );
         run.derived
     }
 }
@@ -390,12 +399,7 @@ impl Run {
             let attrs = self.pipeline.next(&self.safe, &Chain(&self.chain)).unwrap();
             self.read.extend(self.pipeline.take_read_transactions());
             match attrs {
-                Some(attrs) => {
-                    assert_eq!(attrs.parent, self.safe, "attributes build on the safe head");
-                    self.safe = apply(&attrs);
-                    self.chain.insert(self.safe.number, (self.safe, attrs.transactions.clone()));
-                    self.derived.blocks.push(attrs);
-                }
+                Some(attrs) => self.apply(attrs),
                 None => {
                     let Some(block) = self.l1.get(self.next_l1 as usize) else { return };
                     if self.next_l1 > last {
@@ -409,14 +413,40 @@ impl Run {
         panic!("derivation did not settle");
     }
 
+    /// Pushes every L1 block left, before deriving any.
+    pub(crate) fn push_all_ahead(&mut self) {
+        while let Some(block) = self.l1.get(self.next_l1 as usize) {
+            self.pipeline.push_l1(block.clone()).unwrap();
+            self.next_l1 += 1;
+        }
+        assert_eq!(self.pipeline.newest_l1(), self.l1.last().map(L1Block::id));
+    }
+
     /// Derives to the end of the L1.
     pub(crate) fn until_end(&mut self) {
         self.until_l1(u64::MAX);
     }
 
-    /// Pushes one L1 block by hand.
+    /// Pushes one L1 block by hand; the run goes on after it.
     pub(crate) fn push(&mut self, block: L1Block) -> Result<(), DeriveError> {
-        self.pipeline.push_l1(block)
+        let number = block.number;
+        self.pipeline.push_l1(block)?;
+        self.next_l1 = number + 1;
+        Ok(())
+    }
+
+    /// Derives one block from what the pipeline holds.
+    pub(crate) fn step(&mut self) {
+        let attrs = self.pipeline.next(&self.safe, &Chain(&self.chain)).unwrap();
+        self.read.extend(self.pipeline.take_read_transactions());
+        self.apply(attrs.expect("the pipeline holds a block's batch"));
+    }
+
+    fn apply(&mut self, attrs: PayloadAttributes) {
+        assert_eq!(attrs.parent, self.safe, "attributes build on the safe head");
+        self.safe = apply(&attrs);
+        self.chain.insert(self.safe.number, (self.safe, attrs.transactions.clone()));
+        self.derived.blocks.push(attrs);
     }
 
     /// After a reorg: back to safe block `number` of the chain built so far, reading
