@@ -131,18 +131,6 @@ pub(crate) struct ReceiptPosition {
     pub(crate) first_log_index: u64,
 }
 
-impl ReceiptPosition {
-    /// The position of receipt `index` among `receipts`.
-    pub(crate) fn of(receipts: &[Receipt], index: usize) -> Self {
-        let earlier = receipts.get(..index).unwrap_or_default();
-        Self {
-            index,
-            previous_cumulative: earlier.last().map_or(0, |r| r.cumulative_gas_used()),
-            first_log_index: earlier.iter().map(|r| r.logs().len() as u64).sum(),
-        }
-    }
-}
-
 /// One receipt, as `eth_getTransactionReceipt` serves it: only this transaction's L1 fee is
 /// computed, so a lookup in a block of thousands costs one transaction's work, not the
 /// block's.

@@ -22,7 +22,7 @@ use alloy::{
     },
 };
 use alloy_primitives::{Address, B256, Bytes, U64, U256};
-use convert::{ReceiptPosition, position, rpc_block, rpc_receipt, rpc_receipts, rpc_transaction};
+use convert::{position, rpc_block, rpc_receipt, rpc_receipts, rpc_transaction};
 use jsonrpsee::{PendingSubscriptionSink, core::SubscriptionResult};
 use op_alloy::rpc_types::OpTransactionReceipt;
 use op_revm::OpSpecId;
@@ -106,13 +106,11 @@ impl EthHandler {
         let db = &self.ctx.db;
         let Some(header) = db.sealed_header(number)? else { return Ok(None) };
         let Some(extras) = self.extras(&header)? else { return Ok(None) };
-        let (Some(tx), Some(sender)) =
-            (db.transaction_at(number, index)?, extras.senders.get(index))
-        else {
+        let (Some(tx), Some(sender)) = (extras.body.get(index), extras.senders.get(index)) else {
             return Ok(None);
         };
         let receipt = extras.receipts.get(index);
-        Ok(Some(rpc_transaction(&tx, *sender, Some(position(&header, index)), receipt)))
+        Ok(Some(rpc_transaction(tx, *sender, Some(position(&header, index)), receipt)))
     }
 
     /// The receipts of block `number` in RPC form.
@@ -123,10 +121,9 @@ impl EthHandler {
         let db = &self.ctx.db;
         let Some(header) = db.sealed_header(number)? else { return Ok(None) };
         let Some(extras) = self.extras(&header)? else { return Ok(None) };
-        let body = db.body(number)?.unwrap_or_default();
         Ok(Some(rpc_receipts(
             &header,
-            &body,
+            &extras.body,
             &extras.senders,
             &extras.receipts,
             extras.l1.as_ref(),
@@ -142,15 +139,15 @@ impl EthHandler {
         let db = &self.ctx.db;
         let Some(header) = db.sealed_header(number)? else { return Ok(None) };
         let Some(extras) = self.extras(&header)? else { return Ok(None) };
-        let (Some(tx), Some(sender), Some(receipt)) = (
-            db.transaction_at(number, index)?,
+        let (Some(tx), Some(sender), Some(receipt), Some(position)) = (
+            extras.body.get(index),
             extras.senders.get(index),
             extras.receipts.get(index),
+            extras.position(index),
         ) else {
             return Ok(None);
         };
-        let position = ReceiptPosition::of(&extras.receipts, index);
-        Ok(Some(rpc_receipt(&header, position, &tx, *sender, receipt, extras.l1.as_ref())))
+        Ok(Some(rpc_receipt(&header, position, tx, *sender, receipt, extras.l1.as_ref())))
     }
 
     /// The decoded receipts, senders and L1 fee parameters of the block `header` heads, from
@@ -160,11 +157,12 @@ impl EthHandler {
         self.ctx.recent.get_or_load(hash, || {
             let db = &self.ctx.db;
             let number = header.number;
-            let extras = BlockExtras {
-                receipts: db.receipts(number)?.unwrap_or_default(),
-                senders: db.senders(number)?.unwrap_or_default(),
-                l1: self.l1_fee_params(header),
-            };
+            let extras = BlockExtras::new(
+                db.body(number)?.unwrap_or_default(),
+                db.receipts(number)?.unwrap_or_default(),
+                db.senders(number)?.unwrap_or_default(),
+                self.l1_fee_params(header),
+            );
             // Read after the parts: if the block at this height is still ours, they are its.
             let still = db.block_hash(number)? == Some(hash);
             Ok(still.then_some(extras))
