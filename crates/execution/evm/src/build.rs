@@ -1,4 +1,4 @@
-use crate::{EvmConfig, ExecutionError, Result, SenderCache, bundle_to_diff};
+use crate::{EvmConfig, ExecutionError, NextRound, Result, SenderCache, bundle_to_diff};
 use alloy::consensus::{
     Header, Sealed,
     proofs::{calculate_receipt_root, calculate_transaction_root},
@@ -136,7 +136,7 @@ impl EvmConfig {
         attrs.l1_info.deposit_tx(format)
     }
 
-    fn seal_built(
+    pub(crate) fn seal_built(
         &self,
         db: &Database,
         mut header: Header,
@@ -307,6 +307,22 @@ impl EvmConfig {
         if let Some(eth) = &self.eth_executor_factory {
             return crate::eth::run(eth, self.chain(), db, header, txs, strict);
         }
+        self.run_rounds(db, header, txs.into_iter().collect(), strict, None)
+    }
+
+    /// [`Self::run`] on an OP chain, in rounds: after `txs`, `next_round` (when given) sees
+    /// what the block holds and answers the next round's transactions, or None to finish.
+    /// Each round starts with no sender deferred: a nonce gap a round refused may be filled
+    /// by the next.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn run_rounds(
+        &self,
+        db: &Database,
+        header: &Header,
+        txs: Vec<Recovered<OpTxEnvelope>>,
+        strict: bool,
+        mut next_round: Option<NextRound<'_>>,
+    ) -> Result<(ExecutionOutput, Vec<Recovered<OpTxEnvelope>>, Vec<(B256, String)>)> {
         let env: EvmEnv<OpSpecId> = self.evm_env(header);
         let mut state =
             State::builder().with_database_ref(db.latest_state()).with_bundle_update().build();
@@ -320,26 +336,49 @@ impl EvmConfig {
             let mut executor =
                 self.executor_factory.create_executor(evm, Self::execution_ctx(header));
             executor.apply_pre_execution_changes()?;
-            for tx in txs {
-                if refusals.is_deferred(&tx.signer()) {
-                    continue;
-                }
-                match executor.execute_transaction(&tx) {
-                    Ok(_) => {
-                        refusals.included(tx.inner());
-                        included.push(tx);
+            let mut round = txs;
+            let mut l1_fee = None;
+            loop {
+                for tx in round {
+                    if refusals.is_deferred(&tx.signer()) {
+                        continue;
                     }
-                    Err(BlockExecutionError::Validation(err)) => {
-                        if strict {
-                            return Err(ExecutionError::InvalidBlock {
-                                number: header.number,
-                                reason: format!("transaction {}: {err}", tx.tx_hash()),
-                            });
+                    match executor.execute_transaction(&tx) {
+                        Ok(_) => {
+                            refusals.included(tx.inner());
+                            included.push(tx);
                         }
-                        refusals.refuse(tx.tx_hash(), tx.signer(), &err);
+                        Err(BlockExecutionError::Validation(err)) => {
+                            if strict {
+                                return Err(ExecutionError::InvalidBlock {
+                                    number: header.number,
+                                    reason: format!("transaction {}: {err}", tx.tx_hash()),
+                                });
+                            }
+                            refusals.refuse(tx.tx_hash(), tx.signer(), &err);
+                        }
+                        Err(err) => return Err(err.into()),
                     }
-                    Err(err) => return Err(err.into()),
                 }
+                let Some(next_round) = next_round.as_mut() else { break };
+                if l1_fee.is_none() {
+                    // The L1 attributes deposit ran in the first round: the fee parameters
+                    // every later transaction of the block is charged with.
+                    let number = alloy_primitives::U256::from(header.number);
+                    let spec = self.chain().spec_id_at(header.timestamp);
+                    let db = executor.evm_mut().db_mut();
+                    l1_fee = op_revm::L1BlockInfo::try_fetch(db, number, spec).ok();
+                }
+                let progress = crate::Round {
+                    included: &included,
+                    receipts: executor.receipts(),
+                    l1_fee: l1_fee.as_ref(),
+                };
+                match next_round(&progress) {
+                    Some(more) => round = more,
+                    None => break,
+                }
+                refusals.next_round();
             }
             let (evm, result) = executor.finish()?;
             drop(evm);
@@ -412,6 +451,12 @@ impl Refusals {
     /// Whether `sender`'s transactions wait for the next block.
     pub(crate) fn is_deferred(&self, sender: &alloy_primitives::Address) -> bool {
         self.deferred.contains(sender)
+    }
+
+    /// A new round of the same block: no sender waits any more (what held one back may have
+    /// changed); what was dropped stays dropped.
+    pub(crate) fn next_round(&mut self) {
+        self.deferred.clear();
     }
 
     /// Notes an included transaction.

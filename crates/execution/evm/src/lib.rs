@@ -9,6 +9,9 @@
 //! - [`EvmConfig::build_block`]: the sequencer's path. It runs the L1 attributes deposit and the
 //!   block's deposits, then pool transactions in the order given, skipping any the EVM rejects
 //!   as invalid, computes the state root over the result and seals the header.
+//! - [`EvmConfig::build_block_in_rounds`]: the same block built in rounds (flashblocks): the
+//!   sequencer adds the pool's newest transactions every round of its slot and shows each
+//!   round's receipts before it seals (`rounds.rs`).
 //! - [`EvmConfig::execute_block`]: the import path (replay, followers). Every transaction must
 //!   execute; gas used, receipts root, transactions root and state root must match the header.
 //! - [`EvmConfig::transact`]: one transaction against the state at some block, not committed,
@@ -36,12 +39,14 @@ mod config;
 mod diff;
 mod error;
 mod eth;
+mod rounds;
 mod senders;
 
 pub use build::{BlockAttributes, BuiltBlock, ExecutionOutput, ImportTimings, call_tx};
 pub use config::{EvmConfig, SEQUENCER_FEE_VAULT, TributaryEvmFactory};
 pub use diff::bundle_to_diff;
 pub use error::{ExecutionError, Result};
+pub use rounds::{NextRound, Round};
 pub use senders::{PARALLEL_RECOVERY_MIN, SenderCache};
 
 pub use alloy_op_evm::OpTx;
