@@ -3,6 +3,7 @@
 
 mod attr_cli;
 mod crash;
+mod flashblocks;
 mod follower;
 mod gossip;
 mod load;

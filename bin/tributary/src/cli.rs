@@ -129,10 +129,14 @@ impl TxPoolArgs {
 /// `node --dev`.
 #[derive(Debug, Args, PartialEq)]
 pub(crate) struct DevArgs {
-    /// Seconds between L2 blocks (a whole number). 0 runs the chain alone, without an L1 or a
-    /// batcher, and seals one block per transaction (for wallet tests, like anvil's automine).
-    #[arg(long = "dev.block-time", default_value_t = DevConfig::DEFAULT_BLOCK_TIME.as_secs_f64())]
-    pub(crate) block_time: f64,
+    /// Time between L2 blocks: seconds (`2`, `2s`) or milliseconds (`200ms`). Whole seconds
+    /// are the chain's block time. Under a second, blocks stay 1 s apart (OP block timestamps
+    /// are seconds) and the sequencer builds each in rounds this far apart, serving each
+    /// round's receipts before the block is sealed (flashblocks). 0 runs the chain alone,
+    /// without an L1 or a batcher, and seals one block per transaction (for wallet tests, like
+    /// anvil's automine).
+    #[arg(long = "dev.block-time", default_value = "2", value_parser = parse_duration)]
+    pub(crate) block_time: Duration,
     /// Port of the embedded L1's RPC.
     #[arg(long = "dev.l1-port", default_value_t = crate::rollup_cli::DEFAULT_L1_PORT)]
     pub(crate) l1_port: u16,
@@ -144,8 +148,37 @@ pub(crate) struct DevArgs {
 impl DevArgs {
     /// Whether `node --dev` runs the rollup (L1, sequencer, batcher) rather than instant mode.
     pub(crate) fn with_l1(&self) -> bool {
-        self.block_time != 0.0
+        !self.block_time.is_zero()
     }
+
+    /// The L2 block time in seconds and the flashblock interval `--dev.block-time` asks for.
+    pub(crate) fn rollup_timing(
+        &self,
+        flashblocks: Option<Duration>,
+    ) -> eyre::Result<(u64, Option<Duration>)> {
+        let time = self.block_time;
+        if time < Duration::from_secs(1) {
+            if flashblocks.is_some() {
+                eyre::bail!("--dev.block-time under a second sets the flashblock interval itself");
+            }
+            return Ok((1, Some(time)));
+        }
+        if time.subsec_nanos() != 0 {
+            eyre::bail!("--dev.block-time is whole seconds, or under a second (flashblocks)");
+        }
+        Ok((time.as_secs(), flashblocks))
+    }
+}
+
+/// A duration flag: seconds (`2`, `0.5`, `2s`) or milliseconds (`200ms`).
+pub(crate) fn parse_duration(value: &str) -> Result<Duration, String> {
+    let value = value.trim();
+    let (number, scale) = match value.strip_suffix("ms") {
+        Some(ms) => (ms, 1e-3),
+        None => (value.strip_suffix('s').unwrap_or(value), 1.0),
+    };
+    let number: f64 = number.trim().parse().map_err(|_| format!("not a duration: {value:?}"))?;
+    Duration::try_from_secs_f64(number * scale).map_err(|err| format!("{value:?}: {err}"))
 }
 
 impl NodeArgs {
@@ -169,13 +202,12 @@ impl NodeArgs {
             ..Default::default()
         };
         let pool = self.txpool.config(self.dev);
-        if !(0.0..=3600.0).contains(&self.dev_args.block_time) {
+        if self.dev_args.block_time > Duration::from_secs(3600) {
             eyre::bail!("--dev.block-time must be between 0 and 3600 seconds");
         }
-        let dev = self.dev.then(|| DevConfig {
-            block_time: Duration::from_secs_f64(self.dev_args.block_time),
-            ..Default::default()
-        });
+        let dev = self
+            .dev
+            .then(|| DevConfig { block_time: self.dev_args.block_time, ..Default::default() });
         Ok(NodeConfig {
             datadir,
             chain: Arc::new(chain),
@@ -197,10 +229,8 @@ pub(crate) async fn run_node(args: NodeArgs) -> eyre::Result<()> {
     let mut config = args.node_config()?;
     let mut l1 = None;
     if args.dev && args.dev_args.with_l1() {
-        let block_time = args.dev_args.block_time;
-        if block_time.fract() != 0.0 || block_time < 1.0 {
-            eyre::bail!("with an L1, --dev.block-time is a whole number of seconds (or 0)");
-        }
+        let (block_time, flashblocks) =
+            args.dev_args.rollup_timing(args.rollup.flashblock_interval)?;
         let l1_chain = crate::rollup_cli::L1ChainArgs {
             block_time: args.dev_args.l1_block_time,
             safe_depth: 2,
@@ -210,7 +240,7 @@ pub(crate) async fn run_node(args: NodeArgs) -> eyre::Result<()> {
             &config.datadir,
             args.dev_args.l1_port,
             l1_chain,
-            block_time as u64,
+            block_time,
             &args.http,
             &args.rollup.batcher_args,
         )
@@ -218,6 +248,10 @@ pub(crate) async fn run_node(args: NodeArgs) -> eyre::Result<()> {
         l1 = Some(l1_node);
         let mut rollup = rollup;
         rollup.p2p = args.p2p.config(true, &config.datadir, chain.clone(), &rollup.rollup, true)?;
+        if let Some(interval) = flashblocks {
+            crate::rollup_cli::check_flashblock_interval(interval, rollup.rollup.block_time)?;
+        }
+        rollup.flashblock_interval = flashblocks;
         config.chain = chain;
         config.dev = None;
         config.rollup = Some(rollup);
@@ -322,5 +356,29 @@ mod tests {
         assert_eq!(config.pool.max_count, 7);
         assert_eq!(config.pool.max_account_slots, PoolConfig::DEV_MAX_ACCOUNT_SLOTS);
         assert_eq!(config.dev.unwrap().block_time, Duration::ZERO);
+    }
+
+    #[test]
+    fn block_times_parse_in_seconds_or_milliseconds() {
+        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("0.5"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("200ms"), Ok(Duration::from_millis(200)));
+        assert!(parse_duration("fast").is_err() && parse_duration("-1").is_err());
+
+        let dev = |time: &str| DevArgs {
+            block_time: parse_duration(time).unwrap(),
+            l1_port: 0,
+            l1_block_time: 1,
+        };
+        assert_eq!(
+            dev("200ms").rollup_timing(None).unwrap(),
+            (1, Some(Duration::from_millis(200)))
+        );
+        assert_eq!(dev("2").rollup_timing(None).unwrap(), (2, None));
+        let interval = Some(Duration::from_millis(250));
+        assert_eq!(dev("2").rollup_timing(interval).unwrap(), (2, interval));
+        assert!(dev("1.5").rollup_timing(None).is_err(), "not whole seconds");
+        assert!(dev("200ms").rollup_timing(interval).is_err(), "two intervals");
     }
 }

@@ -251,6 +251,10 @@ pub(crate) struct RollupArgs {
     /// On a follower: the sequencer's HTTP RPC, where `eth_sendRawTransaction` is forwarded.
     #[arg(long = "rollup.sequencer-http", env = "TRIBUTARY_ROLLUP_SEQUENCER_HTTP")]
     pub(crate) sequencer_http: Option<String>,
+    /// On the sequencer: build each block in rounds this far apart (`200ms`), serving each
+    /// round's receipts over RPC before the block is sealed (flashblocks).
+    #[arg(long = "sequencer.flashblock-interval", value_parser = crate::cli::parse_duration)]
+    pub(crate) flashblock_interval: Option<std::time::Duration>,
     #[command(flatten)]
     pub(crate) batcher_args: BatcherArgs,
 }
@@ -337,6 +341,12 @@ impl RollupArgs {
                 "--rollup.sequencer-http is for followers; a sequencer takes transactions itself"
             );
         }
+        if let Some(interval) = self.flashblock_interval {
+            check_flashblock_interval(interval, rollup.block_time)?;
+            if !self.sequencer {
+                eyre::bail!("--sequencer.flashblock-interval is for the sequencer");
+            }
+        }
         // Without --sequencer the node is a follower: it derives the chain from L1.
         let sequencer = self
             .sequencer
@@ -350,8 +360,24 @@ impl RollupArgs {
             batcher,
             sequencer_http: self.sequencer_http.clone(),
             p2p: None,
+            flashblock_interval: self.flashblock_interval,
         })
     }
+}
+
+/// A round interval must leave room for a few rounds in a block.
+pub(crate) fn check_flashblock_interval(
+    interval: std::time::Duration,
+    block_time: u64,
+) -> eyre::Result<()> {
+    if interval < std::time::Duration::from_millis(10)
+        || interval >= std::time::Duration::from_secs(block_time)
+    {
+        eyre::bail!(
+            "the flashblock interval must be at least 10ms and under the block time ({block_time} s)"
+        );
+    }
+    Ok(())
 }
 
 /// `node --dev`: starts the L1 in this process, anchors the dev L2 to it on first start, and
@@ -393,6 +419,7 @@ pub(crate) async fn embedded_devnet(
             batcher,
             sequencer_http: None,
             p2p: None,
+            flashblock_interval: None,
         },
     ))
 }

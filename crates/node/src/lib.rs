@@ -29,7 +29,8 @@
 //!
 //! - **Sequencer** ([`RollupNodeConfig::sequencer`]): `sequencing.rs` seals a block every block
 //!   time on the rollup's timestamps; `tributary-sequencer` picks each block's L1 origin and
-//!   deposits from the L1 RPC.
+//!   deposits from the L1 RPC. With [`RollupNodeConfig::flashblock_interval`] it builds each
+//!   block in rounds over its slot and RPC serves each round's receipts (flashblocks).
 //! - **Batch poster** ([`RollupNodeConfig::batcher`]): `tributary-batcher` reads committed
 //!   blocks from the database and posts them to L1.
 //! - **Derivation** (every rollup node, `derivation/`): rebuilds the chain from L1 with
@@ -144,6 +145,10 @@ pub struct RollupNodeConfig {
     pub sequencer_http: Option<String>,
     /// Unsafe-block gossip; None with `--p2p.disable`.
     pub p2p: Option<tributary_p2p::P2pConfig>,
+    /// On the sequencer: build each block in rounds this far apart (flashblocks), showing
+    /// each round's receipts over RPC before the block is sealed; None builds each block at
+    /// once when its time comes.
+    pub flashblock_interval: Option<Duration>,
 }
 
 /// A started node.
@@ -295,6 +300,7 @@ pub async fn launch(config: NodeConfig) -> Result<RunningNode, NodeError> {
     }
     let p2p = ctx.p2p.clone();
     let reorgs = ctx.reorgs.clone();
+    let preconfirmed = ctx.preconfirmed.clone();
     let ctx = Arc::new(ctx);
     let rpc = tributary_rpc::start_server(ctx).await.map_err(NodeError::Rpc)?;
     tracing::info!(target: "node", addr = %rpc.local_addr, "rpc listening (http and ws)");
@@ -355,6 +361,8 @@ pub async fn launch(config: NodeConfig) -> Result<RunningNode, NodeError> {
             let sequencing = sequencing::SequencingLoop {
                 sealer,
                 sequencer: tributary_sequencer::Sequencer::new(l1.clone(), sequencer),
+                flashblocks: rollup.flashblock_interval,
+                preconfirmed,
             };
             tasks.spawn_critical("sequencer", sequencing.run(tasks.shutdown_signal()));
         }

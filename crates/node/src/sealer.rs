@@ -50,6 +50,81 @@ impl BlockSealer {
         self.commit(built, started, "sealed block")
     }
 
+    /// [`Self::seal`] in rounds (flashblocks): the pool's best transactions now, then every
+    /// `interval` the ones that arrived since, until `deadline`; after each round the block so
+    /// far is shown through `preconfirmed`. The chain is not locked while the rounds run, so
+    /// the block is committed only if the head is still `parent` at the end; otherwise it is
+    /// thrown away and its transactions, still pooled, wait for the next block. Blocking.
+    pub(crate) fn seal_in_rounds(
+        &self,
+        parent: &SealedHeader,
+        attrs: BlockAttributes,
+        interval: std::time::Duration,
+        deadline: std::time::Instant,
+        preconfirmed: &tributary_rpc::Preconfirmed,
+    ) -> Result<Option<Arc<ExecutedBlock>>, NodeError> {
+        let started = std::time::Instant::now();
+        let chain = self.evm.chain();
+        let base_fee = chain.next_base_fee(parent, attrs.timestamp);
+        let spec = chain.spec_id_at(attrs.timestamp);
+        let header = self.evm.next_header(
+            parent,
+            attrs.timestamp,
+            attrs.prev_randao,
+            attrs.parent_beacon_block_root,
+        );
+        let first = self.pool.best_transactions(base_fee);
+        let mut offered: std::collections::HashSet<alloy_primitives::B256> =
+            first.iter().map(|tx| tx.tx_hash()).collect();
+        let mut rounds = 0u64;
+        let mut next_round = |round: &tributary_evm::Round<'_>| {
+            rounds += 1;
+            let (body, senders) = round.included.iter().map(|tx| tx.clone().into_parts()).unzip();
+            preconfirmed.set(tributary_rpc::PendingBlock::new(
+                header.clone(),
+                body,
+                senders,
+                round.receipts.to_vec(),
+                round.l1_fee.map(|l1| (l1.clone(), spec)),
+            ));
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            std::thread::sleep(interval.min(left));
+            let arrived: Vec<_> = self
+                .pool
+                .best_transactions(base_fee)
+                .into_iter()
+                .filter(|tx| offered.insert(tx.tx_hash()))
+                .collect();
+            Some(arrived)
+        };
+        let built = self.evm.build_block_in_rounds(&self.db, parent, attrs, first, &mut next_round);
+        metrics::counter!("tributary_sequencer_rounds_total").increment(rounds);
+        let built = match built {
+            Err(tributary_evm::ExecutionError::NotChildOfHead { number, head }) => {
+                tracing::warn!(target: "node::seal", number, head, "the head moved; not sealing");
+                preconfirmed.clear();
+                return Ok(None);
+            }
+            built => built?,
+        };
+        let _writer = self.writer.lock();
+        if self.db.head().hash() != parent.hash() {
+            tracing::warn!(
+                target: "node::seal",
+                number = parent.number + 1,
+                "the head moved while the block was built in rounds; not sealing it"
+            );
+            preconfirmed.clear();
+            return Ok(None);
+        }
+        let sealed = self.commit(built, started, "sealed block");
+        preconfirmed.clear();
+        sealed
+    }
+
     /// Removes the blocks above `number`, tells RPC subscribers, refreshes the pool's view of
     /// the head, and gives the removed blocks' transactions back to the pool: a transaction a
     /// client saw included is not lost when its block is replaced. The caller holds

@@ -1,6 +1,12 @@
 //! The sequencer's block loop: one L2 block every block time, on the timestamps the rollup
 //! fixes (`genesis + n * block_time`), with the L1 origin and deposits the sequencer picks.
 //! Behind schedule (after a restart), it seals back to back until it has caught up.
+//!
+//! With flashblocks (a round interval, `--dev.block-time` under a second), the block with
+//! timestamp `t` is built in rounds from `t - block_time` (as soon as its parent is sealed)
+//! until `t`: each round takes the transactions that reached the pool since the last one and
+//! shows the block so far to RPC (preconfirmed receipts), and the block is sealed at `t`, when
+//! it would have been built without rounds.
 
 use crate::{NodeError, sealer::BlockSealer, tasks::Shutdown};
 use std::{sync::Arc, time::Duration};
@@ -9,6 +15,10 @@ use tributary_sequencer::{Decision, Sequencer};
 pub(crate) struct SequencingLoop {
     pub(crate) sealer: BlockSealer,
     pub(crate) sequencer: Sequencer,
+    /// The round interval when blocks are built in rounds (flashblocks).
+    pub(crate) flashblocks: Option<Duration>,
+    /// Where the rounds show the block being built.
+    pub(crate) preconfirmed: Arc<tributary_rpc::Preconfirmed>,
 }
 
 impl SequencingLoop {
@@ -18,13 +28,16 @@ impl SequencingLoop {
         tracing::info!(
             target: "sequencer",
             block_time = this.sequencer.rollup().block_time,
+            flashblock_ms = this.flashblocks.map(|interval| interval.as_millis() as u64),
             head = this.sealer.db.head_number(),
             "sequencing"
         );
         loop {
             let parent = this.sealer.db.head();
             let next = parent.timestamp.saturating_add(this.sequencer.rollup().block_time);
-            let until = Duration::from_secs(next).saturating_sub(unix_now());
+            // In rounds, the block is built over its whole slot, from its parent's time on.
+            let start = if this.flashblocks.is_some() { parent.timestamp } else { next };
+            let until = Duration::from_secs(start).saturating_sub(unix_now());
             if !until.is_zero() {
                 tokio::select! {
                     _ = shutdown.wait() => break,
@@ -41,10 +54,21 @@ impl SequencingLoop {
                     if waiting.take().is_some() {
                         tracing::info!(target: "sequencer", "resuming block production");
                     }
-                    let sealer = this.clone();
-                    tokio::task::spawn_blocking(move || sealer.sealer.seal(&parent, *attrs))
-                        .await
-                        .map_err(|err| NodeError::Task(err.to_string()))??;
+                    let this = this.clone();
+                    let deadline = std::time::Instant::now()
+                        + Duration::from_secs(next).saturating_sub(unix_now());
+                    tokio::task::spawn_blocking(move || match this.flashblocks {
+                        Some(interval) => this.sealer.seal_in_rounds(
+                            &parent,
+                            *attrs,
+                            interval,
+                            deadline,
+                            &this.preconfirmed,
+                        ),
+                        None => this.sealer.seal(&parent, *attrs),
+                    })
+                    .await
+                    .map_err(|err| NodeError::Task(err.to_string()))??;
                 }
                 Ok(Decision::Wait(reason)) => {
                     if waiting.as_deref() != Some(reason.as_str()) {

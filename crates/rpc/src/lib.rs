@@ -39,6 +39,7 @@ pub use api::{
 };
 pub use attr::{AttrApiServer, MAX_PAGE};
 pub use error::{RpcError, RpcResult};
+pub use eth::{PendingBlock, Preconfirmed};
 pub use optimism::{OptimismApiServer, RollupRpc, output_root};
 pub use p2p::P2pApiServer;
 pub use reorg::{Reorg, Reorgs, RevertedBlock};
@@ -75,6 +76,8 @@ pub struct RpcContext {
     pub(crate) filters: eth::Filters,
     /// Decoded receipts and senders of the newest blocks (`eth/recent.rs`).
     pub(crate) recent: eth::RecentBlocks,
+    /// The block the sequencer is building, when it builds in rounds (`eth/pending.rs`).
+    pub preconfirmed: Arc<Preconfirmed>,
 }
 
 impl std::fmt::Debug for RpcContext {
@@ -107,6 +110,7 @@ impl RpcContext {
             p2p: None,
             filters,
             recent: Default::default(),
+            preconfirmed: Default::default(),
         }
     }
 }

@@ -4,9 +4,11 @@ mod call;
 pub(crate) mod convert;
 mod fees;
 mod filter;
+mod pending;
 mod recent;
 
 pub(crate) use filter::Filters;
+pub use pending::{PendingBlock, Preconfirmed};
 use recent::BlockExtras;
 pub(crate) use recent::RecentBlocks;
 
@@ -202,7 +204,15 @@ impl EthApiServer for EthHandler {
         block: BlockNumberOrTag,
         full: bool,
     ) -> RpcResult<Option<RpcBlock>> {
-        self.blocking(move |this| this.block(this.resolve_tag(block), full)).await
+        self.blocking(move |this| {
+            if block == BlockNumberOrTag::Pending
+                && let Some(pending) = this.pending_block(full)
+            {
+                return Ok(Some(pending));
+            }
+            this.block(this.resolve_tag(block), full)
+        })
+        .await
     }
 
     async fn block_by_hash(&self, hash: B256, full: bool) -> RpcResult<Option<RpcBlock>> {
@@ -339,6 +349,9 @@ impl EthApiServer for EthHandler {
             if let Some(location) = this.ctx.db.transaction_location(&hash)? {
                 return this.tx_in_block(Some(location.block_number), location.index as usize);
             }
+            if let Some(pending) = this.pending_transaction(&hash) {
+                return Ok(Some(pending));
+            }
             Ok(this
                 .ctx
                 .pool
@@ -367,7 +380,10 @@ impl EthApiServer for EthHandler {
 
     async fn transaction_receipt(&self, hash: B256) -> RpcResult<Option<OpTransactionReceipt>> {
         self.blocking(move |this| {
-            let Some(location) = this.ctx.db.transaction_location(&hash)? else { return Ok(None) };
+            let Some(location) = this.ctx.db.transaction_location(&hash)? else {
+                // Not sealed yet: preconfirmed in the block being built, if it is there.
+                return Ok(this.pending_receipt(&hash));
+            };
             this.receipt_at(location.block_number, location.index as usize)
         })
         .await
@@ -375,6 +391,11 @@ impl EthApiServer for EthHandler {
 
     async fn block_receipts(&self, block: BlockId) -> RpcResult<Option<Vec<OpTransactionReceipt>>> {
         self.blocking(move |this| {
+            if block == BlockId::Number(BlockNumberOrTag::Pending)
+                && let Some(pending) = this.pending_receipts()
+            {
+                return Ok(Some(pending));
+            }
             let number = match block {
                 BlockId::Number(tag) => this.resolve_tag(tag),
                 BlockId::Hash(hash) => this.ctx.db.block_number(&hash.block_hash)?,

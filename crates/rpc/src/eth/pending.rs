@@ -1,0 +1,175 @@
+//! The block the sequencer is building, as its last round showed it (flashblocks).
+//!
+//! With `--dev.block-time` under a second (or `--sequencer.flashblock-interval`) the sequencer
+//! builds each block in rounds and sets [`Preconfirmed`] after every round. RPC then answers
+//! from it, as Base's flashblocks-aware nodes do:
+//! - `eth_getTransactionReceipt` and `eth_getTransactionByHash` for a transaction the sealed
+//!   chain does not hold yet but the block being built does: its receipt (preconfirmation),
+//!   with `blockNumber` the pending block's and `blockHash` null, since the hash needs the
+//!   state root, which is computed only when the block is sealed;
+//! - `eth_getBlockByNumber("pending")` and `eth_getBlockReceipts("pending")`: the block so far
+//!   (its `hash` reads as zero for the same reason).
+//!
+//! What a round shows is what the sealed block holds at the same index with the same receipt:
+//! the rounds share one executor. Only if the head moves under the sequencer mid-slot (its own
+//! unsafe block replaced) is the block thrown away, and its transactions, still pooled, go
+//! into the next one. State queries with `pending` (balance, call) read the head, not the
+//! block being built.
+
+use super::{BlockExtras, EthHandler, convert};
+use crate::api::RpcBlock;
+use alloy::consensus::Header;
+use alloy_primitives::{Address, B256, map::HashMap};
+use op_alloy::rpc_types::OpTransactionReceipt;
+use op_revm::OpSpecId;
+use parking_lot::RwLock;
+use std::sync::Arc;
+use tributary_primitives::{OpTxEnvelope, Receipt, SealedHeader};
+
+/// One round's view of the block being built.
+pub struct PendingBlock {
+    /// Its header so far: the hash fields and the state root are not filled in.
+    header: SealedHeader,
+    extras: BlockExtras,
+    index: HashMap<B256, usize>,
+}
+
+impl PendingBlock {
+    /// The block `header` starts, holding `body` (with `senders`) and their `receipts` so far,
+    /// charged L1 fees with `l1`.
+    pub fn new(
+        mut header: Header,
+        body: Vec<OpTxEnvelope>,
+        senders: Vec<Address>,
+        receipts: Vec<Receipt>,
+        l1: Option<(op_revm::L1BlockInfo, OpSpecId)>,
+    ) -> Self {
+        header.gas_used = receipts.last().map_or(0, |r| r.cumulative_gas_used());
+        let index = body.iter().enumerate().map(|(i, tx)| (tx.tx_hash(), i)).collect();
+        // Not sealed: no hash yet (see the module docs).
+        let header = SealedHeader::new_unchecked(header, B256::ZERO);
+        Self { header, extras: BlockExtras::new(body, receipts, senders, l1), index }
+    }
+
+    /// The block's number.
+    pub fn number(&self) -> u64 {
+        self.header.number
+    }
+
+    /// Transactions shown so far.
+    pub fn len(&self) -> usize {
+        self.extras.body.len()
+    }
+
+    /// Whether it shows none (not even the L1 attributes deposit).
+    pub fn is_empty(&self) -> bool {
+        self.extras.body.is_empty()
+    }
+}
+
+/// The sequencer's pending block, shared with RPC.
+#[derive(Default)]
+pub struct Preconfirmed {
+    current: RwLock<Option<Arc<PendingBlock>>>,
+}
+
+impl std::fmt::Debug for Preconfirmed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let number = self.current.read().as_ref().map(|block| block.number());
+        f.debug_struct("Preconfirmed").field("number", &number).finish()
+    }
+}
+
+impl Preconfirmed {
+    /// Shows `block` from now on.
+    pub fn set(&self, block: PendingBlock) {
+        *self.current.write() = Some(Arc::new(block));
+    }
+
+    /// Shows nothing (the block was sealed or thrown away).
+    pub fn clear(&self) {
+        *self.current.write() = None;
+    }
+
+    /// The pending block, if it is the child of `head` (a sealed block is never shown twice).
+    fn on(&self, head: u64) -> Option<Arc<PendingBlock>> {
+        self.current.read().clone().filter(|block| Some(block.number()) == head.checked_add(1))
+    }
+}
+
+impl EthHandler {
+    fn pending(&self) -> Option<Arc<PendingBlock>> {
+        self.ctx.preconfirmed.on(self.ctx.db.head_number())
+    }
+
+    /// The receipt of `hash` in the block being built.
+    pub(crate) fn pending_receipt(&self, hash: &B256) -> Option<OpTransactionReceipt> {
+        let block = self.pending()?;
+        let index = *block.index.get(hash)?;
+        let extras = &block.extras;
+        let mut receipt = convert::rpc_receipt(
+            &block.header,
+            extras.position(index)?,
+            extras.body.get(index)?,
+            *extras.senders.get(index)?,
+            extras.receipts.get(index)?,
+            extras.l1.as_ref(),
+        );
+        unsealed(&mut receipt);
+        Some(receipt)
+    }
+
+    /// The transaction `hash` in the block being built.
+    pub(crate) fn pending_transaction(&self, hash: &B256) -> Option<crate::api::RpcTransaction> {
+        let block = self.pending()?;
+        let index = *block.index.get(hash)?;
+        let extras = &block.extras;
+        let mut at = convert::position(&block.header, index);
+        at.block_hash = B256::ZERO;
+        let tx = extras.body.get(index)?;
+        let mut rpc = convert::rpc_transaction(
+            tx,
+            *extras.senders.get(index)?,
+            Some(at),
+            extras.receipts.get(index),
+        );
+        rpc.inner.block_hash = None;
+        Some(rpc)
+    }
+
+    /// `eth_getBlockByNumber("pending")` while a block is being built.
+    pub(crate) fn pending_block(&self, full: bool) -> Option<RpcBlock> {
+        let block = self.pending()?;
+        let extras = &block.extras;
+        Some(convert::rpc_block(
+            &block.header,
+            &extras.body,
+            &extras.senders,
+            Some(&extras.receipts),
+            full,
+        ))
+    }
+
+    /// `eth_getBlockReceipts("pending")` while a block is being built.
+    pub(crate) fn pending_receipts(&self) -> Option<Vec<OpTransactionReceipt>> {
+        let block = self.pending()?;
+        let extras = &block.extras;
+        let mut receipts = convert::rpc_receipts(
+            &block.header,
+            &extras.body,
+            &extras.senders,
+            &extras.receipts,
+            extras.l1.as_ref(),
+        );
+        receipts.iter_mut().for_each(unsealed);
+        Some(receipts)
+    }
+}
+
+/// A receipt of a block not sealed yet: no block hash, in the receipt or its logs.
+fn unsealed(receipt: &mut OpTransactionReceipt) {
+    receipt.inner.block_hash = None;
+    for log in &mut receipt.inner.inner.receipt.as_receipt_mut().logs {
+        log.block_hash = None;
+    }
+}
