@@ -184,12 +184,15 @@ impl RunningNode {
     }
 }
 
-/// The pool's view of state: nonce and balance at the head.
+/// The pool's view of state: the newest nonce and balance. Plain state through the hot
+/// cache, not the state at one block number: the pool re-reads under its own lock when a
+/// block landed meanwhile (its generation), so it needs the newest value, not a consistent
+/// block, and skips the history lookup `state_at` makes for every admission.
 struct HeadState(Database);
 
 impl StateView for HeadState {
     fn nonce_and_balance(&self, address: &Address) -> Result<(u64, U256), String> {
-        let state = self.0.state_at(self.0.head_number());
+        let state = self.0.latest_state();
         let account = state.account(address).map_err(|err| err.to_string())?;
         Ok(account.map(|a| (a.nonce, a.balance)).unwrap_or_default())
     }

@@ -55,6 +55,8 @@ pub(crate) struct Inner {
     pub(crate) account_nodes: AccountTrieNodes,
     /// Non-empty storage roots, equal to those in `hashed_accounts` at the head.
     pub(crate) storage_roots: StorageRoots,
+    /// Recently read and written accounts, slots and code (`hot_state.rs`).
+    pub(crate) hot: crate::hot_state::HotState,
 }
 
 impl std::fmt::Debug for Database {
@@ -123,6 +125,7 @@ impl Database {
                     write_lock: Mutex::new(()),
                     account_nodes,
                     storage_roots,
+                    hot: Default::default(),
                 };
                 let database = Self { inner: Arc::new(inner) };
                 let head = database
@@ -138,6 +141,7 @@ impl Database {
                     write_lock: Mutex::new(()),
                     account_nodes: AccountTrieNodes::default(),
                     storage_roots: StorageRoots::default(),
+                    hot: Default::default(),
                 };
                 let database = Self { inner: Arc::new(inner) };
                 database.write_genesis(chain)?;
@@ -382,8 +386,9 @@ impl Database {
         StateProvider::historical(self.clone(), number)
     }
 
-    /// The current plain state, without history lookups. Only for the block writer, which
-    /// knows no other commit runs meanwhile.
+    /// The current plain state, without history lookups, through the hot state cache: for the
+    /// block writer (no other commit runs meanwhile) and for readers that want the newest
+    /// values rather than one block's (the pool).
     pub fn latest_state(&self) -> StateProvider {
         StateProvider::latest(self.clone())
     }

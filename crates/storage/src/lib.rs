@@ -20,6 +20,9 @@
 //!   (see `tributary-trie`). The account trie's nodes, and the storage roots of the accounts
 //!   that have storage, are also kept in memory, loaded at open and updated after each write,
 //!   so a state root does not read RocksDB for them (`node_cache.rs`).
+//! - **Hot state**: accounts, slots and code the latest-state readers (execution, the pool)
+//!   asked for or the newest blocks wrote, held in memory across blocks and updated with every
+//!   write (`hot_state.rs`).
 //!
 //! # Writes
 //!
@@ -36,10 +39,12 @@
 //! number* ([`Database::state_at`]); they read plain state first and the history index second,
 //! so a block committed between the two reads is seen in the history index and the answer stays
 //! the state at that number. Only the writer uses [`Database::latest_state`], which skips the
-//! history lookup.
+//! history lookup, and reads through the hot state; the pool uses it too, for the newest nonce
+//! and balance, since it re-checks them under its own lock after every block.
 
 mod db;
 mod error;
+mod hot_state;
 mod node_cache;
 mod state;
 mod tables;

@@ -43,6 +43,17 @@ impl StateProvider {
     ///
     /// RocksDB or decoding failures.
     pub fn account(&self, address: &Address) -> Result<Option<Account>> {
+        let hot = &self.db.inner.hot;
+        if self.at.is_none() {
+            if let Some(account) = hot.account(address) {
+                return Ok(account);
+            }
+            let generation = hot.generation();
+            let account =
+                self.db.get(cf::ACCOUNTS, address)?.map(|raw| decode_account(&raw)).transpose()?;
+            hot.fill_account(generation, *address, account);
+            return Ok(account);
+        }
         // Plain state first, history second: see the crate docs on concurrency.
         let plain = self.db.get(cf::ACCOUNTS, address)?;
         if let Some(number) = self.at
@@ -67,6 +78,19 @@ impl StateProvider {
     ///
     /// RocksDB or decoding failures.
     pub fn storage(&self, address: &Address, slot: &B256) -> Result<U256> {
+        let hot = &self.db.inner.hot;
+        if self.at.is_none() {
+            if let Some(value) = hot.storage(address, slot) {
+                return Ok(value);
+            }
+            let generation = hot.generation();
+            let value = match self.db.get(cf::STORAGE, storage_key(address, slot))? {
+                Some(raw) => decode_u256(&raw)?,
+                None => U256::ZERO,
+            };
+            hot.fill_storage(generation, *address, *slot, value);
+            return Ok(value);
+        }
         let plain = self.db.get(cf::STORAGE, storage_key(address, slot))?;
         if let Some(number) = self.at {
             let prefix = storage_key(address, slot);
@@ -153,8 +177,14 @@ impl DatabaseRef for StateProvider {
     }
 
     fn code_by_hash_ref(&self, code_hash: B256) -> Result<Bytecode> {
+        let hot = &self.db.inner.hot;
+        if let Some(code) = hot.code(&code_hash) {
+            return Ok(code);
+        }
         let code = self.code(&code_hash)?.ok_or(StorageError::corrupt("missing bytecode"))?;
-        Ok(Bytecode::new_raw(code))
+        let code = Bytecode::new_raw(code);
+        hot.fill_code(code_hash, code.clone());
+        Ok(code)
     }
 
     fn storage_ref(&self, address: Address, index: U256) -> Result<U256> {

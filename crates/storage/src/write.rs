@@ -153,6 +153,7 @@ impl Database {
         self.inner.db.write(batch)?;
         self.inner.account_nodes.apply(account_nodes);
         self.inner.storage_roots.apply(storage_roots);
+        self.inner.hot.apply(&block.state);
         *self.inner.head.write() = block.header.clone();
         Ok(())
     }
@@ -392,6 +393,7 @@ impl Database {
         self.inner.db.write(batch)?;
         self.inner.account_nodes.apply(account_nodes);
         self.inner.storage_roots.apply(storage_roots);
+        self.inner.hot.apply(&reverse);
         *self.inner.head.write() = parent;
         Ok(())
     }

@@ -74,6 +74,40 @@ fn many_accounts(db: &Database, seed: u64, count: u64) -> StateDiff {
     diff
 }
 
+/// Latest-state reads go through the hot state cache; after every commit and unwind they
+/// answer what the state at the head (plain state and history, no cache) answers.
+#[test]
+fn hot_state_reads_follow_commits_and_unwinds() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    let agree = |db: &Database| {
+        let (latest, at_head) = (db.latest_state(), db.state_at(db.head_number()));
+        for seed in 0..6u64 {
+            for i in 0..120u64 {
+                let address = Address::left_padding_from(&(seed * 1000 + i).to_be_bytes());
+                assert_eq!(latest.account(&address).unwrap(), at_head.account(&address).unwrap());
+                for slot in 0..3u64 {
+                    let slot = B256::from(U256::from(slot));
+                    assert_eq!(
+                        latest.storage(&address, &slot).unwrap(),
+                        at_head.storage(&address, &slot).unwrap(),
+                        "{address} slot {slot}"
+                    );
+                }
+            }
+        }
+    };
+    for block in 0..12 {
+        // `many_accounts` reads every account and slot it changes through the cache first.
+        commit(&db, many_accounts(&db, block % 6, 60 + block * 5));
+        agree(&db);
+    }
+    db.unwind(5).unwrap();
+    agree(&db);
+    commit(&db, many_accounts(&db, 4, 100));
+    agree(&db);
+}
+
 /// The account trie nodes and storage roots held in memory stay equal to their tables through
 /// commits (storage set and cleared, accounts deleted), unwinds and a reopen.
 #[test]
