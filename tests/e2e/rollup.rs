@@ -143,6 +143,8 @@ struct L1Batches {
     complete_channels: usize,
     /// Channels with frames on L1 but no complete set.
     incomplete: Vec<[u8; 16]>,
+    /// The most batcher transactions one L1 block holds.
+    most_in_one_l1_block: usize,
 }
 
 /// Reads all batcher transactions from L1 with L1 RPC and the protocol decoders.
@@ -158,10 +160,13 @@ async fn read_l1_batches(l1: &L1Client, rollup: &RollupConfig) -> L1Batches {
     let mut out = L1Batches::default();
     for number in rollup.genesis.l1.number..=head {
         let block = l1.block(BlockNumberOrTag::Number(number), true).await.unwrap().unwrap();
+        let mut in_block = 0;
         for tx in block.transactions.txns() {
             if tx.to() != Some(rollup.batch_inbox_address) || tx.inner.signer() != batcher {
                 continue;
             }
+            in_block += 1;
+            out.most_in_one_l1_block = out.most_in_one_l1_block.max(in_block);
             for frame in decode_batcher_tx(tx.input()).expect("batcher calldata decodes") {
                 let id = frame.channel_id;
                 let channel = channels.entry(id).or_insert_with(|| Channel::new(id));
@@ -521,6 +526,40 @@ async fn batcher_restart_mid_channel_and_l1_outage_leave_no_gap() {
     )
     .await;
     assert_l1_rebuilds_l2(&l1, &node, &rollup, head).await;
+    node.terminate();
+    l1_node.terminate();
+}
+
+/// Several batcher transactions in flight (`--batcher.max-pending-tx`): a channel's frames go
+/// out on consecutive nonces, several in one L1 block, and still land in order: L1 rebuilds
+/// L2 with no gap and no duplicate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_batcher_transactions_in_flight_land_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let (l1_node, _, l1_url, rollup) = start_l1_and_init(dir.path(), 2);
+    let l1 = L1Client::new(&l1_url).unwrap();
+    let flags = [
+        "--batcher.max-l1-tx-size",
+        "1000",
+        "--batcher.compression",
+        "zlib",
+        "--batcher.max-pending-tx",
+        "6",
+    ];
+    let node = start_sequencer(dir.path(), &l1_url, &flags);
+    // Incompressible calldata: each channel needs several 1000-byte frames.
+    let noise = |seed: u64| keccak256((seed + 100).to_be_bytes()).repeat(12);
+    for nonce in 0..12 {
+        node.rpc("eth_sendRawTransaction", vec![l2_transfer(6, nonce, noise(nonce)).into()]).await;
+    }
+    let head = block_number(&node, "latest").await + 2;
+    wait_for_safe(&node, head, "the blocks to be posted", Duration::from_secs(120)).await;
+    let posted = assert_l1_rebuilds_l2(&l1, &node, &rollup, head).await;
+    assert!(
+        posted.most_in_one_l1_block >= 2,
+        "frames went out several at a time (at most {} in one L1 block)",
+        posted.most_in_one_l1_block
+    );
     node.terminate();
     l1_node.terminate();
 }

@@ -27,11 +27,16 @@
 //!
 //! # Sending
 //!
-//! One transaction is in flight at a time, which keeps the nonce logic simple and the frames
-//! in order. A transaction without a receipt after `resubmit_after` is sent again with the
-//! same nonce and fees raised by [`FEE_BUMP_PERCENT`] (a replacement); if the nonce was used by
-//! something else, the frame is sent again with the next nonce. A frame counts as posted once
-//! its transaction is `confirmations` blocks deep.
+//! Up to `max_pending_tx` transactions are in flight at once (op-batcher's
+//! `--max-pending-tx`), one frame each, on consecutive nonces: the L1 includes a sender's
+//! transactions in nonce order, so frames land in the order they were cut, however many are
+//! pending. One 120 KB transaction per L1 block carries about 1 500 transfers a second, so a
+//! sequencer at 10 000 a second needs several per block. A transaction without a receipt
+//! after `resubmit_after` is sent again with the same nonce and fees raised by
+//! [`FEE_BUMP_PERCENT`] (a replacement). If one of our nonces was used by a transaction that is
+//! none of ours, the frames after it would land out of order: the batcher starts over from what
+//! L1 holds (as after a reorg). A frame counts as posted once its transaction is
+//! `confirmations` blocks deep; they are settled in nonce order.
 //!
 //! # Safe and finalized L2 heads
 //!
@@ -94,6 +99,8 @@ pub struct BatcherConfig {
     pub max_channel_duration: u64,
     /// Resubmit with a fee bump after this long without a receipt.
     pub resubmit_after: Duration,
+    /// Batcher transactions in flight at most (at least 1).
+    pub max_pending_tx: usize,
     /// How often the loop runs.
     pub poll_interval: Duration,
 }
@@ -109,6 +116,11 @@ impl BatcherConfig {
     pub const DEFAULT_RESUBMIT_AFTER: Duration = Duration::from_secs(12);
     /// Default `--batcher.poll-interval`.
     pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(500);
+    /// Default `--batcher.max-pending-tx` (op-batcher's).
+    pub const DEFAULT_MAX_PENDING_TX: usize = 1;
+    /// `--batcher.max-pending-tx` of `node --dev` unless given: enough 120 KB frames per 1 s
+    /// L1 block for the dev chain's 10 000 transfers a second.
+    pub const DEV_MAX_PENDING_TX: usize = 8;
 }
 
 /// What the batcher has achieved, for RPC and metrics.
@@ -130,7 +142,7 @@ struct PendingFrame {
     closes: Option<u64>,
 }
 
-/// The transaction in flight.
+/// A transaction in flight.
 #[derive(Debug)]
 struct InFlight {
     frame: PendingFrame,
@@ -140,6 +152,14 @@ struct InFlight {
     tip: u128,
     gas_limit: u64,
     sent_at: Instant,
+}
+
+/// What a batcher transaction pays.
+#[derive(Debug, Clone, Copy)]
+struct Fees {
+    max_fee: u128,
+    tip: u128,
+    gas_limit: u64,
 }
 
 /// A batcher transaction in an L1 block, kept until final to notice reorgs.
@@ -161,8 +181,11 @@ pub struct Batcher<S> {
     next_block: u64,
     needs_resume: bool,
     channel_opened_at: Option<u64>,
+    /// The last channel closed full with blocks left over: the next one need not wait.
+    backlog: bool,
     queue: VecDeque<PendingFrame>,
-    in_flight: Option<InFlight>,
+    /// On consecutive nonces, oldest first.
+    in_flight: VecDeque<InFlight>,
     included: Vec<Included>,
     status: watch::Sender<BatcherStatus>,
     ticks: u64,
@@ -185,8 +208,9 @@ impl<S: L2Source> Batcher<S> {
             next_block,
             needs_resume: true,
             channel_opened_at: None,
+            backlog: false,
             queue: VecDeque::new(),
-            in_flight: None,
+            in_flight: VecDeque::new(),
             included: Vec::new(),
             status,
             ticks: 0,
@@ -271,17 +295,26 @@ impl<S: L2Source> Batcher<S> {
             return Ok(());
         }
         self.settle(l1_head).await?;
-        if self.in_flight.is_none() && self.queue.is_empty() {
+        if self.needs_resume {
+            return Ok(());
+        }
+        let room = |this: &Self| this.in_flight.len() < this.config.max_pending_tx.max(1);
+        if self.queue.is_empty() && room(self) {
             self.open_channel(l1_head).await?;
         }
-        if self.in_flight.is_none()
+        while room(self)
             && let Some(frame) = self.queue.pop_front()
         {
-            self.send(frame, None).await?;
+            self.send_new(frame).await?;
+            if self.queue.is_empty() && room(self) {
+                // More blocks may be waiting: the next channel goes out in the same tick.
+                self.open_channel(l1_head).await?;
+            }
         }
         self.update_finalized().await?;
-        let open = usize::from(!self.queue.is_empty() || self.in_flight.is_some());
+        let open = usize::from(!self.queue.is_empty() || !self.in_flight.is_empty());
         metrics::gauge!("tributary_batcher_channels_open").set(open as f64);
+        metrics::gauge!("tributary_batcher_txs_in_flight").set(self.in_flight.len() as f64);
         Ok(())
     }
 
@@ -324,8 +357,9 @@ impl<S: L2Source> Batcher<S> {
             })
             .collect();
         self.queue.clear();
-        self.in_flight = None;
+        self.in_flight.clear();
         self.channel_opened_at = None;
+        self.backlog = false;
         self.needs_resume = false;
         self.status.send_modify(|status| {
             status.safe_l2 = last;
@@ -363,40 +397,45 @@ impl<S: L2Source> Batcher<S> {
         Ok(true)
     }
 
-    /// Checks the transaction in flight: included deep enough, stuck, or dropped.
+    /// Checks the transactions in flight, oldest first: included deep enough, stuck, or
+    /// their nonce taken by someone else.
     async fn settle(&mut self, l1_head: u64) -> Result<(), BatcherError> {
-        let Some(in_flight) = &self.in_flight else { return Ok(()) };
-        let (hashes, nonce, sent_at) =
-            (in_flight.hashes.clone(), in_flight.nonce, in_flight.sent_at);
-        // The nonce first: until it is used, none of our attempts is mined, and there is no
-        // receipt to look up. Looked up after the receipts, a transaction mined in between
-        // would look like a nonce used elsewhere and be posted twice.
-        let latest = self.l1.nonce(self.address(), BlockNumberOrTag::Latest).await?;
-        if latest <= nonce {
-            if sent_at.elapsed() >= self.config.resubmit_after {
-                let Some(stuck) = self.in_flight.take() else { return Ok(()) };
-                tracing::info!(
-                    target: "batcher",
-                    nonce = stuck.nonce,
-                    tries = stuck.hashes.len(),
-                    "no receipt yet; resubmitting with a fee bump"
-                );
-                metrics::counter!("tributary_batcher_resubmissions_total").increment(1);
-                return self.send(stuck.frame.clone(), Some(stuck)).await;
-            }
+        if self.in_flight.is_empty() {
             return Ok(());
         }
-        for hash in hashes.iter().rev() {
-            let Some(receipt) = self.l1.receipt(*hash).await? else { continue };
-            let (Some(number), Some(block_hash)) = (receipt.block_number, receipt.block_hash)
-            else {
-                continue;
+        // The nonce first: until it passes a transaction's, none of its attempts is mined and
+        // there is no receipt to look up. Looked up after the receipts, a transaction mined in
+        // between would look like a nonce used elsewhere.
+        let latest = self.l1.nonce(self.address(), BlockNumberOrTag::Latest).await?;
+        while let Some(front) = self.in_flight.front() {
+            if latest <= front.nonce {
+                break;
+            }
+            let mut found = None;
+            for hash in front.hashes.iter().rev() {
+                let Some(receipt) = self.l1.receipt(*hash).await? else { continue };
+                if let (Some(number), Some(block_hash)) = (receipt.block_number, receipt.block_hash)
+                {
+                    found = Some((*hash, number, block_hash));
+                    break;
+                }
+            }
+            let Some((hash, number, block_hash)) = found else {
+                // The nonce went to a transaction that is none of ours, so the frames after it
+                // may land out of order: start over from what L1 holds.
+                tracing::warn!(
+                    target: "batcher",
+                    nonce = front.nonce,
+                    "nonce used elsewhere; posting again from what L1 holds"
+                );
+                self.needs_resume = true;
+                return Ok(());
             };
             let depth = l1_head.saturating_sub(number).saturating_add(1);
             if depth < self.config.confirmations {
-                return Ok(());
+                break;
             }
-            let Some(done) = self.in_flight.take() else { return Ok(()) };
+            let Some(done) = self.in_flight.pop_front() else { break };
             metrics::counter!("tributary_batcher_bytes_posted_total")
                 .increment(done.frame.calldata.len() as u64);
             metrics::counter!("tributary_batcher_txs_posted_total").increment(1);
@@ -409,7 +448,7 @@ impl<S: L2Source> Batcher<S> {
                 "batch posted"
             );
             self.included.push(Included {
-                tx: *hash,
+                tx: hash,
                 block_number: number,
                 block_hash,
                 closes: done.frame.closes,
@@ -417,78 +456,102 @@ impl<S: L2Source> Batcher<S> {
             if let Some(last) = done.frame.closes {
                 self.status.send_modify(|status| status.safe_l2 = status.safe_l2.max(last));
             }
-            return Ok(());
         }
-        // The nonce went to a transaction that is none of ours: send the frame again with a
-        // fresh nonce.
-        let Some(lost) = self.in_flight.take() else { return Ok(()) };
-        tracing::warn!(target: "batcher", nonce = lost.nonce, "nonce used elsewhere; resending");
-        self.send(lost.frame, None).await
+        // Those still unmined past the timeout go again with a fee bump, same nonce.
+        for index in 0..self.in_flight.len() {
+            let stuck = self.in_flight.get(index).is_some_and(|tx| {
+                tx.nonce >= latest && tx.sent_at.elapsed() >= self.config.resubmit_after
+            });
+            if !stuck {
+                continue;
+            }
+            let Some(old) = self.in_flight.get(index) else { break };
+            tracing::info!(
+                target: "batcher",
+                nonce = old.nonce,
+                tries = old.hashes.len(),
+                "no receipt yet; resubmitting with a fee bump"
+            );
+            metrics::counter!("tributary_batcher_resubmissions_total").increment(1);
+            let bump = |fee: u128| fee.saturating_mul(100 + FEE_BUMP_PERCENT) / 100 + 1;
+            let fees =
+                Fees { max_fee: bump(old.max_fee), tip: bump(old.tip), gas_limit: old.gas_limit };
+            let (frame, nonce, hashes) = (old.frame.clone(), old.nonce, old.hashes.clone());
+            let (replacement, sent) = self.sign_and_send(frame, nonce, fees, hashes).await?;
+            if let Some(slot) = self.in_flight.get_mut(index) {
+                *slot = replacement;
+            }
+            sent?;
+        }
+        Ok(())
     }
 
-    /// Sends `frame`; with `previous`, as a fee-bumped replacement of it.
-    async fn send(
-        &mut self,
+    /// Sends `frame` on the nonce after the last one in flight (or the mined count when none
+    /// is), at the L1's current fees.
+    async fn send_new(&mut self, frame: PendingFrame) -> Result<(), BatcherError> {
+        let inbox = self.config.rollup.batch_inbox_address;
+        let nonce = match self.in_flight.back() {
+            Some(last) => last.nonce.saturating_add(1),
+            // None in flight: the mined count. Taking it (not the pending count) replaces any
+            // orphan of ours still in the mempool instead of queueing behind it.
+            None => self.l1.nonce(self.address(), BlockNumberOrTag::Latest).await?,
+        };
+        let head = self.l1.block(BlockNumberOrTag::Latest, false).await?;
+        let base_fee = head.and_then(|b| b.header.base_fee_per_gas).unwrap_or(1_000_000_000);
+        let tip = self.l1.max_priority_fee().await?;
+        let max_fee = u128::from(base_fee).saturating_mul(2).saturating_add(tip);
+        let gas =
+            self.l1.estimate_gas(self.address(), Some(inbox), U256::ZERO, &frame.calldata).await?;
+        let fees = Fees { max_fee, tip, gas_limit: gas.saturating_mul(11) / 10 };
+        let (in_flight, sent) = self.sign_and_send(frame, nonce, fees, Vec::new()).await?;
+        // Kept in flight even when the send failed: the next tick checks for a receipt (the L1
+        // may have taken it after all) and resubmits after the timeout.
+        self.in_flight.push_back(in_flight);
+        sent
+    }
+
+    /// Signs and sends `frame` at `nonce`; the attempt (its hash added to `hashes`) and
+    /// whether the L1 took it.
+    async fn sign_and_send(
+        &self,
         frame: PendingFrame,
-        previous: Option<InFlight>,
-    ) -> Result<(), BatcherError> {
+        nonce: u64,
+        fees: Fees,
+        mut hashes: Vec<B256>,
+    ) -> Result<(InFlight, Result<(), BatcherError>), BatcherError> {
         let chain_id = match self.l1_chain_id {
             Some(id) => id,
             None => self.l1.chain_id().await?,
-        };
-        let inbox = self.config.rollup.batch_inbox_address;
-        let (nonce, max_fee, tip, gas_limit, mut hashes) = match previous {
-            Some(old) => {
-                let bump = |fee: u128| fee.saturating_mul(100 + FEE_BUMP_PERCENT) / 100 + 1;
-                (old.nonce, bump(old.max_fee), bump(old.tip), old.gas_limit, old.hashes)
-            }
-            None => {
-                // Only one transaction is ever in flight, so the next nonce is the mined count.
-                // Taking it (not the pending count) replaces any orphan of ours still in the
-                // mempool instead of queueing behind it.
-                let nonce = self.l1.nonce(self.address(), BlockNumberOrTag::Latest).await?;
-                let head = self.l1.block(BlockNumberOrTag::Latest, false).await?;
-                let base_fee =
-                    head.and_then(|b| b.header.base_fee_per_gas).unwrap_or(1_000_000_000);
-                let tip = self.l1.max_priority_fee().await?;
-                let max_fee = u128::from(base_fee).saturating_mul(2).saturating_add(tip);
-                let gas = self
-                    .l1
-                    .estimate_gas(self.address(), Some(inbox), U256::ZERO, &frame.calldata)
-                    .await?;
-                (nonce, max_fee, tip, gas.saturating_mul(11) / 10, Vec::new())
-            }
         };
         let tx = sign_eip1559(
             &self.config.key,
             TxFields {
                 chain_id,
                 nonce,
-                to: Some(inbox),
+                to: Some(self.config.rollup.batch_inbox_address),
                 value: U256::ZERO,
                 input: frame.calldata.clone(),
-                gas_limit,
-                max_fee_per_gas: max_fee,
-                max_priority_fee_per_gas: tip,
+                gas_limit: fees.gas_limit,
+                max_fee_per_gas: fees.max_fee,
+                max_priority_fee_per_gas: fees.tip,
             },
         )
         .map_err(|err| BatcherError::Sign(err.to_string()))?;
         hashes.push(tx.hash);
-        let in_flight =
-            InFlight { frame, nonce, hashes, max_fee, tip, gas_limit, sent_at: Instant::now() };
-        match self.l1.send_raw(&tx.raw).await {
-            Ok(_) => {
-                tracing::debug!(target: "batcher", tx = %tx.hash, nonce, "sent");
-                self.in_flight = Some(in_flight);
-                Ok(())
-            }
-            Err(err) => {
-                // Keep it in flight: the next tick checks for a receipt (the L1 may have
-                // taken it after all) and resubmits after the timeout.
-                self.in_flight = Some(in_flight);
-                Err(err.into())
-            }
+        let sent = self.l1.send_raw(&tx.raw).await.map(|_| ()).map_err(BatcherError::from);
+        if sent.is_ok() {
+            tracing::debug!(target: "batcher", tx = %tx.hash, nonce, "sent");
         }
+        let in_flight = InFlight {
+            frame,
+            nonce,
+            hashes,
+            max_fee: fees.max_fee,
+            tip: fees.tip,
+            gas_limit: fees.gas_limit,
+            sent_at: Instant::now(),
+        };
+        Ok((in_flight, sent))
     }
 
     /// Builds the next channel when there are blocks to post and the channel has waited long
@@ -500,7 +563,8 @@ impl<S: L2Source> Batcher<S> {
             return Ok(());
         }
         let opened = *self.channel_opened_at.get_or_insert(l1_head);
-        if l1_head < opened.saturating_add(self.config.max_channel_duration) {
+        // The wait lets a channel fill; with a backlog the blocks are there already.
+        if !self.backlog && l1_head < opened.saturating_add(self.config.max_channel_duration) {
             return Ok(());
         }
         let mut builder = ChannelBuilder::new(
@@ -515,6 +579,7 @@ impl<S: L2Source> Batcher<S> {
             builder.add_block(block)?;
             number = number.saturating_add(1);
         }
+        self.backlog = builder.is_full() && number <= l2_head;
         let Some(built) = builder.finish(channel_id_for(self.address(), self.next_block))? else {
             return Ok(());
         };
