@@ -70,6 +70,8 @@ struct Posted {
     config: Config,
     l1_txs: usize,
     bytes: usize,
+    /// Seconds spent encoding, compressing and framing (the batcher's CPU).
+    secs: f64,
 }
 
 struct Measured {
@@ -95,18 +97,28 @@ pub(crate) fn run(args: BatchesArgs) -> eyre::Result<()> {
         args.blocks, args.txs_per_block, measured.txs
     );
     println!(
-        "{:<11} {:<8} {:>7} {:>13} {:>9} {:>7}",
-        "compression", "batch", "L1 txs", "posted bytes", "bytes/tx", "ratio"
+        "{:<11} {:<8} {:>7} {:>13} {:>9} {:>7} {:>14}",
+        "compression", "batch", "L1 txs", "posted bytes", "bytes/tx", "ratio", "txs/s one core"
     );
-    let row = |compression: &str, batch: &str, l1_txs: String, bytes: usize| {
+    let row = |compression: &str, batch: &str, l1_txs: String, bytes: usize, rate: String| {
         let per_tx = bytes as f64 / measured.txs as f64;
         let ratio = measured.ratio(bytes);
-        println!("{compression:<11} {batch:<8} {l1_txs:>7} {bytes:>13} {per_tx:>9.1} {ratio:>7.3}");
+        println!(
+            "{compression:<11} {batch:<8} {l1_txs:>7} {bytes:>13} {per_tx:>9.1} {ratio:>7.3} {rate:>14}"
+        );
     };
-    row("raw txs", "-", "-".into(), measured.raw_bytes);
+    row("raw txs", "-", "-".into(), measured.raw_bytes, "-".into());
     for p in &measured.posted {
         let (compression, batch) = (format!("{:?}", p.config.0), format!("{:?}", p.config.1));
-        row(&compression.to_lowercase(), &batch.to_lowercase(), p.l1_txs.to_string(), p.bytes);
+        // How many transactions a second the batcher can encode and compress on one core.
+        let rate = format!("{:.0}", measured.txs as f64 / p.secs);
+        row(
+            &compression.to_lowercase(),
+            &batch.to_lowercase(),
+            p.l1_txs.to_string(),
+            p.bytes,
+            rate,
+        );
     }
     let brotli_span = measured
         .get((Compression::Brotli, BatchType::Span))
@@ -215,7 +227,8 @@ fn stream(
 /// Feeds the stream through channels as the batcher does and counts the calldata.
 fn post(rollup: &RollupConfig, stream: &[L2Block], config: Config) -> eyre::Result<Posted> {
     let (compression, batch_type) = config;
-    let mut posted = Posted { config, l1_txs: 0, bytes: 0 };
+    let started = std::time::Instant::now();
+    let mut posted = Posted { config, l1_txs: 0, bytes: 0, secs: 0.0 };
     let mut rest = stream.iter().peekable();
     while let Some(first) = rest.peek() {
         let id = channel_id_for(rollup.genesis.system_config.batcher_addr, first.header.number);
@@ -228,6 +241,7 @@ fn post(rollup: &RollupConfig, stream: &[L2Block], config: Config) -> eyre::Resu
             posted.bytes += built.frames.iter().map(|frame| frame.len()).sum::<usize>();
         }
     }
+    posted.secs = started.elapsed().as_secs_f64();
     Ok(posted)
 }
 
