@@ -90,6 +90,18 @@ impl EvmConfig {
         attrs: BlockAttributes,
         pool_txs: impl IntoIterator<Item = Recovered<OpTxEnvelope>>,
     ) -> Result<BuiltBlock> {
+        self.build(db, parent, attrs, pool_txs.into_iter().collect(), None)
+    }
+
+    /// [`Self::build_block`], in rounds when `next_round` is given (OP chains only).
+    pub(crate) fn build(
+        &self,
+        db: &Database,
+        parent: &SealedHeader,
+        attrs: BlockAttributes,
+        pool_txs: Vec<Recovered<OpTxEnvelope>>,
+        next_round: Option<NextRound<'_>>,
+    ) -> Result<BuiltBlock> {
         let head = db.head();
         // By hash: a rewound and rebuilt chain can have another block at the same height.
         if parent.number != head.number || parent.hash() != head.hash() {
@@ -110,12 +122,15 @@ impl EvmConfig {
             return self.seal_built(db, header, output, included, rejected, executing.elapsed());
         }
         let l1_info = self.l1_info_deposit(parent.timestamp, &attrs);
-        let deposits = std::iter::once(l1_info).chain(attrs.deposits).map(|deposit| {
-            let from = deposit.from;
-            Recovered::new_unchecked(OpTxEnvelope::Deposit(Sealed::new(deposit)), from)
-        });
-        let txs = deposits.chain(pool_txs);
-        let (output, included, rejected) = self.run(db, &header, txs, false)?;
+        let mut txs: Vec<Recovered<OpTxEnvelope>> = std::iter::once(l1_info)
+            .chain(attrs.deposits)
+            .map(|deposit| {
+                let from = deposit.from;
+                Recovered::new_unchecked(OpTxEnvelope::Deposit(Sealed::new(deposit)), from)
+            })
+            .collect();
+        txs.extend(pool_txs);
+        let (output, included, rejected) = self.run_rounds(db, &header, txs, false, next_round)?;
         self.seal_built(db, header, output, included, rejected, executing.elapsed())
     }
 
@@ -136,7 +151,7 @@ impl EvmConfig {
         attrs.l1_info.deposit_tx(format)
     }
 
-    pub(crate) fn seal_built(
+    fn seal_built(
         &self,
         db: &Database,
         mut header: Header,

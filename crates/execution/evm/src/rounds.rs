@@ -8,8 +8,7 @@
 //! end, which is what keeps a round cheap (no trie work).
 
 use crate::{BlockAttributes, BuiltBlock, EvmConfig, ExecutionError, Result};
-use alloy::consensus::{Sealed, transaction::Recovered};
-use std::time::Instant;
+use alloy::consensus::transaction::Recovered;
 use tributary_primitives::{OpTxEnvelope, Receipt, SealedHeader};
 use tributary_storage::Database;
 
@@ -49,32 +48,7 @@ impl EvmConfig {
                 reason: "only an OP chain builds blocks in rounds".into(),
             });
         }
-        let head = db.head();
-        if parent.number != head.number || parent.hash() != head.hash() {
-            return Err(ExecutionError::NotChildOfHead {
-                number: parent.number + 1,
-                head: head.number,
-            });
-        }
-        let header = self.next_header(
-            parent,
-            attrs.timestamp,
-            attrs.prev_randao,
-            attrs.parent_beacon_block_root,
-        );
-        let executing = Instant::now();
-        let l1_info = self.l1_info_deposit(parent.timestamp, &attrs);
-        let mut txs: Vec<Recovered<OpTxEnvelope>> = std::iter::once(l1_info)
-            .chain(attrs.deposits)
-            .map(|deposit| {
-                let from = deposit.from;
-                Recovered::new_unchecked(OpTxEnvelope::Deposit(Sealed::new(deposit)), from)
-            })
-            .collect();
-        txs.extend(pool_txs);
-        let (output, included, rejected) =
-            self.run_rounds(db, &header, txs, false, Some(next_round))?;
-        self.seal_built(db, header, output, included, rejected, executing.elapsed())
+        self.build(db, parent, attrs, pool_txs, Some(next_round))
     }
 }
 
