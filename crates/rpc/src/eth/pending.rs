@@ -55,16 +55,6 @@ impl PendingBlock {
     pub fn number(&self) -> u64 {
         self.header.number
     }
-
-    /// Transactions shown so far.
-    pub fn len(&self) -> usize {
-        self.extras.body.len()
-    }
-
-    /// Whether it shows none (not even the L1 attributes deposit).
-    pub fn is_empty(&self) -> bool {
-        self.extras.body.is_empty()
-    }
 }
 
 /// The sequencer's pending block, shared with RPC.
