@@ -296,7 +296,8 @@ impl TxPool {
             return Err(PoolError::AccountLimit { held, limit: self.config.max_account_slots });
         }
         let victim = if replaced.is_none() && inner.by_hash.len() >= self.config.max_count {
-            let victim = inner.cheapest_tail().ok_or(PoolError::PoolFull)?;
+            // Never the sender's own tail: the new transaction would wait behind the gap.
+            let victim = inner.cheapest_tail(&sender).ok_or(PoolError::PoolFull)?;
             if victim.tx.max_fee_per_gas() >= checked.tx.max_fee_per_gas() {
                 return Err(PoolError::PoolFull);
             }
@@ -511,10 +512,11 @@ impl Inner {
     }
 
     /// The lowest-paying transaction that is last in its sender's line.
-    fn cheapest_tail(&self) -> Option<Arc<PooledTx>> {
+    fn cheapest_tail(&self, except: &Address) -> Option<Arc<PooledTx>> {
         self.senders
-            .values()
-            .filter_map(|s| s.txs.values().next_back())
+            .iter()
+            .filter(|(address, _)| *address != except)
+            .filter_map(|(_, s)| s.txs.values().next_back())
             .min_by_key(|tx| (tx.tx.max_fee_per_gas(), Reverse(tx.seq)))
             .cloned()
     }

@@ -111,6 +111,23 @@ fn full_pool_evicts_the_cheapest() {
     assert_eq!(f.pool.len(), 2);
 }
 
+/// A full pool never makes room by evicting the incoming sender's own last transaction: the
+/// new one would be stuck behind the gap it left.
+#[test]
+fn a_full_pool_does_not_evict_the_senders_own_tail() {
+    let f = fixture(PoolConfig { max_count: 2, ..Default::default() });
+    let a = PrivateKeySigner::random();
+    f.state.0.lock().insert(a.address(), (0, U256::from(10u128.pow(20))));
+    let own_tail = f.pool.add_raw(&eip1559(&f.key, 0, 2_000, 1)).unwrap();
+    let other = f.pool.add_raw(&eip1559(&a, 0, 3_000, 1)).unwrap();
+    // The cheapest tail is the sender's own nonce 0: the other sender's goes instead.
+    f.pool.add_raw(&eip1559(&f.key, 1, 9_000, 1)).unwrap();
+    assert!(f.pool.get(&own_tail).is_some(), "nonce 0 stays, so nonce 1 can run");
+    assert!(f.pool.get(&other).is_none());
+    // Only the sender's own transactions left: nothing to evict.
+    assert_eq!(f.pool.add_raw(&eip1559(&f.key, 2, 9_000, 1)), Err(PoolError::PoolFull));
+}
+
 #[test]
 fn stateless_and_state_rejections() {
     let f = fixture(PoolConfig::default());
