@@ -3,7 +3,9 @@
 # `tributary node --dev` (1 s L2 and L1 blocks) on loopback ports 18545/18645 with a fresh
 # datadir, loaded at each rate in $RATES (tx/s; "full" sends as fast as the node answers),
 # then stopped. With HARDHAT=1 the same load also runs against `npx hardhat node` (1 s interval
-# mining, no automine) from tests/hardhat, which needs npm.
+# mining, no automine) from tests/hardhat, which needs npm. BLOCK_TIME sets `--dev.block-time`
+# (`200ms` builds 1 s blocks in 200 ms rounds: flashblocks) and NODE_FLAGS adds node flags, e.g.
+# NODE_FLAGS="--batcher.compression zlib".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tributary/target}"
@@ -11,6 +13,8 @@ TXS="${TXS:-10000}"
 SENDERS="${SENDERS:-200}"
 CONCURRENCY="${CONCURRENCY:-16}"
 RATES="${RATES:-500 1000 2000 full}"
+BLOCK_TIME="${BLOCK_TIME:-1}"
+read -r -a node_flags <<<"${NODE_FLAGS:-}"
 scripts/setup.sh
 cargo build --release --locked -p tributary
 bin="$CARGO_TARGET_DIR/release/tributary"
@@ -46,9 +50,10 @@ load() {
   done
 }
 
-echo "== tributary node --dev (release, 1 s blocks)"
-RUST_LOG=warn setsid "$bin" node --dev --http.port 18545 --dev.l1-port 18645 --dev.block-time 1 \
-  --dev.l1-block-time 1 --datadir "$work/node" >"$work/node.log" 2>&1 &
+echo "== tributary node --dev (release, --dev.block-time $BLOCK_TIME, 1 s L1 blocks) ${NODE_FLAGS:-}"
+RUST_LOG=warn setsid "$bin" node --dev --http.port 18545 --dev.l1-port 18645 \
+  --dev.block-time "$BLOCK_TIME" --dev.l1-block-time 1 --datadir "$work/node" \
+  "${node_flags[@]}" >"$work/node.log" 2>&1 &
 pids+=($!)
 wait_for_rpc http://127.0.0.1:18545
 load http://127.0.0.1:18545
