@@ -9,6 +9,9 @@ use crate::{
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
+/// Where `l2_transfer` sends.
+const RECIPIENT: &str = "0x0000000000000000000000000000000000000077";
+
 /// The fields a preconfirmed receipt shares with the sealed one.
 const SAME: [&str; 8] = [
     "blockNumber",
@@ -36,12 +39,25 @@ async fn sub_second_block_time_preconfirms_receipts_before_the_block_is_sealed()
     let mut preconfirmed = 0;
     let mut latencies = Vec::new();
     let mut sealed_blocks = Vec::new();
+    // Every transfer pays `RECIPIENT`; `pending` state must show each one as soon as its
+    // receipt does, `latest` only once it is sealed.
+    let mut paid = 0u64;
+    let mut ahead_of_latest = 0;
     for nonce in 0..8 {
         let raw = l2_transfer(4, nonce, Vec::new());
         let sent = Instant::now();
         let hash = l2.rpc("eth_sendRawTransaction", vec![raw.into()]).await;
         let first = poll_receipt(&l2, &hash, Duration::from_millis(10)).await;
         latencies.push(sent.elapsed());
+        paid += 1_000 + nonce;
+        let balance = async |tag: &str| {
+            hex_u64(&l2.rpc("eth_getBalance", vec![RECIPIENT.into(), tag.into()]).await)
+        };
+        // `pending` first: if `latest` still lacks the transfer afterwards, it was not sealed
+        // when `pending` showed it.
+        let (pending, latest) = (balance("pending").await, balance("latest").await);
+        assert_eq!(pending, paid, "pending state holds every preconfirmed transfer");
+        ahead_of_latest += usize::from(latest < pending);
         let number = hex_u64(&first["blockNumber"]);
         if first["blockHash"].is_null() {
             preconfirmed += 1;
@@ -68,8 +84,12 @@ async fn sub_second_block_time_preconfirms_receipts_before_the_block_is_sealed()
         tokio::time::sleep(Duration::from_millis(170)).await;
     }
     latencies.sort();
-    eprintln!("preconfirmed {preconfirmed} of 8; send-to-receipt {latencies:?}");
+    eprintln!(
+        "preconfirmed {preconfirmed} of 8 ({ahead_of_latest} seen in pending state ahead of \
+         latest); send-to-receipt {latencies:?}"
+    );
     assert!(preconfirmed >= 2, "receipts came from rounds before their block was sealed");
+    assert!(ahead_of_latest >= 1, "pending state showed a transfer before its block was sealed");
     assert!(latencies[3] < Duration::from_millis(600), "median send-to-receipt {:?}", latencies[3]);
 
     // Blocks built in rounds are ordinary blocks: derivation from the L1 batches agrees.

@@ -83,6 +83,7 @@ def test_preconfirmed_receipts_read_by_web3py(flash_w3):
     sealed_receipt(w3, deployed["transactionHash"])
 
     preconfirmed = 0
+    pending_ahead = 0
     for i in range(SENDS):
         to = Web3.to_checksum_address(f"0x{0x7100 + i:040x}")
         tx = token.functions.transfer(to, 1000 + i).build_transaction(tx_defaults(w3, acct))
@@ -92,6 +93,11 @@ def test_preconfirmed_receipts_read_by_web3py(flash_w3):
         first = first_receipt(w3, tx_hash)
         events = token.events.Transfer().process_receipt(first)
         assert [(e["args"]["to"], e["args"]["value"]) for e in events] == [(to, 1000 + i)]
+        # A call against `pending` sees the preconfirmed transfer; `latest` once it is sealed
+        # (asked second: still 0 then means it was not sealed when `pending` answered).
+        assert token.functions.balanceOf(to).call(block_identifier="pending") == 1000 + i
+        latest = token.functions.balanceOf(to).call(block_identifier="latest")
+        pending_ahead += int(latest == 0)
         if first["blockHash"] is None:
             preconfirmed += 1
             pending = w3.eth.get_block("pending")
@@ -105,3 +111,4 @@ def test_preconfirmed_receipts_read_by_web3py(flash_w3):
         assert sealed["logs"][0]["blockHash"] == sealed["blockHash"]
         time.sleep(0.15)
     assert preconfirmed >= 2, f"only {preconfirmed} of {SENDS} receipts came before their block"
+    assert pending_ahead >= 1, "no call saw pending state ahead of the sealed chain"

@@ -86,6 +86,7 @@ impl BlockSealer {
                 senders,
                 round.receipts.to_vec(),
                 round.l1_fee.map(|l1| (l1.clone(), spec)),
+                round.state.clone(),
             ));
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             if left.is_zero() {

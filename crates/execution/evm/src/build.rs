@@ -384,10 +384,12 @@ impl EvmConfig {
                     let db = executor.evm_mut().db_mut();
                     l1_fee = op_revm::L1BlockInfo::try_fetch(db, number, spec).ok();
                 }
+                let state = crate::rounds::changed_accounts(&executor.evm_mut().db_mut().cache);
                 let progress = crate::Round {
                     included: &included,
                     receipts: executor.receipts(),
                     l1_fee: l1_fee.as_ref(),
+                    state,
                 };
                 match next_round(&progress) {
                     Some(more) => round = more,

@@ -46,7 +46,7 @@ pub use build::{BlockAttributes, BuiltBlock, ExecutionOutput, ImportTimings, cal
 pub use config::{EvmConfig, SEQUENCER_FEE_VAULT, TributaryEvmFactory};
 pub use diff::bundle_to_diff;
 pub use error::{ExecutionError, Result};
-pub use rounds::{NextRound, Round};
+pub use rounds::{NextRound, PendingAccount, Round};
 pub use senders::{PARALLEL_RECOVERY_MIN, SenderCache};
 
 pub use alloy_op_evm::OpTx;

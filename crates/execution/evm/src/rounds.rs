@@ -9,6 +9,8 @@
 
 use crate::{BlockAttributes, BuiltBlock, EvmConfig, ExecutionError, Result};
 use alloy::consensus::transaction::Recovered;
+use alloy_primitives::{Address, U256};
+use revm::{database::CacheState, state::AccountInfo};
 use tributary_primitives::{OpTxEnvelope, Receipt, SealedHeader};
 use tributary_storage::Database;
 
@@ -21,6 +23,44 @@ pub struct Round<'a> {
     pub receipts: &'a [Receipt],
     /// The L1 fee parameters the block charges (the L1 attributes deposit's), when readable.
     pub l1_fee: Option<&'a op_revm::L1BlockInfo>,
+    /// Every account the block has changed so far, as it stands after the round: the
+    /// `pending` state RPC reads over the head's.
+    pub state: Vec<(Address, PendingAccount)>,
+}
+
+/// An account the block being built has changed, as its last round left it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingAccount {
+    /// Balance, nonce and code; None when it does not exist (destroyed, or touched and empty).
+    pub info: Option<AccountInfo>,
+    /// Slots the block read or wrote, with their present values.
+    pub storage: Vec<(U256, U256)>,
+    /// Slots not in `storage` are zero (the account was created or destroyed in this block),
+    /// rather than what the head holds.
+    pub storage_cleared: bool,
+}
+
+/// The accounts `cache` holds changed (not merely loaded).
+pub(crate) fn changed_accounts(cache: &CacheState) -> Vec<(Address, PendingAccount)> {
+    cache
+        .accounts
+        .iter()
+        .filter(|(_, account)| !account.status.is_not_modified())
+        .map(|(address, account)| {
+            let info = account.account.as_ref().map(|plain| plain.info.clone());
+            let storage = account
+                .account
+                .as_ref()
+                .map(|plain| plain.storage.iter().map(|(slot, value)| (*slot, *value)).collect())
+                .unwrap_or_default();
+            let pending = PendingAccount {
+                info,
+                storage,
+                storage_cleared: account.status.is_storage_known(),
+            };
+            (*address, pending)
+        })
+        .collect()
 }
 
 /// Answers the next round's transactions after seeing a [`Round`], or None to seal.
@@ -116,9 +156,14 @@ mod tests {
             vec![vec![all[1].clone(), all[2].clone()], vec![all[3].clone(), all[4].clone()]]
                 .into_iter();
         let mut seen = Vec::new();
+        let sender = all[0].signer();
         let mut next_round = |round: &Round<'_>| {
             assert_eq!(round.included.len(), round.receipts.len());
             assert!(round.l1_fee.is_some(), "the L1 attributes deposit's fee parameters");
+            // The pending state: the sender's nonce counts its transactions included so far.
+            let transfers = round.included.iter().filter(|tx| !tx.is_deposit()).count() as u64;
+            let (_, account) = round.state.iter().find(|(a, _)| *a == sender).unwrap();
+            assert_eq!(account.info.as_ref().map(|info| info.nonce), Some(transfers));
             seen.push(round.receipts.to_vec());
             later.next()
         };

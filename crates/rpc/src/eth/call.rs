@@ -37,7 +37,12 @@ impl EthHandler {
         block_overrides: Option<Box<BlockOverrides>>,
     ) -> Result<(EvmEnv<OpSpecId>, CallDb), RpcError> {
         let number = self.resolve_id(block)?;
-        let header = self.sealed_header(number)?;
+        let pending = self.pending_for(block);
+        let header = match &pending {
+            // The block being built: its environment, over the head's state.
+            Some(pending) => pending.header().clone(),
+            None => self.sealed_header(number)?,
+        };
         let mut env = self.ctx.evm.evm_env(&header);
         // As geth and reth do for calls: no nonce or base fee rules, no fee charged.
         env.cfg_env.disable_nonce_check = true;
@@ -46,6 +51,9 @@ impl EthHandler {
         env.cfg_env.disable_block_gas_limit = true;
         env.cfg_env.disable_fee_charge = true;
         let mut db = CacheDB::new(self.ctx.db.state_at(number));
+        if let Some(pending) = &pending {
+            pending.overlay(&mut db)?;
+        }
         if let Some(overrides) = state_overrides {
             apply_state_overrides(overrides, &mut db)
                 .map_err(|err| RpcError::InvalidParams(format!("state override: {err}")))?;

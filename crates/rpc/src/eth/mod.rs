@@ -232,12 +232,33 @@ impl EthApiServer for EthHandler {
     }
 
     async fn balance(&self, address: Address, block: Option<BlockId>) -> RpcResult<U256> {
+        if let Some(pending) = self.pending_for(block)
+            && let Some(account) = pending.account(&address)
+        {
+            return Ok(account.map(|info| info.balance).unwrap_or_default());
+        }
         let number = self.resolve_id(block)?;
         let account = self.ctx.db.state_at(number).account(&address).map_err(RpcError::from)?;
         Ok(account.map(|a| a.balance).unwrap_or_default())
     }
 
     async fn code(&self, address: Address, block: Option<BlockId>) -> RpcResult<Bytes> {
+        if let Some(pending) = self.pending_for(block)
+            && let Some(account) = pending.account(&address)
+        {
+            match account {
+                None => return Ok(Bytes::new()),
+                // Code loaded or deployed in the block; otherwise the head has it.
+                Some(info) if info.code.is_some() => {
+                    return Ok(info
+                        .code
+                        .as_ref()
+                        .map(|code| code.original_bytes())
+                        .unwrap_or_default());
+                }
+                Some(_) => {}
+            }
+        }
         let number = self.resolve_id(block)?;
         Ok(self.ctx.db.state_at(number).code_at(&address).map_err(RpcError::from)?)
     }
@@ -248,6 +269,11 @@ impl EthApiServer for EthHandler {
         slot: U256,
         block: Option<BlockId>,
     ) -> RpcResult<B256> {
+        if let Some(pending) = self.pending_for(block)
+            && let Some(value) = pending.storage(&address, &slot)
+        {
+            return Ok(B256::from(value));
+        }
         let number = self.resolve_id(block)?;
         let value = self
             .ctx

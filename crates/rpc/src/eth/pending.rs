@@ -8,23 +8,30 @@
 //!   with `blockNumber` the pending block's and `blockHash` null, since the hash needs the
 //!   state root, which is computed only when the block is sealed;
 //! - `eth_getBlockByNumber("pending")` and `eth_getBlockReceipts("pending")`: the block so far
-//!   (its `hash` reads as zero for the same reason).
+//!   (its `hash` reads as zero for the same reason);
+//! - `eth_getBalance`, `eth_getCode`, `eth_getStorageAt`, `eth_call` and `eth_estimateGas` with
+//!   `pending`: the head's state with the accounts the block has changed so far laid over it
+//!   (the round executor's changed accounts, [`tributary_evm::PendingAccount`]), executed in
+//!   the pending block's environment.
 //!
 //! What a round shows is what the sealed block holds at the same index with the same receipt:
 //! the rounds share one executor. Only if the head moves under the sequencer mid-slot (its own
 //! unsafe block replaced) is the block thrown away, and its transactions, still pooled, go
-//! into the next one. State queries with `pending` (balance, call) read the head, not the
-//! block being built.
+//! into the next one.
 
 use super::{BlockExtras, EthHandler, convert};
 use crate::api::RpcBlock;
 use alloy::consensus::Header;
-use alloy_primitives::{Address, B256, map::HashMap};
+use alloy::eips::{BlockId, BlockNumberOrTag};
+use alloy_primitives::{Address, B256, U256, map::HashMap};
 use op_alloy::rpc_types::OpTransactionReceipt;
 use op_revm::OpSpecId;
 use parking_lot::RwLock;
+use revm::database::CacheDB;
 use std::sync::Arc;
+use tributary_evm::PendingAccount;
 use tributary_primitives::{OpTxEnvelope, Receipt, SealedHeader};
+use tributary_storage::StateProvider;
 
 /// One round's view of the block being built.
 pub struct PendingBlock {
@@ -32,23 +39,70 @@ pub struct PendingBlock {
     header: SealedHeader,
     extras: BlockExtras,
     index: HashMap<B256, usize>,
+    /// The accounts the block has changed so far.
+    state: HashMap<Address, PendingAccount>,
 }
 
 impl PendingBlock {
     /// The block `header` starts, holding `body` (with `senders`) and their `receipts` so far,
-    /// charged L1 fees with `l1`.
+    /// charged L1 fees with `l1`, having changed the accounts in `state`.
     pub fn new(
         mut header: Header,
         body: Vec<OpTxEnvelope>,
         senders: Vec<Address>,
         receipts: Vec<Receipt>,
         l1: Option<(op_revm::L1BlockInfo, OpSpecId)>,
+        state: Vec<(Address, PendingAccount)>,
     ) -> Self {
         header.gas_used = receipts.last().map_or(0, |r| r.cumulative_gas_used());
         let index = body.iter().enumerate().map(|(i, tx)| (tx.tx_hash(), i)).collect();
         // Not sealed: no hash yet (see the module docs).
         let header = SealedHeader::new_unchecked(header, B256::ZERO);
-        Self { header, extras: BlockExtras::new(body, receipts, senders, l1), index }
+        let state = state.into_iter().collect();
+        Self { header, extras: BlockExtras::new(body, receipts, senders, l1), index, state }
+    }
+
+    /// Its header so far (number, timestamp, base fee, gas limit are final).
+    pub(crate) fn header(&self) -> &SealedHeader {
+        &self.header
+    }
+
+    /// The account at `address` if the block changed it: `Some(None)` when it no longer
+    /// exists; None when the head's state answers.
+    pub(crate) fn account(&self, address: &Address) -> Option<Option<&revm::state::AccountInfo>> {
+        self.state.get(address).map(|account| account.info.as_ref())
+    }
+
+    /// Slot `slot` of `address` if the block decides it; None when the head's state answers.
+    pub(crate) fn storage(&self, address: &Address, slot: &U256) -> Option<U256> {
+        let account = self.state.get(address)?;
+        match account.storage.iter().find(|(key, _)| key == slot) {
+            Some((_, value)) => Some(*value),
+            None => account.storage_cleared.then_some(U256::ZERO),
+        }
+    }
+
+    /// Lays the changed accounts over `db` (the head's state), for calls.
+    pub(crate) fn overlay(&self, db: &mut CacheDB<StateProvider>) -> tributary_storage::Result<()> {
+        for (address, account) in &self.state {
+            match &account.info {
+                Some(info) => db.insert_account_info(*address, info.clone()),
+                None => {
+                    db.cache
+                        .accounts
+                        .insert(*address, revm::database::DbAccount::new_not_existing());
+                    continue;
+                }
+            }
+            if account.storage_cleared {
+                db.replace_account_storage(*address, account.storage.iter().copied().collect())?;
+            } else {
+                for (slot, value) in &account.storage {
+                    db.insert_account_storage(*address, *slot, *value)?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The block's number.
@@ -90,6 +144,14 @@ impl Preconfirmed {
 impl EthHandler {
     fn pending(&self) -> Option<Arc<PendingBlock>> {
         self.ctx.preconfirmed.on(self.ctx.db.head_number())
+    }
+
+    /// The block being built, when `block` asks for `pending` and one is.
+    pub(crate) fn pending_for(&self, block: Option<BlockId>) -> Option<Arc<PendingBlock>> {
+        match block {
+            Some(BlockId::Number(BlockNumberOrTag::Pending)) => self.pending(),
+            _ => None,
+        }
     }
 
     /// The receipt of `hash` in the block being built.
