@@ -611,8 +611,14 @@ async fn l1_reorg_that_drops_a_batch_gets_it_posted_again() {
     assert!(l1.receipt(dropped).await.unwrap().is_none(), "the reorg dropped the batch");
 
     let head = block_number(&node, "latest").await;
-    wait_for_safe(&node, head, "the dropped batch to be posted again", Duration::from_secs(90))
-        .await;
+    // The safe head may still be the one derived before the reorg (derivation notices it when
+    // the L1 grows past the dropped block), so wait for L1 itself to hold every block again.
+    wait_for("the dropped batch to be posted again", Duration::from_secs(90), async || {
+        let posted = read_l1_batches(&l1, &rollup).await;
+        let all = (1..=head).all(|n| posted.blocks.contains_key(&rollup.l2_timestamp(n)));
+        (all && block_number(&node, "safe").await >= head).then_some(())
+    })
+    .await;
     assert_l1_rebuilds_l2(&l1, &node, &rollup, head).await;
     node.terminate();
     l1_node.terminate();
