@@ -18,6 +18,7 @@
 //!
 //! The derived chain must equal the sequencer's block for block, or the run fails.
 
+use super::split::Split;
 use alloy::{
     consensus::{Block, BlockBody, SignableTransaction, TxEip1559, transaction::Recovered},
     eips::Encodable2718,
@@ -82,8 +83,8 @@ pub(crate) fn run(args: DeriveArgs) -> eyre::Result<()> {
             derive.pipeline / derive.total * 100.0,
         );
         println!("ratio (derive/import rate): {:.3}", import / derive.total);
-        import_split.print("import", args.blocks);
-        derive.split.print("derive", args.blocks);
+        import_split.print("import", args.blocks as usize);
+        derive.split.print("derive (other: the pipeline)", args.blocks as usize);
     }
     Ok(())
 }
@@ -103,35 +104,6 @@ struct Derived {
     pipeline: f64,
     /// Where the rest went.
     split: Split,
-}
-
-/// Seconds per stage of a whole run.
-#[derive(Default, Clone, Copy)]
-struct Split {
-    /// Decoding (derive) and sender recovery not done ahead.
-    recover: f64,
-    execute: f64,
-    state_root: f64,
-    commit: f64,
-}
-
-impl Split {
-    fn add(&mut self, timings: &tributary_evm::ImportTimings) {
-        self.execute += timings.execute.as_secs_f64();
-        self.state_root += timings.state_root.as_secs_f64();
-        self.recover += timings.recover.as_secs_f64();
-    }
-
-    fn print(&self, what: &str, blocks: u64) {
-        let ms = |s: f64| s * 1e3 / blocks as f64;
-        println!(
-            "  {what} per block: recover {:.3} ms, execute {:.3} ms, state root {:.3} ms, commit {:.3} ms",
-            ms(self.recover),
-            ms(self.execute),
-            ms(self.state_root),
-            ms(self.commit)
-        );
-    }
 }
 
 fn l1_block(number: u64, parent_hash: B256, timestamp: u64) -> L1Block {
@@ -312,7 +284,8 @@ impl SourceChain {
             db.commit_block(&executed, root)?;
             split.commit += commit.elapsed().as_secs_f64();
         }
-        Ok((started.elapsed().as_secs_f64(), split))
+        split.total = started.elapsed().as_secs_f64();
+        Ok((split.total, split))
     }
 
     /// Rebuilds the chain from the L1 blocks into a fresh database; checks it is the
@@ -398,7 +371,8 @@ impl SourceChain {
             };
             chain.0.insert(safe.number, (safe, attrs.transactions));
         }
-        Ok(Derived { total: started.elapsed().as_secs_f64(), pipeline: in_pipeline, split })
+        split.total = started.elapsed().as_secs_f64();
+        Ok(Derived { total: split.total, pipeline: in_pipeline, split })
     }
 }
 

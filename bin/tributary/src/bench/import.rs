@@ -16,6 +16,7 @@
 //! holders, and the transfers go to those, spread over the trie, instead of to fresh accounts:
 //! the state a chain with N users has. Both the import and bare revm start from it.
 
+use super::split::Split;
 use alloy::{
     consensus::{Block, BlockBody, SignableTransaction, TxEip1559, transaction::Recovered},
     genesis::GenesisAccount,
@@ -147,39 +148,6 @@ fn preloaded(accounts: u64) -> eyre::Result<ChainSpec> {
         started.elapsed().as_secs_f64()
     );
     Ok(spec)
-}
-
-/// Where the import's time went, summed over the timed blocks.
-#[derive(Default)]
-struct Split {
-    recover: f64,
-    execute: f64,
-    state_root: f64,
-    commit: f64,
-    total: f64,
-}
-
-impl Split {
-    fn add(&mut self, timings: &tributary_evm::ImportTimings) {
-        self.recover += timings.recover.as_secs_f64();
-        self.execute += timings.execute.as_secs_f64();
-        self.state_root += timings.state_root.as_secs_f64();
-    }
-
-    fn print(&self, label: &str, blocks: usize) {
-        let other = self.total - self.recover - self.execute - self.state_root - self.commit;
-        let per_block = |secs: f64| secs * 1e3 / blocks as f64;
-        println!(
-            "  {label} per block: recover {:.2} ms, execute {:.2} ms, state root {:.2} ms, \
-             commit {:.2} ms, other {:.2} ms (total {:.2} ms)",
-            per_block(self.recover),
-            per_block(self.execute),
-            per_block(self.state_root),
-            per_block(self.commit),
-            per_block(other),
-            per_block(self.total),
-        );
-    }
 }
 
 struct Measured {

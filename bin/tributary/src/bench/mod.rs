@@ -5,6 +5,7 @@ mod attribution;
 mod batches;
 mod derive;
 mod import;
+mod split;
 mod txload;
 
 use clap::{Args, Subcommand};
