@@ -235,7 +235,9 @@ impl DerivationDriver {
                 return false;
             }
         };
-        if let Err(err) = state.pipeline.push_l1(block) {
+        // Pushing reads the block's channels (decompression, batch decoding): CPU work.
+        let pushed = tokio::task::block_in_place(|| state.pipeline.push_l1(block));
+        if let Err(err) = pushed {
             tracing::warn!(target: "derive", %err, "L1 reorganized: resetting the pipeline");
             metrics::counter!("tributary_derive_resets_total").increment(1);
             state.started = false;
@@ -302,8 +304,11 @@ impl DerivationDriver {
             .await?
             .ok_or_else(|| format!("the L1 has no block {start}"))?;
         tracing::info!(target: "derive", safe, l1_start = start, "derivation (re)started");
-        state.pipeline.reset(block);
-        tokio::task::block_in_place(|| self.finalize(state));
+        tokio::task::block_in_place(|| {
+            // Reading the start block's channels is CPU work, as pushing is.
+            state.pipeline.reset(block);
+            self.finalize(state);
+        });
         Ok(())
     }
 
