@@ -77,7 +77,7 @@ impl BlockSealer {
         let mut offered: std::collections::HashSet<alloy_primitives::B256> =
             first.iter().map(|tx| tx.tx_hash()).collect();
         let mut rounds = 0u64;
-        let mut next_round = |round: &tributary_evm::Round<'_>| {
+        let mut next_round = |round: tributary_evm::Round<'_>| {
             rounds += 1;
             let (body, senders) = round.included.iter().map(|tx| tx.clone().into_parts()).unzip();
             preconfirmed.set(tributary_rpc::PendingBlock::new(
@@ -86,7 +86,7 @@ impl BlockSealer {
                 senders,
                 round.receipts.to_vec(),
                 round.l1_fee.map(|l1| (l1.clone(), spec)),
-                round.state.clone(),
+                round.state,
             ));
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             if left.is_zero() {

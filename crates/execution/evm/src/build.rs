@@ -391,7 +391,7 @@ impl EvmConfig {
                     l1_fee: l1_fee.as_ref(),
                     state,
                 };
-                match next_round(&progress) {
+                match next_round(progress) {
                     Some(more) => round = more,
                     None => break,
                 }

@@ -64,7 +64,7 @@ pub(crate) fn changed_accounts(cache: &CacheState) -> Vec<(Address, PendingAccou
 }
 
 /// Answers the next round's transactions after seeing a [`Round`], or None to seal.
-pub type NextRound<'a> = &'a mut dyn FnMut(&Round<'_>) -> Option<Vec<Recovered<OpTxEnvelope>>>;
+pub type NextRound<'a> = &'a mut dyn FnMut(Round<'_>) -> Option<Vec<Recovered<OpTxEnvelope>>>;
 
 impl EvmConfig {
     /// [`EvmConfig::build_block`] in rounds: `pool_txs` first (after the L1 attributes deposit
@@ -157,7 +157,7 @@ mod tests {
                 .into_iter();
         let mut seen = Vec::new();
         let sender = all[0].signer();
-        let mut next_round = |round: &Round<'_>| {
+        let mut next_round = |round: Round<'_>| {
             assert_eq!(round.included.len(), round.receipts.len());
             assert!(round.l1_fee.is_some(), "the L1 attributes deposit's fee parameters");
             // The pending state: the sender's nonce counts its transactions included so far.

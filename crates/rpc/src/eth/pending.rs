@@ -176,8 +176,7 @@ impl EthHandler {
         let block = self.pending()?;
         let index = *block.index.get(hash)?;
         let extras = &block.extras;
-        let mut at = convert::position(&block.header, index);
-        at.block_hash = B256::ZERO;
+        let at = convert::position(&block.header, index);
         let tx = extras.body.get(index)?;
         let mut rpc = convert::rpc_transaction(
             tx,
