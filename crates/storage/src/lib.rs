@@ -20,6 +20,9 @@
 //!   (see `tributary-trie`). The account trie's nodes, and the storage roots of the accounts
 //!   that have storage, are also kept in memory, loaded at open and updated after each write,
 //!   so a state root does not read RocksDB for them (`node_cache.rs`).
+//! - **Prefetched leaves**: while a block executes, a worker reads the trie leaves its state
+//!   root will need (the siblings under each read key's bottom branch), so the root mostly
+//!   hashes (`prefetch.rs`).
 //! - **Hot state**: accounts, slots and code the latest-state readers (execution, the pool)
 //!   asked for or the newest blocks wrote, held in memory across blocks and updated with every
 //!   write (`hot_state.rs`).
@@ -46,6 +49,7 @@ mod db;
 mod error;
 mod hot_state;
 mod node_cache;
+mod prefetch;
 mod state;
 mod tables;
 mod trie_source;
@@ -53,6 +57,7 @@ mod write;
 
 pub use db::{Database, DatabaseConfig, StoredTxLocation};
 pub use error::{Result, StorageError};
+pub use prefetch::{MAX_LEAVES_PER_RANGE, PrefetchedLeaves, TriePrefetch};
 pub use state::StateProvider;
 pub use trie_source::StateRootOutput;
 pub use write::{AccountChange, ExecutedBlock, StateDiff, StorageChange};

@@ -1,5 +1,6 @@
 use crate::{
     Database, Result, StorageError,
+    prefetch::PrefetchKey,
     tables::{
         account_change_key, account_history_key, cf, decode_account, decode_u256,
         storage_change_key, storage_history_key, storage_key,
@@ -21,15 +22,31 @@ pub struct StateProvider {
     db: Database,
     /// `None`: plain state, no history lookups.
     at: Option<u64>,
+    /// Where the keys read go, for the state root's read-ahead (latest state only).
+    prefetch: Option<std::sync::mpsc::Sender<PrefetchKey>>,
 }
 
 impl StateProvider {
     pub(crate) fn historical(db: Database, number: u64) -> Self {
-        Self { db, at: Some(number) }
+        Self { db, at: Some(number), prefetch: None }
     }
 
     pub(crate) fn latest(db: Database) -> Self {
-        Self { db, at: None }
+        Self { db, at: None, prefetch: None }
+    }
+
+    pub(crate) fn latest_prefetching(
+        db: Database,
+        prefetch: std::sync::mpsc::Sender<PrefetchKey>,
+    ) -> Self {
+        Self { db, at: None, prefetch: Some(prefetch) }
+    }
+
+    fn send_prefetch(&self, key: PrefetchKey) {
+        if let Some(prefetch) = &self.prefetch {
+            // A finished prefetch has nobody listening; the root then reads RocksDB.
+            let _ = prefetch.send(key);
+        }
     }
 
     /// The block whose post-state this reads (`None`: the live plain state).
@@ -45,6 +62,7 @@ impl StateProvider {
     pub fn account(&self, address: &Address) -> Result<Option<Account>> {
         let hot = &self.db.inner.hot;
         if self.at.is_none() {
+            self.send_prefetch(PrefetchKey::Account(*address));
             if let Some(account) = hot.account(address) {
                 return Ok(account);
             }
@@ -80,6 +98,7 @@ impl StateProvider {
     pub fn storage(&self, address: &Address, slot: &B256) -> Result<U256> {
         let hot = &self.db.inner.hot;
         if self.at.is_none() {
+            self.send_prefetch(PrefetchKey::Slot(*address, *slot));
             if let Some(value) = hot.storage(address, slot) {
                 return Ok(value);
             }

@@ -4,6 +4,7 @@ use crate::{
     Database, Result, StateDiff, StorageError,
     db::RowVisitor,
     node_cache::AccountTrieNodes,
+    prefetch::{LeafRanges, PrefetchedLeaves},
     tables::{cf, decode_hashed_account, decode_path, encode_path},
 };
 use alloy_primitives::{B256, U256, keccak256, map::HashMap};
@@ -46,6 +47,20 @@ impl Database {
     ///
     /// RocksDB or decoding failures.
     pub fn state_root(&self, diff: &StateDiff) -> Result<StateRootOutput> {
+        self.state_root_prefetched(diff, None)
+    }
+
+    /// [`Database::state_root`], taking the leaf ranges in `prefetched` from memory instead of
+    /// RocksDB (see `prefetch.rs`); the result is the same.
+    ///
+    /// # Errors
+    ///
+    /// RocksDB or decoding failures.
+    pub fn state_root_prefetched(
+        &self,
+        diff: &StateDiff,
+        prefetched: Option<&PrefetchedLeaves>,
+    ) -> Result<StateRootOutput> {
         // Storage tries first: account leaves need their roots.
         let mut storage_roots: HashMap<B256, B256> = HashMap::default();
         let mut storage = Vec::with_capacity(diff.storage.len());
@@ -56,6 +71,7 @@ impl Database {
             let slots: BTreeMap<B256, U256> =
                 change.slots.iter().map(|(slot, _, new)| (keccak256(slot), *new)).collect();
             let changed = PrefixSet::from_hashed_keys(slots.keys().copied());
+            let prefetched = prefetched.and_then(|p| p.storage.get(&hashed_address));
             let nodes = if slots.len() >= PARALLEL_ROOT_MIN_CHANGES {
                 compute_root_parallel(
                     || StorageTrie {
@@ -64,6 +80,7 @@ impl Database {
                         hashed_address,
                         slots: &slots,
                         wiped: change.wiped,
+                        prefetched,
                     },
                     &changed,
                 )?
@@ -74,6 +91,7 @@ impl Database {
                     hashed_address,
                     slots: &slots,
                     wiped: change.wiped,
+                    prefetched,
                 };
                 compute_root(&source, &changed)?
             };
@@ -117,6 +135,7 @@ impl Database {
             nodes: &self.inner.account_nodes,
             leaves_table: Cursor::new(self, cf::HASHED_ACCOUNTS),
             leaves: &leaves,
+            prefetched: prefetched.map(|p| &p.accounts),
         };
         let changed = PrefixSet::from_hashed_keys(leaves.keys().copied());
         let account_nodes = if leaves.len() >= PARALLEL_ROOT_MIN_CHANGES {
@@ -146,17 +165,17 @@ const PARALLEL_ROOT_MIN_CHANGES: usize = 512;
 /// The node guarantees it (one writer lock over build, import and commit); callers of
 /// [`Database::state_root`] elsewhere must too. The cursor has no upper bound (it serves many
 /// ranges), so a scan may step over deleted keys past its range's end before it stops.
-struct Cursor<'a> {
+pub(crate) struct Cursor<'a> {
     iter: RefCell<DBRawIterator<'a>>,
 }
 
 impl<'a> Cursor<'a> {
-    fn new(db: &'a Database, table: &str) -> Self {
+    pub(crate) fn new(db: &'a Database, table: &str) -> Self {
         Self { iter: RefCell::new(db.inner.db.raw_iterator_cf(db.cf(table))) }
     }
 
     /// Calls `f(key suffix, value)` for the rows `[prefix ++ from, prefix ++ to)` in order.
-    fn scan(
+    pub(crate) fn scan(
         &self,
         prefix: &[u8],
         from: &B256,
@@ -178,7 +197,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// The first stored node at or under `path` among the keys starting with `key_prefix`.
-    fn first_node(
+    pub(crate) fn first_node(
         &self,
         key_prefix: &[u8],
         path: &Nibbles,
@@ -258,6 +277,7 @@ struct AccountTrie<'a> {
     nodes: &'a AccountTrieNodes,
     leaves_table: Cursor<'a>,
     leaves: &'a BTreeMap<B256, Option<Vec<u8>>>,
+    prefetched: Option<&'a LeafRanges>,
 }
 
 impl TrieSource for AccountTrie<'_> {
@@ -274,6 +294,9 @@ impl TrieSource for AccountTrie<'_> {
         f: &mut dyn FnMut(B256, &[u8]),
     ) -> Result<()> {
         let mut overlay = key_range(self.leaves, from, to).map(|(k, v)| (*k, v.clone())).peekable();
+        if let Some(prefetched) = self.prefetched.filter(|p| p.covers(&from, to.as_ref())) {
+            return merge_leaves(|g| read_prefetched(prefetched, from, to, g), &mut overlay, f);
+        }
         merge_leaves(
             |g| {
                 self.leaves_table.scan(&[], &from, to.as_ref(), &mut |key, value| {
@@ -296,6 +319,7 @@ struct StorageTrie<'a, C> {
     slots: &'a BTreeMap<B256, U256>,
     /// Stored slots and nodes of this account no longer count.
     wiped: bool,
+    prefetched: Option<&'a LeafRanges>,
 }
 
 impl<'db, C: Borrow<Cursor<'db>>> TrieSource for StorageTrie<'_, C> {
@@ -325,6 +349,9 @@ impl<'db, C: Borrow<Cursor<'db>>> TrieSource for StorageTrie<'_, C> {
             }
             return Ok(());
         }
+        if let Some(prefetched) = self.prefetched.filter(|p| p.covers(&from, to.as_ref())) {
+            return merge_leaves(|g| read_prefetched(prefetched, from, to, g), &mut overlay, f);
+        }
         let prefix = self.hashed_address;
         merge_leaves(
             |g| {
@@ -344,6 +371,16 @@ impl<'db, C: Borrow<Cursor<'db>>> TrieSource for StorageTrie<'_, C> {
     }
 }
 
-fn leaf_key(raw: &[u8]) -> Result<B256> {
+/// The read-ahead leaves in `[from, to)`, in order.
+fn read_prefetched(
+    prefetched: &LeafRanges,
+    from: B256,
+    to: Option<B256>,
+    g: &mut dyn FnMut(B256, &[u8]) -> Result<()>,
+) -> Result<()> {
+    prefetched.range(from, to).try_for_each(|(key, value)| g(*key, value))
+}
+
+pub(crate) fn leaf_key(raw: &[u8]) -> Result<B256> {
     B256::try_from(raw).map_err(|_| StorageError::corrupt("hashed state key"))
 }

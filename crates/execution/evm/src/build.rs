@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use tributary_chainspec::OpHardforks;
 use tributary_primitives::{Block, OpTxEnvelope, Receipt, SealedHeader, TxDeposit};
 use tributary_protocol::{L1BlockInfo, L1InfoFormat};
-use tributary_storage::{Database, ExecutedBlock, StateDiff, StateRootOutput};
+use tributary_storage::{Database, ExecutedBlock, PrefetchedLeaves, StateDiff, StateRootOutput};
 
 /// What the sequencer decides about a new block before running any transaction.
 ///
@@ -49,6 +49,8 @@ pub struct ExecutionOutput {
     pub requests_hash: Option<B256>,
     /// State changes.
     pub diff: StateDiff,
+    /// The trie leaves read while the block executed, for its state root.
+    pub prefetched: Option<std::sync::Arc<PrefetchedLeaves>>,
 }
 
 /// Where [`EvmConfig::execute_block_timed`] or [`EvmConfig::build_block`] spent a block's
@@ -161,7 +163,7 @@ impl EvmConfig {
         execute: Duration,
     ) -> Result<BuiltBlock> {
         let rooting = Instant::now();
-        let root = db.state_root(&output.diff)?;
+        let root = db.state_root_prefetched(&output.diff, output.prefetched.as_deref())?;
         let timings =
             ImportTimings { recover: Duration::ZERO, execute, state_root: rooting.elapsed() };
         fill_header(&mut header, &output, &included, root.root, self);
@@ -284,7 +286,7 @@ impl EvmConfig {
         let (output, included, _) = self.run(db, header, txs, true)?;
         timings.execute = executing.elapsed();
         let rooting = Instant::now();
-        let root = db.state_root(&output.diff)?;
+        let root = db.state_root_prefetched(&output.diff, output.prefetched.as_deref())?;
         timings.state_root = rooting.elapsed();
         tracing::debug!(
             target: "evm::import",
@@ -339,8 +341,12 @@ impl EvmConfig {
         mut next_round: Option<NextRound<'_>>,
     ) -> Result<(ExecutionOutput, Vec<Recovered<OpTxEnvelope>>, Vec<(B256, String)>)> {
         let env: EvmEnv<OpSpecId> = self.evm_env(header);
-        let mut state =
-            State::builder().with_database_ref(db.latest_state()).with_bundle_update().build();
+        // The state root's leaf reads run beside execution, on the keys it reads.
+        let prefetch = db.prefetch_trie();
+        let mut state = State::builder()
+            .with_database_ref(db.latest_state_prefetching(&prefetch))
+            .with_bundle_update()
+            .build();
         if self.evm_factory().attribution_active(header.timestamp) {
             keep_precompile_accounts(&mut state)?;
         }
@@ -403,12 +409,14 @@ impl EvmConfig {
         };
         state.merge_transitions(BundleRetention::PlainState);
         let diff = bundle_to_diff(state.take_bundle());
+        drop(state);
         let output = ExecutionOutput {
             receipts: result.receipts,
             gas_used: result.gas_used,
             blob_gas_used: result.blob_gas_used,
             requests_hash: None,
             diff,
+            prefetched: prefetch.finish().map(std::sync::Arc::new),
         };
         Ok((output, included, refusals.rejected))
     }

@@ -135,6 +135,7 @@ pub(crate) fn run(
         blob_gas_used: 0,
         requests_hash: Some(result.requests.requests_hash()),
         diff: bundle_to_diff(state.take_bundle()),
+        prefetched: None,
     };
     Ok((output, included, rejected))
 }

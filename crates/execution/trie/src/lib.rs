@@ -46,4 +46,4 @@ mod walk;
 pub use alloy_trie::{BranchNodeCompact, EMPTY_ROOT_HASH, Nibbles, TrieAccount, TrieMask};
 pub use codec::{DecodeNodeError, decode_node, encode_node};
 pub use prefix_set::PrefixSet;
-pub use walk::{TrieSource, TrieUpdates, compute_root, compute_root_parallel};
+pub use walk::{TrieSource, TrieUpdates, compute_root, compute_root_parallel, prefix_range};

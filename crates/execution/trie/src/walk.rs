@@ -358,6 +358,12 @@ fn nibble_at(key: &B256, depth: usize) -> Option<u8> {
     Some(if depth % 2 == 0 { byte >> 4 } else { byte & 0x0f })
 }
 
+/// The keys under `prefix`: from the smallest to the first key after all of them (`None`
+/// when nothing follows).
+pub fn prefix_range(prefix: &Nibbles) -> (B256, Option<B256>) {
+    (range_start(prefix), range_end(prefix))
+}
+
 /// The smallest key under `prefix`.
 fn range_start(prefix: &Nibbles) -> B256 {
     let mut out = B256::ZERO;

@@ -14,25 +14,8 @@ fn open(dir: &std::path::Path) -> Database {
 
 /// Commits `diff` as the next block, with the root the database computes.
 fn commit(db: &Database, diff: StateDiff) -> SealedHeader {
-    let parent = db.head();
     let root = db.state_root(&diff).unwrap();
-    let header = Header {
-        parent_hash: parent.hash(),
-        number: parent.number + 1,
-        timestamp: parent.timestamp + 2,
-        state_root: root.root,
-        gas_limit: parent.gas_limit,
-        ..Default::default()
-    };
-    let block = ExecutedBlock {
-        header: SealedHeader::new(header),
-        body: vec![],
-        senders: vec![],
-        receipts: vec![],
-        state: diff,
-    };
-    db.commit_block(&block, root).unwrap();
-    block.header
+    commit_with(db, diff, root)
 }
 
 fn account(balance: u64, nonce: u64) -> Account {
@@ -357,4 +340,77 @@ fn accounts_in(db: &Database, seed: u64, range: std::ops::Range<u64>) -> StateDi
         diff.accounts.extend(set(db, address, new, &[]).accounts);
     }
     diff
+}
+
+/// Roots computed with the leaves read ahead while the keys were read (as a block's execution
+/// reads them) equal the roots read from RocksDB alone, for changed, new and deleted accounts
+/// and slots, and the nodes they leave stay consistent.
+#[test]
+fn prefetched_roots_equal_roots_read_from_rocksdb() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    let contract = Address::repeat_byte(0xc1);
+    for block in 0..4u64 {
+        commit(&db, accounts_in(&db, 1, block * 5_000..(block + 1) * 5_000));
+        let slots: Vec<(u64, u64)> =
+            (block * 1_000..(block + 1) * 1_000).map(|i| (i, i + 1)).collect();
+        commit(&db, set(&db, contract, Some(account(1, 1)), &slots));
+    }
+    for seed in 2..6u64 {
+        // Some of the 20 000 accounts, some new ones, one in seven deleted; slots of the
+        // contract set, cleared and new.
+        let mut diff = accounts_in(&db, seed, seed * 3_000..seed * 3_000 + 700);
+        let slots: Vec<(u64, u64)> =
+            (0..600u64).map(|i| (i * 7 + seed * 1_500, (seed + i) % 3)).collect();
+        let contract_change = set(&db, contract, Some(account(seed, 1)), &slots);
+        diff.accounts.extend(contract_change.accounts);
+        diff.storage.extend(contract_change.storage);
+
+        let prefetch = db.prefetch_trie();
+        let reader = db.latest_state_prefetching(&prefetch);
+        for change in &diff.accounts {
+            reader.account(&change.address).unwrap();
+        }
+        for change in &diff.storage {
+            for (slot, _, _) in &change.slots {
+                reader.storage(&change.address, slot).unwrap();
+            }
+        }
+        drop(reader);
+        let prefetched = prefetch.finish().expect("the prefetch worker succeeded");
+        assert!(prefetched.len() > 1_300, "read ahead {} leaves", prefetched.len());
+
+        let plain = db.state_root(&diff).unwrap();
+        let ahead = db.state_root_prefetched(&diff, Some(&prefetched)).unwrap();
+        assert_eq!(ahead.root, plain.root, "seed {seed}");
+        let header = commit_with(&db, diff, ahead);
+        assert_eq!(header.state_root, plain.root);
+    }
+    assert!(db.in_memory_copies_match().unwrap());
+}
+
+/// Commits `diff` as the next block with the trie changes `root`.
+fn commit_with(
+    db: &Database,
+    diff: StateDiff,
+    root: tributary_storage::StateRootOutput,
+) -> SealedHeader {
+    let parent = db.head();
+    let header = Header {
+        parent_hash: parent.hash(),
+        number: parent.number + 1,
+        timestamp: parent.timestamp + 2,
+        state_root: root.root,
+        gas_limit: parent.gas_limit,
+        ..Default::default()
+    };
+    let block = ExecutedBlock {
+        header: SealedHeader::new(header),
+        body: vec![],
+        senders: vec![],
+        receipts: vec![],
+        state: diff,
+    };
+    db.commit_block(&block, root).unwrap();
+    block.header
 }
