@@ -12,6 +12,9 @@
 //! RocksDB only for what was not read ahead. On two cores the reads run on the core the
 //! (single-threaded) execution leaves idle.
 //!
+//! The worker only uses time execution leaves over: when the block is done, it stops after
+//! the key in hand ([`TriePrefetch::finish`]), and the root reads what is left itself.
+//!
 //! A read-ahead range always holds every stored leaf in it, as of the head the block executes
 //! on, so serving a sub-range from it gives exactly what the RocksDB scan would. That holds
 //! because nothing commits while a block is built or imported (the node's one writer lock),
@@ -27,7 +30,11 @@ use crate::{
 use alloy_primitives::{Address, B256, keccak256, map::HashMap};
 use std::{
     collections::{BTreeMap, HashSet},
-    sync::mpsc,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+        mpsc,
+    },
     thread::JoinHandle,
 };
 use tributary_trie::{BranchNodeCompact, Nibbles, prefix_range};
@@ -46,14 +53,27 @@ pub(crate) enum PrefetchKey {
 #[derive(Debug)]
 pub struct TriePrefetch {
     keys: mpsc::Sender<PrefetchKey>,
+    /// Set when the block is done: the worker stops after the key in hand, so that the root
+    /// never waits for reads it can do as fast itself.
+    stop: Arc<AtomicBool>,
     worker: JoinHandle<Result<PrefetchedLeaves>>,
 }
 
 impl TriePrefetch {
-    /// Stops taking keys and waits for the reads already asked for. `None` when the worker
-    /// failed: the root then reads everything from RocksDB, as without a prefetch.
+    /// Stops the worker after the key in hand and takes what it has read. `None` when the
+    /// worker failed: the root then reads everything from RocksDB, as without a prefetch.
     pub fn finish(self) -> Option<PrefetchedLeaves> {
-        let Self { keys, worker } = self;
+        self.end(true)
+    }
+
+    /// [`Self::finish`], after every key sent so far has been read.
+    pub fn complete(self) -> Option<PrefetchedLeaves> {
+        self.end(false)
+    }
+
+    fn end(self, early: bool) -> Option<PrefetchedLeaves> {
+        let Self { keys, stop, worker } = self;
+        stop.store(early, Ordering::Relaxed);
         drop(keys);
         match worker.join() {
             Ok(Ok(leaves)) => Some(leaves),
@@ -152,12 +172,14 @@ impl Database {
     /// When the OS cannot start a thread.
     pub fn prefetch_trie(&self) -> TriePrefetch {
         let (keys, received) = mpsc::channel();
+        let stop = Arc::new(AtomicBool::new(false));
         let db = self.clone();
+        let stopped = stop.clone();
         let worker = std::thread::Builder::new()
             .name("trie-prefetch".into())
-            .spawn(move || prefetch(&db, received))
+            .spawn(move || prefetch(&db, received, &stopped))
             .expect("starting the trie prefetch thread");
-        TriePrefetch { keys, worker }
+        TriePrefetch { keys, stop, worker }
     }
 
     /// [`Database::latest_state`] that sends every account and slot it reads to `prefetch`.
@@ -166,7 +188,11 @@ impl Database {
     }
 }
 
-fn prefetch(db: &Database, keys: mpsc::Receiver<PrefetchKey>) -> Result<PrefetchedLeaves> {
+fn prefetch(
+    db: &Database,
+    keys: mpsc::Receiver<PrefetchKey>,
+    stop: &AtomicBool,
+) -> Result<PrefetchedLeaves> {
     let mut out = PrefetchedLeaves::default();
     let account_leaves = Cursor::new(db, cf::HASHED_ACCOUNTS);
     let storage_leaves = Cursor::new(db, cf::HASHED_STORAGE);
@@ -175,6 +201,9 @@ fn prefetch(db: &Database, keys: mpsc::Receiver<PrefetchKey>) -> Result<Prefetch
     let mut seen_slots = HashSet::new();
     let mut hashed_addresses: HashMap<Address, B256> = HashMap::default();
     for key in keys {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
         match key {
             PrefetchKey::Account(address) => {
                 if !seen_accounts.insert(address) {

@@ -355,7 +355,7 @@ impl LeafScan {
 /// The `depth`-th nibble of `key`.
 fn nibble_at(key: &B256, depth: usize) -> Option<u8> {
     let byte = key.get(depth / 2)?;
-    Some(if depth % 2 == 0 { byte >> 4 } else { byte & 0x0f })
+    Some(if depth.is_multiple_of(2) { byte >> 4 } else { byte & 0x0f })
 }
 
 /// The keys under `prefix`: from the smallest to the first key after all of them (`None`

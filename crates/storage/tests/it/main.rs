@@ -377,7 +377,7 @@ fn prefetched_roots_equal_roots_read_from_rocksdb() {
             }
         }
         drop(reader);
-        let prefetched = prefetch.finish().expect("the prefetch worker succeeded");
+        let prefetched = prefetch.complete().expect("the prefetch worker succeeded");
         assert!(prefetched.len() > 1_300, "read ahead {} leaves", prefetched.len());
 
         let plain = db.state_root(&diff).unwrap();
