@@ -14,9 +14,14 @@
 //!   `hash_mask` is only set for children that are branch nodes, so reusing a hash can never
 //!   leave a lone leaf hidden behind an extension: if the parent collapses, the hash builder
 //!   makes a valid extension to the branch.
-//! - A child under a changed key is visited: if a stored branch sits exactly at its path we
-//!   recurse into it; if one sits deeper (the child is an extension), the leaves before and after
-//!   that branch are read and the branch is recursed into; otherwise its leaves are read.
+//! - A child under a changed key is visited: where its `tree_mask` bit says a stored node lies
+//!   under it, we recurse (into the branch at its path, or, if the branch sits deeper behind an
+//!   extension, reading the leaves before and after it); otherwise its leaves are read.
+//! - Leaves a branch needs are read in as few range scans as possible: one scan runs across
+//!   adjacent children to read, across empty ones, and across unchanged children that are
+//!   unstored branches (at most 16 leaves each: the hash builder stores every branch that has
+//!   a branch child), skipping their leaves and feeding their stored hash instead. At the
+//!   bottom of a large trie a changed key costs one seek, not one per sibling leaf.
 //! - Every stored node visited is re-emitted by the hash builder if it still exists. The ones
 //!   that are not are returned in [`TrieUpdates::removed`] for the caller to delete.
 //!
