@@ -266,3 +266,38 @@ fn bottom_branch(
     }
     Ok(bottom)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{AccountChange, Database, StateDiff};
+    use alloy_primitives::{U256, address};
+    use tributary_chainspec::ChainSpec;
+
+    /// The root takes covered ranges from the read-ahead, not from RocksDB: with the
+    /// read-ahead's copies of the unchanged leaves altered, the root changes.
+    #[test]
+    fn the_root_reads_covered_ranges_from_the_read_ahead() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(dir.path(), &ChainSpec::dev(), Default::default()).unwrap();
+        let changed = address!("f39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
+        let old = db.latest_state().account(&changed).unwrap();
+        let mut new = old.expect("dev account 0 is funded");
+        new.balance -= U256::from(1);
+        let diff = StateDiff {
+            accounts: vec![AccountChange { address: changed, old, new: Some(new) }],
+            ..Default::default()
+        };
+
+        let prefetch = db.prefetch_trie();
+        db.latest_state_prefetching(&prefetch).account(&changed).unwrap();
+        let mut prefetched = prefetch.complete().unwrap();
+        assert!(prefetched.accounts.leaves.len() > 1, "the genesis trie's leaves were read");
+        let plain = db.state_root(&diff).unwrap().root;
+        assert_eq!(db.state_root_prefetched(&diff, Some(&prefetched)).unwrap().root, plain);
+
+        for value in prefetched.accounts.leaves.values_mut() {
+            value.push(0);
+        }
+        assert_ne!(db.state_root_prefetched(&diff, Some(&prefetched)).unwrap().root, plain);
+    }
+}
