@@ -165,21 +165,24 @@ impl LeafRanges {
 impl Database {
     /// Starts reading ahead the trie leaves of the keys a block reads; feed it through
     /// [`Database::latest_state_prefetching`] and hand [`TriePrefetch::finish`] to
-    /// [`Database::state_root_prefetched`]. See the module docs.
-    ///
-    /// # Panics
-    ///
-    /// When the OS cannot start a thread.
-    pub fn prefetch_trie(&self) -> TriePrefetch {
+    /// [`Database::state_root_prefetched`]. See the module docs. `None` when the OS will not
+    /// start the worker thread: the block is then built without it, its root read from
+    /// RocksDB alone.
+    pub fn prefetch_trie(&self) -> Option<TriePrefetch> {
         let (keys, received) = mpsc::channel();
         let stop = Arc::new(AtomicBool::new(false));
         let db = self.clone();
         let stopped = stop.clone();
         let worker = std::thread::Builder::new()
             .name("trie-prefetch".into())
-            .spawn(move || prefetch(&db, received, &stopped))
-            .expect("starting the trie prefetch thread");
-        TriePrefetch { keys, stop, worker }
+            .spawn(move || prefetch(&db, received, &stopped));
+        match worker {
+            Ok(worker) => Some(TriePrefetch { keys, stop, worker }),
+            Err(err) => {
+                tracing::warn!(target: "storage::prefetch", %err, "no trie prefetch thread");
+                None
+            }
+        }
     }
 
     /// [`Database::latest_state`] that sends every account and slot it reads to `prefetch`.
@@ -288,7 +291,7 @@ mod tests {
             ..Default::default()
         };
 
-        let prefetch = db.prefetch_trie();
+        let prefetch = db.prefetch_trie().unwrap();
         db.latest_state_prefetching(&prefetch).account(&changed).unwrap();
         let mut prefetched = prefetch.complete().unwrap();
         assert!(prefetched.accounts.leaves.len() > 1, "the genesis trie's leaves were read");

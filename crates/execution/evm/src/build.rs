@@ -348,7 +348,7 @@ impl EvmConfig {
         read_ahead: bool,
     ) -> Result<(ExecutionOutput, Vec<Recovered<OpTxEnvelope>>, Vec<(B256, String)>)> {
         let env: EvmEnv<OpSpecId> = self.evm_env(header);
-        let prefetch = read_ahead.then(|| db.prefetch_trie());
+        let prefetch = read_ahead.then(|| db.prefetch_trie()).flatten();
         let provider = match &prefetch {
             Some(prefetch) => db.latest_state_prefetching(prefetch),
             None => db.latest_state(),

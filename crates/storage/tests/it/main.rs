@@ -366,7 +366,7 @@ fn prefetched_roots_equal_roots_read_from_rocksdb() {
         diff.accounts.extend(contract_change.accounts);
         diff.storage.extend(contract_change.storage);
 
-        let prefetch = db.prefetch_trie();
+        let prefetch = db.prefetch_trie().unwrap();
         let reader = db.latest_state_prefetching(&prefetch);
         for change in &diff.accounts {
             reader.account(&change.address).unwrap();
