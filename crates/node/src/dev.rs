@@ -85,7 +85,7 @@ impl DevProducer {
 
     /// Builds, commits and announces one block; returns how many pool transactions it took.
     pub(crate) fn produce_one(&self) -> Result<usize, NodeError> {
-        let parent = self.sealer.db.head();
+        let parent = self.sealer.db.tip();
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
@@ -99,6 +99,11 @@ impl DevProducer {
             deposits: Vec::new(),
         };
         let Some(block) = self.sealer.seal(&parent, attrs)? else { return Ok(0) };
+        if self.block_time.is_zero() {
+            // One block per transaction: the loop asks the pool whether more are pending, and
+            // the block's own leave it only once it is written.
+            self.sealer.db.wait_persisted()?;
+        }
         let number = block.header.number;
         self.sealer.heads.set(
             number.saturating_sub(self.safe_depth),

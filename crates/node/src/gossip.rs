@@ -182,7 +182,8 @@ fn import_ready(
             return Ok(None);
         };
         let parent_hash = first.header.parent_hash;
-        let head = db.head();
+        // The tip: the block imported last may still be being written.
+        let head = db.tip();
         if lowest > head.number + 1 {
             return Ok(buffer.want(lowest - 1, parent_hash));
         }
@@ -202,6 +203,9 @@ fn import_ready(
             continue;
         }
         let Some((block, hash)) = buffer.blocks.remove(&lowest) else { return Ok(None) };
+        if lowest <= head.number {
+            db.wait_persisted()?;
+        }
         if db.block_hash(lowest)? == Some(hash) {
             continue;
         }

@@ -175,6 +175,10 @@ impl RunningNode {
     pub async fn stop(self) {
         tracing::info!(target: "node", "shutting down");
         self.tasks.shutdown().await;
+        // A block imported last may still be being written; it is announced once written.
+        if let Err(err) = self.db.wait_persisted() {
+            tracing::error!(target: "node", %err, "the last block was not written");
+        }
         if self.rpc.handle.stop().is_ok() {
             self.rpc.handle.stopped().await;
         }
@@ -317,6 +321,7 @@ pub async fn launch(config: NodeConfig) -> Result<RunningNode, NodeError> {
         metrics: NodeMetrics,
         writer: Default::default(),
         reorgs,
+        unwritten: Default::default(),
     };
     if let Some(dev) = config.dev {
         let producer = dev::DevProducer {

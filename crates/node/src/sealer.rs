@@ -7,9 +7,23 @@
 //! rewinds, gossip imports, and `debug_setHead` rewinds. [`BlockSealer::writer`] is the one
 //! lock they take around a read-the-head-then-write step, so none builds on a head another
 //! has just replaced. The database's own write lock only makes each write atomic.
+//!
+//! # Written before announced
+//!
+//! Sealed, imported and derived blocks are written on another thread while the next block
+//! executes
+//! ([`BlockSealer::commit_in_background`]; `Database::commit_block_in_background`): the
+//! pool, RPC subscribers, gossip and the metrics hear of a block only from the writing
+//! thread, once it is in RocksDB, so a block any client saw survives `kill -9`. The writer
+//! builds on the database's tip meanwhile. Whatever reads the chain rather than building on
+//! it (a rewind, the comparison of a stored block with a gossiped or derived one) waits for
+//! the write first. The sequencer's blocks are written the same way: the pool drops a
+//! block's transactions once it is written, so until then the block built on it leaves them
+//! out itself ([`BlockSealer::unwritten`]).
 
 use crate::{NodeError, metrics::NodeMetrics};
 use alloy::consensus::transaction::Recovered;
+use alloy_primitives::{B256, map::HashSet};
 use std::sync::Arc;
 use tokio::sync::broadcast;
 use tributary_evm::{BlockAttributes, BuiltBlock, EvmConfig};
@@ -31,12 +45,16 @@ pub(crate) struct BlockSealer {
     pub(crate) writer: Arc<parking_lot::Mutex<()>>,
     /// Announces rewinds to RPC filters and subscriptions.
     pub(crate) reorgs: Arc<tributary_rpc::Reorgs>,
+    /// The transactions of the block handed to the writing thread last: pooled until it is
+    /// written, and not offered to the block built on it meanwhile.
+    pub(crate) unwritten: Arc<parking_lot::Mutex<Arc<HashSet<B256>>>>,
 }
 
 impl BlockSealer {
-    /// Builds the child of `parent` (the head) from `attrs` and the pool's best transactions,
-    /// commits it, updates the pool and tells subscribers. Blocking: call it from a blocking
-    /// thread.
+    /// Builds the child of `parent` (the tip) from `attrs` and the pool's best transactions
+    /// (but the unwritten parent's), and hands it to the writing thread; the pool update and
+    /// the announcements follow the write (see the module docs). Blocking: call it from a
+    /// blocking thread.
     pub(crate) fn seal(
         &self,
         parent: &SealedHeader,
@@ -45,9 +63,11 @@ impl BlockSealer {
         let started = std::time::Instant::now();
         let _writer = self.writer.lock();
         let base_fee = self.evm.chain().next_base_fee(parent, attrs.timestamp);
-        let txs = self.pool.best_transactions(base_fee);
+        let unwritten = self.unwritten.lock().clone();
+        let mut txs = self.pool.best_transactions(base_fee);
+        txs.retain(|tx| !unwritten.contains(&tx.tx_hash()));
         let Some(built) = self.build(parent, attrs, txs)? else { return Ok(None) };
-        self.commit(built, started, "sealed block")
+        self.commit_in_background(built, started, "sealed block")
     }
 
     /// [`Self::seal`] in rounds (flashblocks): the pool's best transactions now, then every
@@ -73,9 +93,10 @@ impl BlockSealer {
             attrs.prev_randao,
             attrs.parent_beacon_block_root,
         );
-        let first = self.pool.best_transactions(base_fee);
-        let mut offered: std::collections::HashSet<alloy_primitives::B256> =
-            first.iter().map(|tx| tx.tx_hash()).collect();
+        // The parent's transactions stay pooled until it is written: never offer them.
+        let mut offered: HashSet<B256> = (**self.unwritten.lock()).clone();
+        let mut first = self.pool.best_transactions(base_fee);
+        first.retain(|tx| offered.insert(tx.tx_hash()));
         let mut rounds = 0u64;
         let mut next_round = |round: tributary_evm::Round<'_>| {
             rounds += 1;
@@ -112,7 +133,7 @@ impl BlockSealer {
             built => built?,
         };
         let _writer = self.writer.lock();
-        if self.db.head().hash() != parent.hash() {
+        if self.db.tip().hash() != parent.hash() {
             tracing::warn!(
                 target: "node::seal",
                 number = parent.number + 1,
@@ -121,7 +142,7 @@ impl BlockSealer {
             preconfirmed.clear();
             return Ok(None);
         }
-        let sealed = self.commit(built, started, "sealed block");
+        let sealed = self.commit_in_background(built, started, "sealed block");
         preconfirmed.clear();
         sealed
     }
@@ -132,7 +153,10 @@ impl BlockSealer {
     /// [`Self::writer`].
     pub(crate) fn rewind(&self, number: u64) -> Result<(), NodeError> {
         use alloy::eips::Encodable2718;
+        self.db.wait_persisted()?;
         let Some(reorg) = self.reorgs.unwind(&self.db, number)? else { return Ok(()) };
+        // The removed blocks' transactions go back to the pool, to be offered again.
+        *self.unwritten.lock() = Arc::default();
         let removed: Vec<Vec<u8>> = reorg
             .blocks
             .iter()
@@ -164,8 +188,9 @@ impl BlockSealer {
         Ok(())
     }
 
-    /// Executes a block someone else built (a gossiped one) on the head, checks it against
-    /// its header, and commits it; None when it does not extend the head. A block at or below
+    /// Executes a block someone else built (a gossiped one) on the tip, checks it against
+    /// its header, and hands it to the writing thread
+    /// ([`Self::commit_in_background`]); None when it does not extend the tip. A block at or below
     /// the head whose parent is ours and which is above the safe head replaces our block there
     /// (the sequencer replaced it), in the same hold of [`Self::writer`]. Blocking.
     ///
@@ -180,7 +205,9 @@ impl BlockSealer {
         let started = std::time::Instant::now();
         let _writer = self.writer.lock();
         let number = block.header.number;
-        if number <= self.db.head_number() {
+        if number <= self.db.tip_number() {
+            // Compared with the stored chain: wait until all of it is stored.
+            self.db.wait_persisted()?;
             if number <= self.heads.safe()
                 || number == 0
                 || self.db.block_hash(number - 1)? != Some(block.header.parent_hash)
@@ -203,7 +230,7 @@ impl BlockSealer {
             Err(tributary_evm::ExecutionError::NotChildOfHead { .. }) => return Ok(None),
             executed => executed?,
         };
-        self.commit(
+        self.commit_in_background(
             BuiltBlock { block, root, rejected: Vec::new(), timings },
             started,
             "imported block",
@@ -227,32 +254,59 @@ impl BlockSealer {
         }
     }
 
-    /// Commits a built block, updates the pool and tells subscribers; None when the head
-    /// moved meanwhile.
-    pub(crate) fn commit(
+    /// Commits a built block, returning once it is handed to the writing thread: the pool
+    /// update and the announcements (subscribers, metrics, the log) follow the write, on that
+    /// thread (see the module docs). The next block can be built on it meanwhile. None when
+    /// the head moved.
+    pub(crate) fn commit_in_background(
         &self,
         built: BuiltBlock,
         started: std::time::Instant,
         what: &'static str,
     ) -> Result<Option<Arc<ExecutedBlock>>, NodeError> {
-        let block = built.block;
-        match self.db.commit_block(&block, built.root) {
+        let block = Arc::new(built.block);
+        let announcer = self.clone();
+        let rejected = built.rejected;
+        let hashes: HashSet<B256> = block.body.iter().map(|tx| tx.tx_hash()).collect();
+        let on_written: tributary_storage::OnWritten = Box::new(move |block, written| {
+            // A failed write is reported to the next writer (the database stops writing).
+            if written.is_ok() {
+                announcer.announce(block, &rejected, started, what);
+            }
+        });
+        match self.db.commit_block_in_background(block.clone(), built.root, on_written) {
             Err(tributary_storage::StorageError::NotNextBlock { number, head }) => {
                 // The chain was rewound (debug_setHead) while this block was being built.
                 tracing::warn!(target: "node::seal", number, head, "the head moved; not sealing");
-                return Ok(None);
+                Ok(None)
             }
-            committed => committed?,
+            committed => {
+                committed?;
+                // Kept until the next hand-off: once the block is written the pool has
+                // dropped them, so leaving them out of later blocks changes nothing.
+                *self.unwritten.lock() = Arc::new(hashes);
+                Ok(Some(block))
+            }
         }
+    }
+
+    /// Tells the pool, the metrics, the log and subscribers of a written block.
+    fn announce(
+        &self,
+        block: &Arc<ExecutedBlock>,
+        rejected: &[(alloy_primitives::B256, String)],
+        started: std::time::Instant,
+        what: &'static str,
+    ) {
         let header = &block.header;
         let chain = self.evm.chain();
-        self.pool.drop_invalid(&built.rejected);
+        self.pool.drop_invalid(rejected);
         self.pool.on_new_block(
             chain.next_base_fee(header, header.timestamp + 1),
             header.gas_limit,
             chain.spec_id_at(header.timestamp + 1),
         );
-        self.metrics.record_block(&block, started.elapsed(), &self.pool);
+        self.metrics.record_block(block, started.elapsed(), &self.pool);
         tracing::info!(
             target: "node::seal",
             chain = if chain.is_optimism() { "l2" } else { "l1" },
@@ -263,9 +317,7 @@ impl BlockSealer {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "{what}"
         );
-        let block = Arc::new(block);
         let _ = self.blocks.send(block.clone());
-        Ok(Some(block))
     }
 }
 
@@ -303,11 +355,17 @@ mod tests {
             metrics: NodeMetrics,
             writer: Default::default(),
             reorgs: Default::default(),
+            unwritten: Default::default(),
         }
     }
 
     /// A 1-wei transfer from dev account 0 to `to`, nonce 0.
     fn transfer(to: u8) -> Vec<u8> {
+        transfer_with_nonce(to, 0)
+    }
+
+    /// A 1-wei transfer from dev account 0 to `to`.
+    fn transfer_with_nonce(to: u8, nonce: u64) -> Vec<u8> {
         let key: PrivateKeySigner =
             "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80".parse().unwrap();
         let mut tx = TxEip1559 {
@@ -315,6 +373,7 @@ mod tests {
             gas_limit: 21_000,
             max_fee_per_gas: 10_000_000_000,
             max_priority_fee_per_gas: 1,
+            nonce,
             to: TxKind::Call(Address::repeat_byte(to)),
             value: U256::from(1),
             ..Default::default()
@@ -333,7 +392,9 @@ mod tests {
             l1_info: crate::dev_l1_origin(1),
             deposits: Vec::new(),
         };
-        sealer.seal(&head, attrs).unwrap().unwrap()
+        let block = sealer.seal(&head, attrs).unwrap().unwrap();
+        sealer.db.wait_persisted().unwrap();
+        block
     }
 
     /// A sealed block that is rewound gives its transactions back to the pool.
@@ -378,11 +439,67 @@ mod tests {
 
         ours.heads.set(0, 0);
         let imported = ours.import(&their_block, None).unwrap().unwrap();
+        ours.db.wait_persisted().unwrap();
         assert_eq!(ours.db.head_number(), 1);
         assert_eq!(ours.db.block_hash(1).unwrap(), Some(imported.header.hash()));
         assert_eq!(imported.header.hash(), their_block.header.hash_slow());
         // Our replaced transaction was given back; it conflicts (same nonce) with theirs, so
         // the pool refused it on the new chain rather than keeping a stale one.
         assert!(ours.pool.get(&mine).is_none());
+    }
+
+    /// Blocks imported back to back are each handed to the writing thread while the next one
+    /// executes, and each is announced only once it is written: a subscriber that hears of a
+    /// block finds it stored.
+    #[test]
+    fn imported_blocks_are_announced_once_written() {
+        let (ours_dir, theirs_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (ours, theirs) = (sealer(ours_dir.path()), sealer(theirs_dir.path()));
+        let mut blocks = Vec::new();
+        for n in 0..4u8 {
+            theirs.pool.add_raw(&transfer_with_nonce(n + 1, u64::from(n))).unwrap();
+            // Built on the block still being written; its transaction is left out.
+            let head = theirs.db.tip();
+            let attrs = BlockAttributes {
+                timestamp: head.timestamp + 2,
+                prev_randao: B256::ZERO,
+                parent_beacon_block_root: B256::ZERO,
+                l1_info: crate::dev_l1_origin(head.number + 1),
+                deposits: Vec::new(),
+            };
+            let sealed = theirs.seal(&head, attrs).unwrap().unwrap();
+            assert_eq!(sealed.body.len(), 2, "block {}: the deposit and one transfer", n + 1);
+            blocks.push(tributary_p2p::block_from_parts(
+                theirs.evm.chain(),
+                sealed.header.inner().clone(),
+                sealed.body.clone(),
+            ));
+        }
+        let mut announced = ours.blocks.subscribe();
+        let db = ours.db.clone();
+        let listener = std::thread::spawn(move || {
+            let mut heard = Vec::new();
+            while let Ok(block) = announced.blocking_recv() {
+                let number = block.header.number;
+                heard.push((number, db.block_hash(number).unwrap(), db.head_number()));
+                if number == 4 {
+                    break;
+                }
+            }
+            heard
+        });
+        for block in &blocks {
+            let imported = ours.import(block, None).unwrap().unwrap();
+            assert_eq!(ours.db.tip().hash(), imported.header.hash(), "built on next");
+        }
+        let heard = listener.join().unwrap();
+        assert_eq!(heard.len(), 4);
+        for ((number, stored, head), block) in heard.into_iter().zip(&blocks) {
+            assert_eq!(stored, Some(block.header.hash_slow()), "block {number} not yet stored");
+            assert!(head >= number);
+        }
+        ours.db.wait_persisted().unwrap();
+        theirs.db.wait_persisted().unwrap();
+        assert_eq!(ours.db.head().hash(), theirs.db.head().hash());
     }
 }

@@ -33,7 +33,7 @@ impl SequencingLoop {
             "sequencing"
         );
         loop {
-            let parent = this.sealer.db.head();
+            let parent = this.sealer.db.tip();
             let next = parent.timestamp.saturating_add(this.sequencer.rollup().block_time);
             // In rounds, the block is built over its whole slot, from its parent's time on.
             let start = if this.flashblocks.is_some() { parent.timestamp } else { next };
@@ -47,8 +47,12 @@ impl SequencingLoop {
             if shutdown.is_requested() {
                 break;
             }
-            let first_tx =
-                this.sealer.db.body(parent.number)?.and_then(|body| body.into_iter().next());
+            // The parent may still be being written: its body is then read from memory.
+            let db = &this.sealer.db;
+            let first_tx = match db.unwritten_block().filter(|b| b.header.hash() == parent.hash()) {
+                Some(unwritten) => unwritten.body.first().cloned(),
+                None => db.body(parent.number)?.and_then(|body| body.into_iter().next()),
+            };
             match this.sequencer.next_block(&parent, first_tx.as_ref()).await {
                 Ok(Decision::Build(attrs)) => {
                     if waiting.take().is_some() {

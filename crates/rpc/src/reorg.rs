@@ -61,6 +61,8 @@ impl Reorgs {
     ///
     /// Reading the blocks or unwinding fails.
     pub fn unwind(&self, db: &Database, number: u64) -> Result<Option<Arc<Reorg>>, StorageError> {
+        // A block still being written is removed too: it must be read (and reported) first.
+        db.wait_persisted()?;
         let head = db.head_number();
         if number >= head {
             return Ok(None);

@@ -57,6 +57,10 @@ pub(crate) struct Inner {
     pub(crate) storage_roots: StorageRoots,
     /// Recently read and written accounts, slots and code (`hot_state.rs`).
     pub(crate) hot: crate::hot_state::HotState,
+    /// The block being written in the background, read by the latest state (`persist.rs`).
+    pub(crate) pending: RwLock<Option<Arc<crate::persist::Pending>>>,
+    /// The background write in flight (`persist.rs`).
+    pub(crate) in_flight: Mutex<crate::persist::InFlight>,
 }
 
 impl std::fmt::Debug for Database {
@@ -126,6 +130,8 @@ impl Database {
                     account_nodes,
                     storage_roots,
                     hot: Default::default(),
+                    pending: Default::default(),
+                    in_flight: Default::default(),
                 };
                 let database = Self { inner: Arc::new(inner) };
                 let head = database
@@ -142,6 +148,8 @@ impl Database {
                     account_nodes: AccountTrieNodes::default(),
                     storage_roots: StorageRoots::default(),
                     hot: Default::default(),
+                    pending: Default::default(),
+                    in_flight: Default::default(),
                 };
                 let database = Self { inner: Arc::new(inner) };
                 database.write_genesis(chain)?;

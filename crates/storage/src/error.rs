@@ -56,6 +56,9 @@ pub enum StorageError {
         /// The current head.
         head: u64,
     },
+    /// A block write failed (the disk is full or failing); nothing is written after it.
+    #[error("a block write failed: {0}; restart the node once the disk is fixed")]
+    WriteFailed(String),
 }
 
 impl StorageError {

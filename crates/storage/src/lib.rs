@@ -36,6 +36,13 @@
 //! re-hashing the trie under the keys it restores; it checks the root it gets against the
 //! parent header before writing anything.
 //!
+//! [`Database::commit_block_in_background`] writes the same batch on a `block-writer` thread
+//! while the writer executes the next block (`persist.rs`): the head, and every read of
+//! blocks and history, move to the block only once it is written, so nothing a client was
+//! shown is lost to `kill -9`; the writer builds on [`Database::tip`], reading the unwritten
+//! block's state from an in-memory overlay; the state root, the trie read-ahead, commits and
+//! unwinds first wait for the write ([`Database::wait_persisted`]).
+//!
 //! # Reads and concurrency
 //!
 //! One writer (the node's block pipeline), many readers. Readers always read state *at a block
@@ -49,6 +56,7 @@ mod db;
 mod error;
 mod hot_state;
 mod node_cache;
+mod persist;
 mod prefetch;
 mod state;
 mod tables;
@@ -57,6 +65,7 @@ mod write;
 
 pub use db::{Database, DatabaseConfig, StoredTxLocation};
 pub use error::{Result, StorageError};
+pub use persist::OnWritten;
 pub use prefetch::{MAX_LEAVES_PER_RANGE, PrefetchedLeaves, TriePrefetch};
 pub use state::StateProvider;
 pub use trie_source::StateRootOutput;

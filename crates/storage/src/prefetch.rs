@@ -196,6 +196,8 @@ fn prefetch(
     keys: mpsc::Receiver<PrefetchKey>,
     stop: &AtomicBool,
 ) -> Result<PrefetchedLeaves> {
+    // The leaves of the block being written are read from RocksDB: wait for it first.
+    db.wait_persisted()?;
     let mut out = PrefetchedLeaves::default();
     let account_leaves = Cursor::new(db, cf::HASHED_ACCOUNTS);
     let storage_leaves = Cursor::new(db, cf::HASHED_STORAGE);

@@ -63,6 +63,9 @@ impl StateProvider {
         let hot = &self.db.inner.hot;
         if self.at.is_none() {
             self.send_prefetch(PrefetchKey::Account(*address));
+            if let Some(account) = self.db.pending().and_then(|pending| pending.account(address)) {
+                return Ok(account);
+            }
             if let Some(account) = hot.account(address) {
                 return Ok(account);
             }
@@ -99,6 +102,11 @@ impl StateProvider {
         let hot = &self.db.inner.hot;
         if self.at.is_none() {
             self.send_prefetch(PrefetchKey::Slot(*address, *slot));
+            if let Some(value) =
+                self.db.pending().and_then(|pending| pending.storage(address, slot))
+            {
+                return Ok(value);
+            }
             if let Some(value) = hot.storage(address, slot) {
                 return Ok(value);
             }
@@ -137,6 +145,12 @@ impl StateProvider {
         if *code_hash == KECCAK_EMPTY {
             return Ok(Some(Bytes::new()));
         }
+        if self.at.is_none()
+            && let Some(code) =
+                self.db.pending().and_then(|pending| pending.code(code_hash).cloned())
+        {
+            return Ok(Some(code));
+        }
         Ok(self.db.get(cf::BYTECODE, code_hash)?.map(Bytes::from))
     }
 
@@ -158,6 +172,11 @@ impl StateProvider {
     ///
     /// RocksDB failures.
     pub fn block_hash(&self, number: u64) -> Result<Option<B256>> {
+        if self.at.is_none()
+            && let Some(hash) = self.db.pending().and_then(|pending| pending.block_hash(number))
+        {
+            return Ok(Some(hash));
+        }
         self.db.block_hash(number)
     }
 

@@ -61,6 +61,8 @@ impl Database {
         diff: &StateDiff,
         prefetched: Option<&PrefetchedLeaves>,
     ) -> Result<StateRootOutput> {
+        // The trie of the block being written is read from RocksDB: wait for it.
+        self.wait_persisted()?;
         // Storage tries first: account leaves need their roots.
         let mut storage_roots: HashMap<B256, B256> = HashMap::default();
         let mut storage = Vec::with_capacity(diff.storage.len());

@@ -106,6 +106,18 @@ impl Database {
     pub fn commit_block(&self, block: &ExecutedBlock, root: StateRootOutput) -> Result<()> {
         // The head is checked under the write lock, so an unwind cannot slip in between.
         let _guard = self.inner.write_lock.lock();
+        self.wait_persisted()?;
+        self.check_next_block(block, &root)?;
+        self.write_block(WriteBatch::default(), block, root)
+    }
+
+    /// Whether `block` with `root` may be written on the head. The caller holds the write
+    /// lock and nothing is in flight.
+    pub(crate) fn check_next_block(
+        &self,
+        block: &ExecutedBlock,
+        root: &StateRootOutput,
+    ) -> Result<()> {
         let head = self.head();
         if block.header.number != head.number + 1 || block.header.parent_hash != head.hash() {
             return Err(StorageError::NotNextBlock {
@@ -120,10 +132,11 @@ impl Database {
                 expected: block.header.state_root,
             });
         }
-        self.write_block(WriteBatch::default(), block, root)
+        Ok(())
     }
 
-    /// Writes a block. The caller holds the write lock.
+    /// Writes a block. The caller holds the write lock, or is the thread of a background
+    /// commit (`persist.rs`), which every other writer waits for under that lock.
     pub(crate) fn write_block(
         &self,
         mut batch: WriteBatch,
@@ -304,6 +317,7 @@ impl Database {
     /// RocksDB failures.
     pub fn unwind(&self, count: u64) -> Result<()> {
         let _guard = self.inner.write_lock.lock();
+        self.wait_persisted()?;
         let head = self.head_number();
         if count > head {
             return Err(StorageError::UnwindPastGenesis { requested: count, head });
@@ -322,6 +336,7 @@ impl Database {
     /// See [`Database::unwind`].
     pub fn unwind_to(&self, number: u64) -> Result<()> {
         let _guard = self.inner.write_lock.lock();
+        self.wait_persisted()?;
         while self.head_number() > number {
             self.unwind_one()?;
         }

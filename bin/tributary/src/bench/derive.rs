@@ -6,19 +6,20 @@
 //! path builds `--blocks` 2-second L2 blocks over a scripted L1 of 12-second blocks, and the
 //! batcher's encoding posts each epoch's blocks as one brotli span-batch channel in the next
 //! L1 block. Then, timed, into fresh databases:
-//! - import: `execute_block_with` + `commit_block` for every block, the next block's senders
+//! - import: `execute_block_with` + `commit_block_in_background` for every block (written while
+//!   the next one executes, as the node imports), the next block's senders
 //!   recovered on the recovery thread meanwhile (as the node's P2P importer does when catching up);
 //! - derive: `Pipeline` over the L1 blocks, kept a few L1 blocks ahead of its origin as the
 //!   node's driver keeps it; each channel's transactions handed to a `SenderCache` when its
 //!   L1 block is pushed, to recover on another core while the blocks before them are built; each
 //!   payload attributes' transactions decoded (senders from the cache, or recovered in place
-//!   on a miss), `build_block`, `commit_block`: what a follower catching up from L1 does,
+//!   on a miss), `build_block`, `commit_block_in_background`: what a follower catching up from L1 does,
 //!   through the node's own `decode_batch_transactions` and `derived_block_attributes`. The
 //!   cache is new for each run.
 //!
 //! The derived chain must equal the sequencer's block for block, or the run fails.
 
-use super::split::Split;
+use super::split::{Persist, Split};
 use alloy::{
     consensus::{Block, BlockBody, SignableTransaction, TxEip1559, transaction::Recovered},
     eips::Encodable2718,
@@ -281,9 +282,10 @@ impl SourceChain {
             let (executed, root, timings) = evm.execute_block_with(&db, block, &senders)?;
             split.add(&timings);
             let commit = Instant::now();
-            db.commit_block(&executed, root)?;
+            Persist::Background.commit(&db, executed, root)?;
             split.commit += commit.elapsed().as_secs_f64();
         }
+        db.wait_persisted()?;
         split.total = started.elapsed().as_secs_f64();
         Ok((split.total, split))
     }
@@ -344,7 +346,7 @@ impl SourceChain {
                     eyre::eyre!("block {}: a transaction does not decode", safe.number + 1)
                 })?;
             split.recover += decoding.elapsed().as_secs_f64();
-            let parent = db.head();
+            let parent = db.tip();
             let built = evm.build_block(
                 &db,
                 &parent,
@@ -353,9 +355,9 @@ impl SourceChain {
             )?;
             split.add(&built.timings);
             let commit = Instant::now();
-            db.commit_block(&built.block, built.root)?;
+            let block = Persist::Background.commit(&db, built.block, built.root)?;
             split.commit += commit.elapsed().as_secs_f64();
-            let header = &built.block.header;
+            let header = &block.header;
             let expected = &self.blocks[safe.number as usize];
             eyre::ensure!(
                 header.hash() == expected.header.hash_slow(),
@@ -371,6 +373,7 @@ impl SourceChain {
             };
             chain.0.insert(safe.number, (safe, attrs.transactions));
         }
+        db.wait_persisted()?;
         split.total = started.elapsed().as_secs_f64();
         Ok(Derived { total: split.total, pipeline: in_pipeline, split })
     }

@@ -61,6 +61,9 @@ pub struct ImportTimings {
     pub recover: Duration,
     /// Executing the transactions.
     pub execute: Duration,
+    /// Waiting, after execution, for the parent block's write to finish (it is written on
+    /// another thread while this block executes: `Database::commit_block_in_background`).
+    pub parent_write: Duration,
     /// The state root of the changes.
     pub state_root: Duration,
 }
@@ -79,7 +82,8 @@ pub struct BuiltBlock {
 }
 
 impl EvmConfig {
-    /// Builds the child of `parent`, which must be the database head: the L1 attributes
+    /// Builds the child of `parent`, which must be the database tip (`Database::tip`: the head,
+    /// or the block being written on top of it): the L1 attributes
     /// deposit, `attrs.deposits`, then `pool_txs` in order while they fit and are valid.
     ///
     /// # Errors
@@ -104,7 +108,7 @@ impl EvmConfig {
         pool_txs: Vec<Recovered<OpTxEnvelope>>,
         next_round: Option<NextRound<'_>>,
     ) -> Result<BuiltBlock> {
-        let head = db.head();
+        let head = db.tip();
         // By hash: a rewound and rebuilt chain can have another block at the same height.
         if parent.number != head.number || parent.hash() != head.hash() {
             return Err(ExecutionError::NotChildOfHead {
@@ -163,10 +167,17 @@ impl EvmConfig {
         rejected: Vec<(B256, String)>,
         execute: Duration,
     ) -> Result<BuiltBlock> {
+        let waiting = Instant::now();
+        db.wait_persisted()?;
+        let parent_write = waiting.elapsed();
         let rooting = Instant::now();
         let root = db.state_root_prefetched(&output.diff, output.prefetched.as_deref())?;
-        let timings =
-            ImportTimings { recover: Duration::ZERO, execute, state_root: rooting.elapsed() };
+        let timings = ImportTimings {
+            recover: Duration::ZERO,
+            execute,
+            parent_write,
+            state_root: rooting.elapsed(),
+        };
         fill_header(&mut header, &output, &included, root.root, self);
         let (body, senders) = included.into_iter().map(|tx| tx.into_parts()).unzip();
         let block = ExecutedBlock {
@@ -179,7 +190,8 @@ impl EvmConfig {
         Ok(BuiltBlock { block, root, rejected, timings })
     }
 
-    /// Executes an existing block on top of the head and checks it against its header.
+    /// Executes an existing block on top of the tip (`Database::tip`) and checks it against
+    /// its header.
     ///
     /// # Errors
     ///
@@ -229,7 +241,7 @@ impl EvmConfig {
         senders: Option<&SenderCache>,
     ) -> Result<(ExecutedBlock, StateRootOutput, ImportTimings)> {
         let header = &block.header;
-        let head = db.head();
+        let head = db.tip();
         if header.number != head.number + 1 || header.parent_hash != head.hash() {
             return Err(ExecutionError::NotChildOfHead {
                 number: header.number,
@@ -286,6 +298,9 @@ impl EvmConfig {
         let executing = Instant::now();
         let (output, included, _) = self.run(db, header, txs, true)?;
         timings.execute = executing.elapsed();
+        let waiting = Instant::now();
+        db.wait_persisted()?;
+        timings.parent_write = waiting.elapsed();
         let rooting = Instant::now();
         let root = db.state_root_prefetched(&output.diff, output.prefetched.as_deref())?;
         timings.state_root = rooting.elapsed();

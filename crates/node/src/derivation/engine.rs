@@ -27,11 +27,11 @@ use tributary_protocol::L1BlockInfo;
 pub(crate) trait ExecutionEngine {
     /// Block `number` as derivation sees it, with its non-deposit transactions.
     fn block_info(&self, number: u64) -> Result<Option<(L2BlockInfo, Vec<Bytes>)>, NodeError>;
-    /// The head's number.
+    /// The head's number (the tip's: the newest block built, written or being written).
     fn head_number(&self) -> u64;
     /// Whether the stored block after `attrs.parent` is the block `attrs` describe.
     fn matches(&self, attrs: &PayloadAttributes) -> Result<bool, NodeError>;
-    /// Builds and commits the block `attrs` describe on the head (which must be
+    /// Builds and commits the block `attrs` describe on the tip (which must be
     /// `attrs.parent`). When the batch's transactions do not make a valid block, the block is
     /// built from the deposits alone (Holocene) and `Built::replaced` says so.
     fn build(&self, attrs: &PayloadAttributes) -> Result<Built, NodeError>;
@@ -110,11 +110,16 @@ impl DatabaseEngine {
         txs: Vec<Recovered<OpTxEnvelope>>,
     ) -> Result<Option<L2BlockInfo>, NodeError> {
         let started = std::time::Instant::now();
-        let parent = self
-            .sealer
-            .db
-            .sealed_header(attrs.parent.number)?
-            .ok_or_else(|| NodeError::Task(format!("no block {}", attrs.parent.number)))?;
+        let db = &self.sealer.db;
+        // Usually the tip, which may still be being written.
+        let tip = db.tip();
+        let parent = if tip.number == attrs.parent.number {
+            tip
+        } else {
+            db.wait_persisted()?;
+            db.sealed_header(attrs.parent.number)?
+                .ok_or_else(|| NodeError::Task(format!("no block {}", attrs.parent.number)))?
+        };
         let expected = 1 + attrs.deposits.len() + txs.len();
         let Some(built) = self.sealer.build(&parent, derived_block_attributes(attrs), txs)? else {
             return Err(NodeError::Task("the head moved while building a derived block".into()));
@@ -122,7 +127,7 @@ impl DatabaseEngine {
         if !built.rejected.is_empty() || built.block.body.len() != expected {
             return Ok(None);
         }
-        let Some(block) = self.sealer.commit(built, started, "derived block")? else {
+        let Some(block) = self.sealer.commit_in_background(built, started, "derived block")? else {
             return Err(NodeError::Task("the head moved while committing a derived block".into()));
         };
         Ok(Some(info_of(&self.rollup, &block.header, &block.body)?))
@@ -156,6 +161,7 @@ fn info_of(
 impl ExecutionEngine for DatabaseEngine {
     fn block_info(&self, number: u64) -> Result<Option<(L2BlockInfo, Vec<Bytes>)>, NodeError> {
         let db = &self.sealer.db;
+        db.wait_persisted()?;
         let Some(header) = db.sealed_header(number)? else { return Ok(None) };
         let body = db.body(number)?.unwrap_or_default();
         let txs: Vec<Bytes> =
@@ -164,11 +170,12 @@ impl ExecutionEngine for DatabaseEngine {
     }
 
     fn head_number(&self) -> u64 {
-        self.sealer.db.head_number()
+        self.sealer.db.tip_number()
     }
 
     fn matches(&self, attrs: &PayloadAttributes) -> Result<bool, NodeError> {
         let db = &self.sealer.db;
+        db.wait_persisted()?;
         let number = attrs.parent.number.saturating_add(1);
         let (Some(header), Some(body)) = (db.sealed_header(number)?, db.body(number)?) else {
             return Ok(false);

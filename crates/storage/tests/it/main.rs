@@ -395,7 +395,18 @@ fn commit_with(
     diff: StateDiff,
     root: tributary_storage::StateRootOutput,
 ) -> SealedHeader {
-    let parent = db.head();
+    let block = next_block(db, diff, &root);
+    db.commit_block(&block, root).unwrap();
+    block.header
+}
+
+/// The child of the tip with `diff` and the root in `root`.
+fn next_block(
+    db: &Database,
+    diff: StateDiff,
+    root: &tributary_storage::StateRootOutput,
+) -> ExecutedBlock {
+    let parent = db.tip();
     let header = Header {
         parent_hash: parent.hash(),
         number: parent.number + 1,
@@ -404,13 +415,87 @@ fn commit_with(
         gas_limit: parent.gas_limit,
         ..Default::default()
     };
-    let block = ExecutedBlock {
+    ExecutedBlock {
         header: SealedHeader::new(header),
         body: vec![],
         senders: vec![],
         receipts: vec![],
         state: diff,
-    };
-    db.commit_block(&block, root).unwrap();
-    block.header
+    }
+}
+
+/// A block that bumps the same `count` accounts again (nonce + 1, balance + `seed`) and adds
+/// 1 to one of their slots, every value read from the latest state: what executing the next
+/// block on top of the tip reads.
+fn bump(db: &Database, seed: u64, count: u64) -> StateDiff {
+    let state = db.latest_state();
+    let mut diff = StateDiff::default();
+    for i in 0..count {
+        let address = Address::left_padding_from(&(0xb0_0000 + i).to_be_bytes());
+        let old = state.account(&address).unwrap();
+        let new = match old {
+            Some(old) => {
+                Account { nonce: old.nonce + 1, balance: old.balance + U256::from(seed), ..old }
+            }
+            None => account(seed, 1),
+        };
+        diff.accounts.push(AccountChange { address, old, new: Some(new) });
+        let slot = B256::from(U256::from(i % 3));
+        let value = state.storage(&address, &slot).unwrap();
+        diff.storage.push(StorageChange {
+            address,
+            wiped: false,
+            slots: vec![(slot, value, value + U256::from(1))],
+        });
+    }
+    diff
+}
+
+/// Blocks written in the background while the next one is read and rooted build the chain
+/// inline commits build; each is announced once written, and survives a reopen.
+#[test]
+fn background_commits_build_the_chain_inline_commits_build() {
+    let (background_dir, inline_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let background = open(background_dir.path());
+    let inline = open(inline_dir.path());
+    let announced = std::sync::Arc::new(parking_lot::Mutex::new(Vec::new()));
+    for seed in 1..=12 {
+        // The next block reads the one still being written (through the overlay).
+        let tip = background.tip();
+        assert_eq!(background.latest_state().block_hash(tip.number).unwrap(), Some(tip.hash()));
+        let diff = bump(&background, seed, 300);
+        assert_eq!(diff, bump(&inline, seed, 300), "block {seed} read other values");
+        let root = background.state_root(&diff).unwrap();
+        let block = std::sync::Arc::new(next_block(&background, diff.clone(), &root));
+        let seen = announced.clone();
+        let db = background.clone();
+        background
+            .commit_block_in_background(
+                block.clone(),
+                root,
+                Box::new(move |block, written| {
+                    assert!(written.is_ok());
+                    // Announced only once it is the head, readable as a stored block.
+                    let stored = db.block_hash(block.header.number).unwrap();
+                    seen.lock().push((block.header.number, db.head_number(), stored));
+                }),
+            )
+            .unwrap();
+        assert_eq!(background.tip_number(), seed, "the tip moves at the hand-off");
+        let header = commit(&inline, diff);
+        assert_eq!(header.hash(), block.header.hash(), "block {seed}");
+    }
+    background.wait_persisted().unwrap();
+    assert_eq!(background.head().hash(), inline.head().hash());
+    assert!(background.in_memory_copies_match().unwrap());
+    let announced = announced.lock().clone();
+    assert_eq!(announced.len(), 12);
+    for (number, head, stored) in announced {
+        assert_eq!(head, number, "block {number} announced before it was the head");
+        assert_eq!(stored, background.block_hash(number).unwrap());
+        assert!(stored.is_some());
+    }
+    let head = background.head();
+    drop(background);
+    assert_eq!(open(background_dir.path()).head().hash(), head.hash());
 }
