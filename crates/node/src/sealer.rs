@@ -63,11 +63,18 @@ impl BlockSealer {
         let started = std::time::Instant::now();
         let _writer = self.writer.lock();
         let base_fee = self.evm.chain().next_base_fee(parent, attrs.timestamp);
+        let txs = self.pool_picks(base_fee);
+        let Some(built) = self.build(parent, attrs, txs)? else { return Ok(None) };
+        self.commit_in_background(built, started, "sealed block")
+    }
+
+    /// The pool's best transactions for a block at `base_fee`, but those of the block still
+    /// being written (the pool drops them once it is written).
+    fn pool_picks(&self, base_fee: u64) -> Vec<Recovered<OpTxEnvelope>> {
         let unwritten = self.unwritten.lock().clone();
         let mut txs = self.pool.best_transactions(base_fee);
         txs.retain(|tx| !unwritten.contains(&tx.tx_hash()));
-        let Some(built) = self.build(parent, attrs, txs)? else { return Ok(None) };
-        self.commit_in_background(built, started, "sealed block")
+        txs
     }
 
     /// [`Self::seal`] in rounds (flashblocks): the pool's best transactions now, then every
@@ -501,5 +508,19 @@ mod tests {
         ours.db.wait_persisted().unwrap();
         theirs.db.wait_persisted().unwrap();
         assert_eq!(ours.db.head().hash(), theirs.db.head().hash());
+    }
+
+    /// The block built on one still being written does not pick that block's transactions,
+    /// which the pool holds until the write is done.
+    #[test]
+    fn the_unwritten_blocks_transactions_are_not_picked_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let sealer = sealer(dir.path());
+        let first = sealer.pool.add_raw(&transfer_with_nonce(7, 0)).unwrap();
+        let second = sealer.pool.add_raw(&transfer_with_nonce(7, 1)).unwrap();
+        // Block N (being written) took `first`; block N+1 is picked now.
+        *sealer.unwritten.lock() = Arc::new([first].into_iter().collect());
+        let picked: Vec<B256> = sealer.pool_picks(0).iter().map(|tx| tx.tx_hash()).collect();
+        assert_eq!(picked, vec![second]);
     }
 }
