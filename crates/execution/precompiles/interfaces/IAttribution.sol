@@ -20,6 +20,30 @@ pragma solidity ^0.8.20;
 ///  - `payer` for a msg.value-paid inference is recorded as given; with no value it must have
 ///    escrow and an allowance for the model (IRoyalties.approve), and the caller must be the
 ///    model's owner or one of its operators in both cases.
+///
+/// Batched settlement (`settleBatch`) stores nothing per inference:
+///  - `records` packs the inferences back to back, big-endian, each
+///    `modelId u64 | payer address | tokens u64 | fee u128 | outputHash bytes32 | n u8 |
+///    n x (contributionId u64 | weight u32)` (85 + 12n bytes). `fee` is the fee the operator
+///    quoted, `tokens * pricePerKiloToken / 1000` at the model's price; another price now
+///    rejects the batch (FeeMismatch), so nobody is charged what they were not quoted.
+///  - Every record is checked as `recordInference` checks it (caller is the model's owner or
+///    operator, attributions accepted, in the model's datanets, once each, at most 64, weights
+///    non-zero), each payer's escrow and allowances are checked against its running total over
+///    the batch, and the first bad record rejects the whole batch with
+///    `RecordRejected(index, error)`, `error` being the ABI-encoded error it would raise alone.
+///  - The batch's inferences take consecutive ids; the batch's id is the first of them.
+///  - State written per batch: the inference counter, the batch's Merkle root (one slot, read by
+///    `batchRoot`), each model's lifetime stats, each payer's escrow and allowance, and one
+///    balance credit per distinct recipient with the sum of its shares in the batch (split per
+///    record exactly as a single inference is split; the creator of each record takes that
+///    record's rounding dust). Lifetime `IRoyalties.earnings` counts single settlements and
+///    splits only: the batch's credits are in its `BatchPaid` event and in the node's index.
+///  - Merkle tree: leaf = keccak256(0x00 ++ record bytes), node = keccak256(0x01 ++ left ++
+///    right), leaves padded with zero words to a power of two; a proof is the sibling on each
+///    level, bottom up. `verifyInference` checks one on chain; the node serves proofs
+///    (`attr_getInferenceProof`) and answers `attr_getInference` for batched inferences from its
+///    index of every record (the `getInference` view knows only per-inference settlements).
 interface IAttribution {
     enum ContributionStatus {
         Pending,
@@ -97,6 +121,8 @@ interface IAttribution {
     event ModelPriceChanged(uint64 indexed modelId, uint256 oldPrice, uint256 newPrice);
     event ModelTransferred(uint64 indexed modelId, address indexed from, address indexed to);
     event OperatorChanged(uint64 indexed modelId, address indexed operator, bool allowed);
+    /// @notice A batch was settled: `count` inferences with ids `batchId` to `batchId + count - 1`.
+    event BatchSettled(uint64 indexed batchId, address indexed operator, uint32 count, bytes32 root, uint256 totalFee);
     event InferenceRecorded(
         uint64 indexed inferenceId,
         uint64 indexed modelId,
@@ -127,6 +153,15 @@ interface IAttribution {
     error LengthMismatch(uint256 contributionIds, uint256 weights);
     error ZeroWeight(uint64 contributionId);
     error EmptyBatch();
+    /// @notice settleBatch: record `recordIndex` is cut short.
+    error MalformedBatch(uint256 recordIndex);
+    /// @notice settleBatch: more records than one batch may hold.
+    error BatchTooLarge(uint256 maxRecords);
+    /// @notice settleBatch: record `recordIndex` is invalid; `reason` is the error it raised.
+    error RecordRejected(uint256 recordIndex, bytes reason);
+    /// @notice The quoted fee is not what the model's price gives now.
+    error FeeMismatch(uint64 modelId, uint256 quoted, uint256 fee);
+    error UnknownBatch(uint64 batchId);
     /// @notice msg.value is below the fee.
     error InsufficientPayment(uint256 fee, uint256 value);
     /// @notice The payer's escrow cannot cover the fee.
@@ -170,6 +205,17 @@ interface IAttribution {
     ) external payable returns (uint64 inferenceId);
     /// @notice Settles every inference in one call; msg.value, if any, pays for all of them.
     function recordInferences(Inference[] calldata batch) external payable returns (uint64 firstInferenceId);
+    /// @notice Settles the packed `records` from their payers' escrow, storing one Merkle root
+    /// for all of them (see the notes above). Owner or operator of every record's model.
+    function settleBatch(bytes calldata records) external returns (uint64 batchId);
+    /// @notice The Merkle root of batch `batchId` (its first inference id).
+    function batchRoot(uint64 batchId) external view returns (bytes32);
+    /// @notice Whether `record` (packed as in settleBatch) is record `index` of batch `batchId`,
+    /// by `proof` (siblings bottom up).
+    function verifyInference(uint64 batchId, uint256 index, bytes calldata record, bytes32[] calldata proof)
+        external
+        view
+        returns (bool);
 
     function getDatanet(uint64 datanetId) external view returns (Datanet memory);
     function getContribution(uint64 contributionId) external view returns (Contribution memory);

@@ -11,8 +11,11 @@ pragma solidity ^0.8.20;
 ///    rounded down, to each contribution's contributor;
 ///  - creator (the model's owner): the rest, rounding dust included. With no attribution the data
 ///    share goes to the creator too.
-/// Payouts are credited straight to native balances; no recipient code runs. Every credit also
-/// adds to `earnings(recipient)`. The payer is debited exactly `fee`.
+/// Payouts are credited straight to native balances; no recipient code runs. Every credit of a
+/// single settlement (recordInference, recordInferences, split) also adds to
+/// `earnings(recipient)`; a batch (IAttribution.settleBatch) credits each recipient once, with
+/// only the balance written, and reports the credits in `BatchPaid`. The payer is debited exactly
+/// `fee`.
 /// Decisions the design left open, fixed here:
 ///  - `approve` sets the allowance (it does not add to it); settling an inference lowers it.
 ///  - `split` rejects an empty list, a length mismatch, a zero total weight and zero recipients;
@@ -23,6 +26,8 @@ interface IRoyalties {
     event Approved(address indexed payer, uint64 indexed modelId, uint256 cap);
     /// @notice role: 0 creator, 1 data contributor, 2 operator, 3 protocol.
     event RoyaltyPaid(uint64 indexed inferenceId, address indexed recipient, uint8 role, uint256 amount);
+    /// @notice The credits of one settled batch (IAttribution.settleBatch): each recipient once.
+    event BatchPaid(uint64 indexed batchId, address[] recipients, uint256[] amounts);
     event Split(address indexed payer, uint256 amount, address[] recipients, uint32[] weights);
 
     error InsufficientEscrow(address account, uint256 amount, uint256 escrow);

@@ -42,6 +42,8 @@ pub(crate) fn run(call: &mut Call<'_>, params: &Params) -> Result<Bytes> {
             | Calls::contributionCount(_)
             | Calls::modelCount(_)
             | Calls::inferenceCount(_)
+            | Calls::batchRoot(_)
+            | Calls::verifyInference(_)
     );
     if !payable && !call.value().is_zero() {
         return Err(abi::NotPayable {}.into());
@@ -94,6 +96,16 @@ pub(crate) fn run(call: &mut Call<'_>, params: &Params) -> Result<Bytes> {
                 return Err(abi::EmptyBatch {}.into());
             }
             abi::recordInferencesCall::abi_encode_returns(&record(call, params, &c.batch)?).into()
+        }
+        Calls::settleBatch(c) => {
+            let batch = crate::batched::settle_batch(call, params, &c.records)?;
+            abi::settleBatchCall::abi_encode_returns(&batch).into()
+        }
+        Calls::batchRoot(c) => crate::batched::batch_root(call, c.batchId)?.abi_encode().into(),
+        Calls::verifyInference(c) => {
+            crate::batched::verify_inference(call, c.batchId, c.index, &c.record, &c.proof)?
+                .abi_encode()
+                .into()
         }
         Calls::getDatanet(c) => get_datanet(call, c.datanetId)?.abi_encode().into(),
         Calls::getContribution(c) => get_contribution(call, c.contributionId)?.abi_encode().into(),
@@ -244,16 +256,16 @@ fn register_model(call: &mut Call<'_>, params: &Params, c: abi::registerModelCal
 }
 
 /// What settlement and access checks need of a model.
-struct ModelCore {
-    base: U256,
-    head: U256,
-    owner: Address,
-    data_bps: u16,
-    operator_bps: u16,
-    datanets: Vec<u64>,
+pub(crate) struct ModelCore {
+    pub(crate) base: U256,
+    pub(crate) head: U256,
+    pub(crate) owner: Address,
+    pub(crate) data_bps: u16,
+    pub(crate) operator_bps: u16,
+    pub(crate) datanets: Vec<u64>,
 }
 
-fn model_core(call: &mut Call<'_>, id: u64, with_datanets: bool) -> Result<ModelCore> {
+pub(crate) fn model_core(call: &mut Call<'_>, id: u64, with_datanets: bool) -> Result<ModelCore> {
     let base = mapping(call, U256::from(id), MODEL)?;
     let head = call.sload(SELF, base)?;
     if head.is_zero() {
@@ -325,7 +337,7 @@ fn is_operator(call: &mut Call<'_>, model: u64, operator: Address) -> Result<boo
 }
 
 /// Whether `operator` is allowed on `model`, for callers that already loaded the model.
-fn operator_flag(call: &mut Call<'_>, model: u64, operator: Address) -> Result<bool> {
+pub(crate) fn operator_flag(call: &mut Call<'_>, model: u64, operator: Address) -> Result<bool> {
     let at = operator_slot(call, model, operator)?;
     Ok(!call.sload(SELF, at)?.is_zero())
 }
@@ -432,37 +444,58 @@ fn check_attribution(
         }
         .into());
     }
-    if ids.len() > MAX_ATTRIBUTIONS {
+    let pairs: Vec<(u64, u32)> =
+        ids.iter().copied().zip(inference.weights.iter().copied()).collect();
+    check_attributions(call, model, inference.modelId, &pairs, contribution)
+}
+
+/// Checks `(contribution id, weight)` pairs against `model` (at most [`MAX_ATTRIBUTIONS`],
+/// non-zero weights, each once, accepted, in one of the model's datanets), reading each
+/// contribution through `lookup`; returns the contributors with their weights.
+pub(crate) fn check_attributions(
+    call: &mut Call<'_>,
+    model: &ModelCore,
+    model_id: u64,
+    attributions: &[(u64, u32)],
+    mut lookup: impl FnMut(&mut Call<'_>, u64) -> Result<(Address, u64, u64)>,
+) -> Result<Vec<(Address, u32)>> {
+    if attributions.len() > MAX_ATTRIBUTIONS {
         return Err(abi::TooManyAttributions {
-            count: U256::from(ids.len()),
+            count: U256::from(attributions.len()),
             max: U256::from(MAX_ATTRIBUTIONS),
         }
         .into());
     }
-    let mut seen: Vec<u64> = Vec::with_capacity(ids.len());
-    let mut out = Vec::with_capacity(ids.len());
-    for (id, weight) in ids.iter().zip(&inference.weights) {
-        if *weight == 0 {
-            return Err(abi::ZeroWeight { contributionId: *id }.into());
+    let mut seen: Vec<u64> = Vec::with_capacity(attributions.len());
+    let mut out = Vec::with_capacity(attributions.len());
+    for &(id, weight) in attributions {
+        if weight == 0 {
+            return Err(abi::ZeroWeight { contributionId: id }.into());
         }
-        match seen.binary_search(id) {
-            Ok(_) => return Err(abi::DuplicateContribution { contributionId: *id }.into()),
-            Err(at) => seen.insert(at, *id),
+        match seen.binary_search(&id) {
+            Ok(_) => return Err(abi::DuplicateContribution { contributionId: id }.into()),
+            Err(at) => seen.insert(at, id),
         }
-        let (_, head) = contribution_head(call, *id)?;
-        if bits_u64(head, 224, 8) != STATUS_ACCEPTED {
-            return Err(abi::ContributionNotAccepted { contributionId: *id }.into());
+        let (contributor, datanet, status) = lookup(call, id)?;
+        if status != STATUS_ACCEPTED {
+            return Err(abi::ContributionNotAccepted { contributionId: id }.into());
         }
-        if !model.datanets.contains(&bits_u64(head, 160, 64)) {
+        if !model.datanets.contains(&datanet) {
             return Err(abi::ContributionNotInModelDatanets {
-                contributionId: *id,
-                modelId: inference.modelId,
+                contributionId: id,
+                modelId: model_id,
             }
             .into());
         }
-        out.push((bits_address(head), *weight));
+        out.push((contributor, weight));
     }
     Ok(out)
+}
+
+/// A contribution's contributor, datanet and status, or `UnknownContribution`.
+pub(crate) fn contribution(call: &mut Call<'_>, id: u64) -> Result<(Address, u64, u64)> {
+    let (_, head) = contribution_head(call, id)?;
+    Ok((bits_address(head), bits_u64(head, 160, 64), bits_u64(head, 224, 8)))
 }
 
 /// `keccak256(abi.encode(contributionIds, weights))`.

@@ -17,6 +17,12 @@ pub(crate) const NEW_ACCOUNT: u64 = 25_000;
 pub(crate) const BASE: u64 = 200;
 /// Per 32-byte word of calldata read (CALLDATACOPY's copy cost).
 pub(crate) const CALLDATA_WORD: u64 = 3;
+/// Batched settlement, per record: decoding it, the fee arithmetic and the checks against the
+/// batch's cached state (what the same work costs in EVM opcodes and memory at least).
+pub(crate) const BATCH_RECORD: u64 = 200;
+/// Batched settlement, per attribution: decoding, the duplicate check, the share's MUL and DIV
+/// and adding it to its recipient's credit.
+pub(crate) const BATCH_ATTRIBUTION: u64 = 50;
 /// keccak256 per call site (30) plus per word (6).
 pub(crate) const KECCAK_BASE: u64 = 30;
 pub(crate) const KECCAK_WORD: u64 = 6;

@@ -11,6 +11,7 @@
 //! | `M = keccak(id, 3)` | model: `M+0` owner (0..160), dataBps (160..176), operatorBps (176..192), datanet count (192..200); `M+1` hash; `M+2` price; `M+3` inferences; `M+4` tokens; `M+5` fees; `M+6` URI length, bytes from `keccak(M+6)`; `M+7…` datanet ids, four u64 per slot |
 //! | `keccak(operator, keccak(modelId, 4))` | 1 if an operator |
 //! | `I = keccak(id, 5)` | inference: `I+0` payer (0..160), model (160..224); `I+1` operator (0..160), tokens (160..224), block (224..256); `I+2` fee; `I+3` inference hash; `I+4` attribution hash |
+//! | `keccak(batchId, 6)` | a settled batch's Merkle root (`settleBatch`; the batch id is its first inference id) |
 //!
 //! Royalties (`0x…0A02`): escrow at `keccak(account, 1)`, allowance at
 //! `keccak(modelId, keccak(payer, 2))`, lifetime earnings at `keccak(account, 3)`.
@@ -32,6 +33,7 @@ pub(crate) const CONTRIBUTION: u8 = 2;
 pub(crate) const MODEL: u8 = 3;
 pub(crate) const OPERATOR: u8 = 4;
 pub(crate) const INFERENCE: u8 = 5;
+pub(crate) const BATCH: u8 = 6;
 pub(crate) const ESCROW: u8 = 1;
 pub(crate) const ALLOWANCE: u8 = 2;
 pub(crate) const EARNINGS: u8 = 3;

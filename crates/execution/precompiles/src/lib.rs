@@ -16,6 +16,9 @@
 //! - `layout.rs`: where each record lives in the two accounts' storage (the state root covers
 //!   it, so followers verify it).
 //! - `attribution.rs`, `royalties.rs`: the functions. `settle.rs`: the split arithmetic.
+//! - `batch.rs`: batched settlement's packed record format and Merkle tree (pure);
+//!   `batched.rs`: `settleBatch`, which stores one root per batch and credits each recipient
+//!   once, and the `verifyInference` view. The node indexes the records from each block.
 //!
 //! # Safety rules
 //!
@@ -39,6 +42,7 @@
 //! | storage write | 20000 new slot, 2900 update, 100 no-op or dirty, +2100 when cold (EIP-2200/2929, no refunds) |
 //! | log | 375 + 375 per topic + 8 per byte |
 //! | payout to an account | 2600 cold, 100 warm, +25000 when the account is new |
+//! | batched settlement | 200 per record, 50 per attribution (decoding, checks, split arithmetic) |
 //!
 //! What the native code saves is the interpreter, the ABI re-encoding between contracts and the
 //! CALL per payout; a batch also credits each recipient once. State growth (new slots, new
@@ -46,6 +50,8 @@
 
 mod abi;
 mod attribution;
+mod batch;
+mod batched;
 mod call;
 mod gas;
 mod layout;
@@ -54,6 +60,10 @@ mod settle;
 
 pub use abi::{IAttribution, IRoyalties};
 pub use attribution::{MAX_ATTRIBUTIONS, MAX_MODEL_DATANETS};
+pub use batch::{
+    ATTRIBUTION_LEN, BatchFormatError, InferenceRecord, MAX_BATCH_RECORDS, RECORD_HEAD_LEN,
+    decode_batch, encode_batch, leaf_hash, merkle_proof, merkle_root, node_hash, root_from_proof,
+};
 pub use layout::{ATTRIBUTION_ADDRESS, ROYALTIES_ADDRESS};
 pub use royalties::MAX_SPLIT_RECIPIENTS;
 pub use settle::{MAX_FEE, Payout, Role, RoyaltySplit, inference_fee};

@@ -66,9 +66,15 @@ fn emit<E: SolEvent>(call: &mut Call<'_>, event: &E) -> Result<()> {
     call.log(SELF, event.encode_log_data())
 }
 
-fn allowance_slot(call: &mut Call<'_>, payer: Address, model: u64) -> Result<U256> {
+/// Where `payer`'s allowance for `model` is.
+pub(crate) fn allowance_slot(call: &mut Call<'_>, payer: Address, model: u64) -> Result<U256> {
     let outer = mapping(call, address_key(payer), ALLOWANCE)?;
     nested(call, U256::from(model), outer)
+}
+
+/// Where `account`'s escrow is.
+pub(crate) fn escrow_slot(call: &mut Call<'_>, account: Address) -> Result<U256> {
+    mapping(call, address_key(account), ESCROW)
 }
 
 fn deposit(call: &mut Call<'_>) -> Result<()> {

@@ -1,4 +1,5 @@
 //! Execution tests: the precompiles inside the OP EVM.
 
+mod batched;
 mod harness;
 mod precompiles;

@@ -14,21 +14,21 @@ use tributary_precompiles::{
     ROYALTIES_ADDRESS,
 };
 
-const ALICE: Address = Address::with_last_byte(0xa1); // curator
-const BOB: Address = Address::with_last_byte(0xb0); // contributor
-const CAROL: Address = Address::with_last_byte(0xc0); // contributor
-const DAVE: Address = Address::with_last_byte(0xd0); // model owner
-const ERIN: Address = Address::with_last_byte(0xe0); // operator
-const FRANK: Address = Address::with_last_byte(0xf0); // escrow payer
+pub(crate) const ALICE: Address = Address::with_last_byte(0xa1); // curator
+pub(crate) const BOB: Address = Address::with_last_byte(0xb0); // contributor
+pub(crate) const CAROL: Address = Address::with_last_byte(0xc0); // contributor
+pub(crate) const DAVE: Address = Address::with_last_byte(0xd0); // model owner
+pub(crate) const ERIN: Address = Address::with_last_byte(0xe0); // operator
+pub(crate) const FRANK: Address = Address::with_last_byte(0xf0); // escrow payer
 
 /// 0.002 OPEN per 1k tokens.
-const PRICE: u128 = 2_000_000_000_000_000;
+pub(crate) const PRICE: u128 = 2_000_000_000_000_000;
 
-fn treasury(h: &Harness) -> Address {
+pub(crate) fn treasury(h: &Harness) -> Address {
     h.chain.attribution().treasury
 }
 
-fn ok(outcome: Outcome) -> Outcome {
+pub(crate) fn ok(outcome: Outcome) -> Outcome {
     assert!(outcome.success(), "expected success, got {:?}", outcome.result);
     outcome
 }
@@ -36,7 +36,7 @@ fn ok(outcome: Outcome) -> Outcome {
 /// Datanet 1 (contributions 1 by Bob, 2 by Carol, accepted), datanet 2 (contribution 3 by
 /// Bob, accepted; contribution 4 by Carol, pending), model 1 by Dave on datanet 1 with Erin as
 /// operator: 40% data, 10% operator (plus the chain's 5% protocol).
-fn setup() -> Harness {
+pub(crate) fn setup() -> Harness {
     let mut h = Harness::new(&[ALICE, BOB, CAROL, DAVE, ERIN, FRANK]);
     let z = U256::ZERO;
     assert_eq!(
