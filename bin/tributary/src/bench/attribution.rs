@@ -7,6 +7,12 @@
 //! as one `recordInferences` batch. Figures per inference: gas (the whole transaction, intrinsic
 //! cost included) and wall time of execution plus commit to the in-memory state. Gas is free
 //! (base fee zero) so balances never limit the run.
+//!
+//! Then batched settlement (`settleBatch`): a batch of `--inferences` records with 8
+//! attributions each over 50 distinct contributors, paid from the escrow of 10 payers, and one
+//! record alone; per-inference gas beside the 100-inference `recordInferences` batch of the
+//! same shape, and the share of a 0.0016 OPEN fee that gas takes at the chain's base-fee floor
+//! (`minBaseFee`) and at 1 gwei.
 
 use alloy::{
     primitives::{Address, B256, Bytes, TxKind, U256},
@@ -22,7 +28,10 @@ use revm::{
 use std::{sync::Arc, time::Instant};
 use tributary_chainspec::ChainSpec;
 use tributary_evm::EvmConfig;
-use tributary_precompiles::{ATTRIBUTION_ADDRESS, IAttribution as A, ROYALTIES_ADDRESS};
+use tributary_precompiles::{
+    ATTRIBUTION_ADDRESS, IAttribution as A, IRoyalties as R, InferenceRecord, ROYALTIES_ADDRESS,
+    encode_batch,
+};
 
 #[derive(Debug, Args)]
 pub(crate) struct AttributionArgs {
@@ -250,6 +259,83 @@ pub(crate) fn run(args: AttributionArgs) -> eyre::Result<()> {
                 }
             }
         }
+    }
+    batched(&mut native, n, single_gas[&(8, true)])?;
+    Ok(())
+}
+
+/// Payers of the batched case.
+const PAYERS: u64 = 10;
+/// Distinct contributors the batched case's attributions are spread over.
+const BATCH_CONTRIBUTORS: u64 = 50;
+
+/// Record `i` of the batched case: 8 of the 50 distinct contributors' contributions (ids 65 on),
+/// one of the 10 payers.
+fn batch_record(i: u64) -> InferenceRecord {
+    InferenceRecord {
+        model_id: 1,
+        payer: payer(i % PAYERS),
+        tokens: TOKENS,
+        fee: u128::from(TOKENS * PRICE / 1000),
+        output_hash: B256::from(U256::from(1_000_000 + i)),
+        attributions: (0..8)
+            .map(|k| (65 + (i * 8 + k) % BATCH_CONTRIBUTORS, 1 + k as u32))
+            .collect(),
+    }
+}
+
+fn payer(i: u64) -> Address {
+    Address::left_padding_from(&(0x9000 + i).to_be_bytes())
+}
+
+/// The batched case on the precompile (see the module docs).
+fn batched(chain: &mut Chain, n: usize, recorded_single: f64) -> eyre::Result<()> {
+    let to = TxKind::Call(ROYALTIES_ADDRESS);
+    for i in 0..PAYERS {
+        let who = payer(i);
+        chain.fund(who);
+        chain.send(who, to, U256::from(10u128.pow(21)), R::depositCall {}.abi_encode())?;
+        chain.send(
+            who,
+            to,
+            U256::ZERO,
+            R::approveCall { modelId: 1, cap: U256::MAX }.abi_encode(),
+        )?;
+    }
+    let attribution = TxKind::Call(ATTRIBUTION_ADDRESS);
+    let mut settle = |records: &[InferenceRecord]| -> eyre::Result<(f64, f64)> {
+        let call = A::settleBatchCall { records: encode_batch(records).into() };
+        let started = Instant::now();
+        let (_, gas) = chain.send(OWNER, attribution, U256::ZERO, call.abi_encode())?;
+        let per = records.len() as f64;
+        Ok((gas as f64 / per, started.elapsed().as_secs_f64() / per))
+    };
+    let records: Vec<InferenceRecord> = (0..n as u64).map(batch_record).collect();
+    let (batch_gas, batch_time) = settle(&records)?;
+    let (one_gas, one_time) = settle(&[batch_record(n as u64)])?;
+    println!();
+    println!(
+        "settleBatch, 8 attributions over {BATCH_CONTRIBUTORS} contributors, {PAYERS} payers:"
+    );
+    println!(
+        "  batch of {n}: {batch_gas:.0} gas per inference ({:.1} us); one alone: {one_gas:.0} gas \
+         ({:.1} us); recordInference alone: {recorded_single:.0} gas",
+        batch_time * 1e6,
+        one_time * 1e6,
+    );
+    let fee = (TOKENS * PRICE / 1000) as f64;
+    let spec = ChainSpec::dev();
+    // An idle chain's base fee falls to its floor, where the dev chain sits most of the time.
+    let floor = spec.fees().min_base_fee as f64;
+    for (label, price) in [("the dev chain's base-fee floor", floor), ("1 gwei", 1e9)] {
+        println!(
+            "  share of a {:.4} OPEN fee taken by settlement gas at {label} ({price:.0} wei): \
+             batched {:.4}%, alone {:.4}%, recordInference alone {:.4}%",
+            fee / 1e18,
+            batch_gas * price / fee * 100.0,
+            one_gas * price / fee * 100.0,
+            recorded_single * price / fee * 100.0,
+        );
     }
     Ok(())
 }
