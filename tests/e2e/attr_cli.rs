@@ -95,5 +95,80 @@ fn cli_runs_the_whole_flow() {
     // a refused write explains the custom error
     let err = attr_fails(&url, &["set-price", "--model", "9", "--price", "1"]);
     assert!(err.contains("UnknownModel"), "{err}");
+    settles_a_batch_and_proves_its_records(&node, dir.path());
     drop(node);
+}
+
+/// `attr settle-batch` from a JSON file, then each record read back from the node's index and
+/// proved against the stored root through the precompile's `verifyInference`.
+fn settles_a_batch_and_proves_its_records(node: &NodeProcess, dir: &std::path::Path) {
+    use alloy::{
+        primitives::{B256, Bytes, U256},
+        sol_types::SolCall,
+    };
+    use tributary_precompiles::{ATTRIBUTION_ADDRESS, IAttribution as A};
+    let url = node.url.as_str();
+    attr(url, &["approve", "--model", "1", "--cap", "1000000000000000000"]);
+    let file = dir.join("records.json");
+    let output = |n: u8| format!("0x{}", format!("{n:02x}").repeat(32));
+    let records = serde_json::json!([
+        { "model": 1, "payer": DEV0, "tokens": 800, "outputHash": output(1),
+          "attributions": [{ "contribution": 1, "weight": 3 }] },
+        { "model": 1, "payer": DEV0, "tokens": 1000, "outputHash": output(2),
+          "attributions": [], "fee": "2000000000000000" },
+        { "model": 1, "payer": DEV0, "tokens": 5, "outputHash": output(3),
+          "attributions": [{ "contribution": 1, "weight": 1 }] },
+    ]);
+    std::fs::write(&file, records.to_string()).unwrap();
+    let settled = attr(url, &["settle-batch", "--file", file.to_str().unwrap()]);
+    assert_eq!(settled["id"], 2, "the batch id is its first inference id: {settled}");
+
+    let second = attr(url, &["inference", "--id", "3"]);
+    assert_eq!(
+        (second["batchId"].as_str(), second["batchIndex"].as_str()),
+        (Some("0x2"), Some("0x1"))
+    );
+    assert_eq!(second["tokens"], "0x3e8");
+    assert_eq!(second["fee"], "0x71afd498d0000", "{second}");
+    assert_eq!(second["inferenceHash"].as_str(), Some(output(2).as_str()));
+    let alone = attr(url, &["inference", "--id", "1"]);
+    assert!(alone.get("batchId").is_none(), "settled alone: read from its own slots");
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    for id in 2..=4u64 {
+        let proof = attr(url, &["inference-proof", "--id", &id.to_string()]);
+        let record: Bytes = proof["record"].as_str().unwrap().parse().unwrap();
+        let siblings: Vec<B256> = serde_json::from_value(proof["proof"].clone()).unwrap();
+        let verify = |record: Bytes| {
+            let call = A::verifyInferenceCall {
+                batchId: 2,
+                index: U256::from(id - 2),
+                record,
+                proof: siblings.clone(),
+            };
+            let request = serde_json::json!({
+                "to": ATTRIBUTION_ADDRESS,
+                "data": Bytes::from(call.abi_encode()),
+            });
+            let out = runtime.block_on(node.rpc("eth_call", vec![request, "latest".into()]));
+            let out: Bytes = out.as_str().unwrap().parse().unwrap();
+            A::verifyInferenceCall::abi_decode_returns(&out).unwrap()
+        };
+        assert!(verify(record.clone()), "record {id} proves against the stored root");
+        let mut tampered = record.to_vec();
+        tampered[30] ^= 1; // tokens
+        assert!(!verify(tampered.into()), "a tampered record {id} does not");
+    }
+    let missing = attr_fails(url, &["inference-proof", "--id", "1"]);
+    assert!(missing.contains("not settled in a batch"), "{missing}");
+
+    // A bad record refuses the whole batch and names it.
+    let bad = serde_json::json!([
+        { "model": 1, "payer": DEV0, "tokens": 10, "outputHash": output(4) },
+        { "model": 1, "payer": DEV0, "tokens": 10, "outputHash": output(5),
+          "attributions": [{ "contribution": 7, "weight": 1 }] },
+    ]);
+    std::fs::write(&file, bad.to_string()).unwrap();
+    let err = attr_fails(url, &["settle-batch", "--file", file.to_str().unwrap()]);
+    assert!(err.contains("record 1 of the batch") && err.contains("UnknownContribution"), "{err}");
 }

@@ -19,7 +19,8 @@ use jsonrpsee::{
 use serde_json::{Value, json};
 use std::time::Duration;
 use tributary_precompiles::{
-    ATTRIBUTION_ADDRESS, IAttribution as A, IRoyalties as R, ROYALTIES_ADDRESS,
+    ATTRIBUTION_ADDRESS, IAttribution as A, IRoyalties as R, InferenceRecord, ROYALTIES_ADDRESS,
+    encode_batch,
 };
 use tributary_primitives::OpTxEnvelope;
 
@@ -145,6 +146,25 @@ enum AttrCommand {
         #[arg(long)]
         value: Option<U256>,
     },
+    /// Settle many inferences in one transaction from a JSON file (owner or operator of
+    /// every record's model; each payer's escrow pays): a list of
+    /// `{"model", "payer", "tokens", "outputHash", "attributions": [{"contribution", "weight"}],
+    /// "fee"}`, `fee` (wei, decimal or hex) being optional: without it the model's current
+    /// price gives it.
+    SettleBatch {
+        #[arg(long)]
+        file: std::path::PathBuf,
+    },
+    /// Show an inference (settled alone or in a batch).
+    Inference {
+        #[arg(long)]
+        id: u64,
+    },
+    /// Show a batched inference's Merkle proof against its batch's root.
+    InferenceProof {
+        #[arg(long)]
+        id: u64,
+    },
     /// Show a model.
     Model {
         #[arg(long)]
@@ -186,6 +206,45 @@ pub(crate) async fn run(args: AttrArgs) -> eyre::Result<()> {
             });
             Ok(())
         }
+        AttrCommand::Inference { id } => {
+            let inference = cli.rpc("attr_getInference", vec![json!(format!("{id:#x}"))]).await?;
+            if inference.is_null() {
+                bail!("inference {id} does not exist");
+            }
+            cli.show(&inference, || {
+                format!(
+                    "inference {id}: {}",
+                    serde_json::to_string_pretty(&inference).unwrap_or_default()
+                )
+            });
+            Ok(())
+        }
+        AttrCommand::InferenceProof { id } => {
+            let proof = cli.rpc("attr_getInferenceProof", vec![json!(format!("{id:#x}"))]).await?;
+            if proof.is_null() {
+                bail!("inference {id} was not settled in a batch (or does not exist)");
+            }
+            cli.show(&proof, || {
+                format!(
+                    "inference {id}, record {} of batch {}: {}",
+                    proof["index"],
+                    proof["batchId"],
+                    serde_json::to_string_pretty(&proof).unwrap_or_default()
+                )
+            });
+            Ok(())
+        }
+        AttrCommand::SettleBatch { file } => {
+            let text = std::fs::read_to_string(&file)
+                .wrap_err_with(|| format!("cannot read {}", file.display()))?;
+            let entries: Value = serde_json::from_str(&text)
+                .wrap_err_with(|| format!("{} is not JSON", file.display()))?;
+            let records = cli.batch_records(&entries).await?;
+            let count = records.len();
+            let data = A::settleBatchCall { records: encode_batch(&records).into() }.abi_encode();
+            let what = if count == 1 { "1 inference settled" } else { "batch settled" };
+            cli.send(ATTRIBUTION_ADDRESS, U256::ZERO, data, what).await
+        }
         write => cli.write(write).await,
     }
 }
@@ -214,13 +273,106 @@ impl Cli {
     }
 
     async fn write(&self, command: AttrCommand) -> eyre::Result<()> {
+        let (to, value, data, what) = calldata(command);
+        self.send(to, value, data, what).await
+    }
+
+    /// The records of a `settle-batch` file; a record without `fee` gets its model's price.
+    async fn batch_records(&self, entries: &Value) -> eyre::Result<Vec<InferenceRecord>> {
+        let entries = entries.as_array().ok_or_else(|| eyre!("expected a JSON list of records"))?;
+        if entries.is_empty() {
+            bail!("the file holds no records");
+        }
+        let mut prices: std::collections::HashMap<u64, U256> = Default::default();
+        let mut records = Vec::with_capacity(entries.len());
+        for (index, entry) in entries.iter().enumerate() {
+            let field =
+                |name: &str| entry.get(name).ok_or_else(|| eyre!("record {index}: no \"{name}\""));
+            let number = |name: &str| -> eyre::Result<u64> {
+                let value = field(name)?;
+                value
+                    .as_u64()
+                    .or_else(|| value.as_str().and_then(|s| s.parse().ok()))
+                    .ok_or_else(|| eyre!("record {index}: \"{name}\" is not a number"))
+            };
+            let parsed = |name: &str| -> eyre::Result<String> {
+                Ok(field(name)?
+                    .as_str()
+                    .ok_or_else(|| eyre!("record {index}: \"{name}\" is not a string"))?
+                    .to_string())
+            };
+            let model = number("model")?;
+            let tokens = number("tokens")?;
+            let payer: Address =
+                parsed("payer")?.parse().wrap_err_with(|| format!("record {index}: payer"))?;
+            let output_hash: B256 = parsed("outputHash")?
+                .parse()
+                .wrap_err_with(|| format!("record {index}: outputHash"))?;
+            let mut attributions = Vec::new();
+            for attribution in
+                entry.get("attributions").and_then(Value::as_array).into_iter().flatten()
+            {
+                let id = attribution.get("contribution").and_then(Value::as_u64);
+                let weight = attribution.get("weight").and_then(Value::as_u64);
+                let (Some(id), Some(weight)) = (id, weight) else {
+                    bail!("record {index}: an attribution needs \"contribution\" and \"weight\"");
+                };
+                let weight = u32::try_from(weight)
+                    .map_err(|_| eyre!("record {index}: weight {weight} is above 2^32"))?;
+                attributions.push((id, weight));
+            }
+            let fee = match entry.get("fee") {
+                Some(fee) => {
+                    let text = fee.as_str().map(str::to_string).unwrap_or_else(|| fee.to_string());
+                    text.parse::<U256>().wrap_err_with(|| format!("record {index}: fee"))?
+                }
+                None => {
+                    let price = match prices.get(&model) {
+                        Some(price) => *price,
+                        None => {
+                            let found = self
+                                .rpc("attr_getModel", vec![json!(format!("{model:#x}"))])
+                                .await?;
+                            if found.is_null() {
+                                bail!("record {index}: model {model} does not exist");
+                            }
+                            let price: U256 =
+                                found["pricePerKiloToken"].as_str().unwrap_or("0x0").parse()?;
+                            prices.insert(model, price);
+                            price
+                        }
+                    };
+                    U256::from(tokens) * price / U256::from(1000)
+                }
+            };
+            let fee = u128::try_from(fee)
+                .map_err(|_| eyre!("record {index}: a fee above 2^128 wei cannot be settled"))?;
+            records.push(InferenceRecord {
+                model_id: model,
+                payer,
+                tokens,
+                fee,
+                output_hash,
+                attributions,
+            });
+        }
+        Ok(records)
+    }
+
+    /// Signs and sends a write, waits for its receipt and reports it.
+    async fn send(
+        &self,
+        to: Address,
+        value: U256,
+        data: Vec<u8>,
+        what: &'static str,
+    ) -> eyre::Result<()> {
         let key: PrivateKeySigner = self
             .key
             .as_deref()
             .ok_or_else(|| eyre!("writes need --private-key or TRIBUTARY_PRIVATE_KEY"))?
             .parse()
             .wrap_err("bad private key")?;
-        let (to, value, data, what) = calldata(command);
         let from = key.address();
         let chain_id = hex_u64(&self.rpc("eth_chainId", vec![]).await?)?;
         let nonce = hex_u64(
@@ -354,8 +506,12 @@ fn calldata(command: AttrCommand) -> (Address, U256, Vec<u8>, &'static str) {
                 "inference recorded",
             )
         }
-        AttrCommand::Model { .. } | AttrCommand::Earnings { .. } => {
-            unreachable!("reads are handled before")
+        AttrCommand::Model { .. }
+        | AttrCommand::Earnings { .. }
+        | AttrCommand::Inference { .. }
+        | AttrCommand::InferenceProof { .. }
+        | AttrCommand::SettleBatch { .. } => {
+            unreachable!("reads and batches are handled before")
         }
     }
 }
@@ -372,6 +528,7 @@ fn new_id(receipt: &Value) -> Option<u64> {
             A::ContributionSubmitted::SIGNATURE_HASH,
             A::ModelRegistered::SIGNATURE_HASH,
             A::InferenceRecorded::SIGNATURE_HASH,
+            A::BatchSettled::SIGNATURE_HASH,
         ];
         if !indexed.contains(&first) {
             return None;
@@ -387,6 +544,14 @@ fn explain(err: ClientError) -> String {
     else {
         return obj.message().to_string();
     };
+    if let Ok(A::IAttributionErrors::RecordRejected(rejected)) =
+        A::IAttributionErrors::abi_decode(&data)
+    {
+        let reason = A::IAttributionErrors::abi_decode(&rejected.reason)
+            .map(|inner| format!("{inner:?}"))
+            .unwrap_or_else(|_| format!("{}", rejected.reason));
+        return format!("reverted: record {} of the batch: {reason}", rejected.recordIndex);
+    }
     if let Ok(e) = A::IAttributionErrors::abi_decode(&data) {
         return format!("reverted: {e:?}");
     }

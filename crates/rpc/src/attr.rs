@@ -1,5 +1,8 @@
 //! The `attr_` namespace: the Attribution and Royalties records as JSON, read from state at a
-//! block by calling the precompiles' views, so the answers always match the chain.
+//! block by calling the precompiles' views, so the answers always match the chain. Inferences
+//! settled in a batch (`settleBatch`) keep no state of their own: they are read from the node's
+//! index of settled batches, as of the head, and `attr_getInferenceProof` proves one against
+//! the root the state keeps.
 
 use crate::{RpcError, RpcResult, eth::EthHandler};
 use alloy::{
@@ -8,11 +11,17 @@ use alloy::{
     rpc::types::TransactionRequest,
     sol_types::{SolCall, SolInterface},
 };
+use alloy::{
+    primitives::{B256, keccak256},
+    sol_types::SolValue,
+};
 use jsonrpsee::proc_macros::rpc;
 use serde_json::{Value, json};
 use tributary_precompiles::{
-    ATTRIBUTION_ADDRESS, IAttribution as A, IRoyalties as R, ROYALTIES_ADDRESS,
+    ATTRIBUTION_ADDRESS, IAttribution as A, IRoyalties as R, InferenceRecord, ROYALTIES_ADDRESS,
+    decode_batch, leaf_hash, merkle_proof,
 };
+use tributary_storage::SettledBatch;
 
 /// Most models one `attr_listModels` page holds.
 pub const MAX_PAGE: u64 = 100;
@@ -37,13 +46,19 @@ pub trait AttrApi {
         contribution_id: U64,
         block: Option<BlockId>,
     ) -> RpcResult<Option<Value>>;
-    /// A settled inference, or null.
+    /// A settled inference, or null. One settled in a batch is read from the node's index
+    /// (as of the head) and also shows its batch and attributions.
     #[method(name = "getInference")]
     async fn get_inference(
         &self,
         inference_id: U64,
         block: Option<BlockId>,
     ) -> RpcResult<Option<Value>>;
+    /// An inference settled in a batch, with its Merkle proof against the batch's root
+    /// (`IAttribution.verifyInference` checks it on chain); null for an unknown id or one
+    /// settled alone.
+    #[method(name = "getInferenceProof")]
+    async fn get_inference_proof(&self, inference_id: U64) -> RpcResult<Option<Value>>;
     /// Models `offset + 1 ..= offset + limit` (ids start at 1; `limit` at most 100).
     #[method(name = "listModels")]
     async fn list_models(
@@ -66,7 +81,82 @@ pub(crate) struct AttrHandler {
     pub(crate) eth: EthHandler,
 }
 
+/// An inference found in the index of settled batches.
+struct Batched {
+    batch: SettledBatch,
+    /// Its position in the batch.
+    index: usize,
+    /// Every record of the batch, with its bytes.
+    records: Vec<(InferenceRecord, Bytes)>,
+}
+
+impl Batched {
+    fn record(&self) -> &InferenceRecord {
+        &self.records[self.index].0
+    }
+
+    fn record_bytes(&self) -> &Bytes {
+        &self.records[self.index].1
+    }
+
+    fn leaves(&self) -> Vec<B256> {
+        self.records.iter().map(|(_, bytes)| leaf_hash(bytes)).collect()
+    }
+
+    /// The inference as `attr_getInference` shows it.
+    fn json(&self) -> Value {
+        let record = self.record();
+        let (ids, weights): (Vec<u64>, Vec<u32>) = record.attributions.iter().copied().unzip();
+        let attribution_hash = keccak256((ids.clone(), weights.clone()).abi_encode_params());
+        json!({
+            "id": U64::from(self.batch.id + self.index as u64),
+            "modelId": U64::from(record.model_id),
+            "payer": record.payer,
+            "operator": self.batch.operator,
+            "tokens": U64::from(record.tokens),
+            "fee": U256::from(record.fee),
+            "inferenceHash": record.output_hash,
+            "attributionHash": attribution_hash,
+            "contributionIds": ids.iter().map(|id| U64::from(*id)).collect::<Vec<_>>(),
+            "weights": weights,
+            "blockNumber": U64::from(self.batch.block_number),
+            "transactionIndex": U64::from(self.batch.tx_index),
+            "batchId": U64::from(self.batch.id),
+            "batchIndex": U64::from(self.index as u64),
+        })
+    }
+}
+
 impl AttrHandler {
+    /// Inference `id` from the index of settled batches.
+    async fn batched(&self, id: u64) -> RpcResult<Option<Batched>> {
+        let db = self.eth.ctx.db.clone();
+        let found = tokio::task::spawn_blocking(move || -> Result<Option<Batched>, RpcError> {
+            let Some(batch) = db.inference_batch_at_or_below(id).map_err(RpcError::internal)?
+            else {
+                return Ok(None);
+            };
+            let Ok(decoded) = decode_batch(&batch.records) else {
+                return Err(RpcError::internal(format!("batch {} does not decode", batch.id)));
+            };
+            let index = (id - batch.id) as usize;
+            if index >= decoded.len() {
+                return Ok(None);
+            }
+            let records = decoded
+                .into_iter()
+                .map(|(record, range)| {
+                    let bytes = batch.records.slice(range);
+                    (record, bytes)
+                })
+                .collect();
+            Ok(Some(Batched { batch, index, records }))
+        })
+        .await
+        .map_err(RpcError::internal)??;
+        Ok(found)
+    }
+
     /// Calls a view; `Ok(None)` when it reverts with one of the precompile's errors (an
     /// unknown id).
     async fn view<C: SolCall + Send + 'static>(
@@ -168,7 +258,11 @@ impl AttrApiServer for AttrHandler {
         block: Option<BlockId>,
     ) -> RpcResult<Option<Value>> {
         let call = A::getInferenceCall { inferenceId: inference_id.to() };
-        Ok(self.view(ATTRIBUTION_ADDRESS, call, block).await?.map(|i| {
+        let Some(i) = self.view(ATTRIBUTION_ADDRESS, call, block).await? else {
+            let found = self.batched(inference_id.to()).await?;
+            return Ok(found.map(|found| found.json()));
+        };
+        Ok(Some({
             json!({
                 "id": inference_id,
                 "modelId": U64::from(i.modelId),
@@ -181,6 +275,22 @@ impl AttrApiServer for AttrHandler {
                 "blockNumber": U64::from(i.blockNumber),
             })
         }))
+    }
+
+    async fn get_inference_proof(&self, inference_id: U64) -> RpcResult<Option<Value>> {
+        let Some(found) = self.batched(inference_id.to()).await? else { return Ok(None) };
+        let leaves = found.leaves();
+        let proof = merkle_proof(&leaves, found.index).unwrap_or_default();
+        let record = found.record_bytes().clone();
+        Ok(Some(json!({
+            "inferenceId": inference_id,
+            "batchId": U64::from(found.batch.id),
+            "index": U64::from(found.index as u64),
+            "record": record,
+            "root": found.batch.root,
+            "proof": proof,
+            "inference": found.json(),
+        })))
     }
 
     async fn list_models(

@@ -176,6 +176,7 @@ impl Database {
             senders: Vec::new(),
             receipts: Vec::new(),
             state: diff,
+            batches: vec![],
         };
         let mut batch = rocksdb::WriteBatch::default();
         let meta = self.cf(cf::META);

@@ -23,6 +23,9 @@
 //! - **Prefetched leaves**: while a block executes, a worker reads the trie leaves its state
 //!   root will need (the siblings under each read key's bottom branch), so the root mostly
 //!   hashes (`prefetch.rs`).
+//! - **Settled batches**: the packed records of every `settleBatch` by batch id, with the
+//!   block and transaction that settled them; the state keeps only each batch's Merkle root,
+//!   so this answers per-inference lookups and proofs (`batches.rs`).
 //! - **Hot state**: accounts, slots and code the latest-state readers (execution, the pool)
 //!   asked for or the newest blocks wrote, held in memory across blocks and updated with every
 //!   write (`hot_state.rs`).
@@ -52,6 +55,7 @@
 //! history lookup, and reads through the hot state; the pool uses it too, for the newest nonce
 //! and balance, since it re-checks them under its own lock after every block.
 
+mod batches;
 mod db;
 mod error;
 mod hot_state;
@@ -63,6 +67,7 @@ mod tables;
 mod trie_source;
 mod write;
 
+pub use batches::SettledBatch;
 pub use db::{Database, DatabaseConfig, StoredTxLocation};
 pub use error::{Result, StorageError};
 pub use persist::OnWritten;

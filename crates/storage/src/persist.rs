@@ -263,6 +263,7 @@ mod tests {
             senders: vec![],
             receipts: vec![],
             state,
+            batches: vec![],
         }
     }
 

@@ -49,8 +49,12 @@ pub(crate) mod cf {
     /// `keccak(address) ++ nibble path` -> branch node of that account's storage trie.
     pub(crate) const STORAGE_TRIE: &str = "storage_trie";
 
+    /// `batch id` (its first inference id) -> `number ++ tx index (u32) ++ operator ++ root ++
+    /// packed records`: every batch `settleBatch` settled, outside the state trie.
+    pub(crate) const INFERENCE_BATCHES: &str = "inference_batches";
+
     /// Every column family, in creation order.
-    pub(crate) const ALL: [&str; 19] = [
+    pub(crate) const ALL: [&str; 20] = [
         META,
         HEADERS,
         CANONICAL,
@@ -70,6 +74,7 @@ pub(crate) mod cf {
         HASHED_STORAGE,
         ACCOUNT_TRIE,
         STORAGE_TRIE,
+        INFERENCE_BATCHES,
     ];
 }
 

@@ -94,6 +94,8 @@ pub struct ExecutedBlock {
     pub receipts: Vec<Receipt>,
     /// State changes.
     pub state: StateDiff,
+    /// Batches of inference records the block settled, for the index (`batches.rs`).
+    pub batches: Vec<crate::SettledBatch>,
 }
 
 impl Database {
@@ -161,6 +163,7 @@ impl Database {
             batch.put_cf(self.cf(cf::TX_INDEX), tx.trie_hash(), location);
         }
         self.write_state(&mut batch, number, &block.state)?;
+        self.write_batches(&mut batch, &block.batches);
         let (account_nodes, storage_roots) = self.write_hashed_state(&mut batch, root);
         batch.put_cf(self.cf(cf::META), META_HEAD, key);
         self.inner.db.write(batch)?;
@@ -368,6 +371,7 @@ impl Database {
             batch.delete_cf(self.cf(table), key);
         }
         batch.delete_cf(self.cf(cf::BLOCK_NUMBERS), hash);
+        self.unwind_batches(&mut batch, number)?;
 
         for change in &reverse.accounts {
             match &change.new {

@@ -179,13 +179,15 @@ impl EvmConfig {
             state_root: rooting.elapsed(),
         };
         fill_header(&mut header, &output, &included, root.root, self);
-        let (body, senders) = included.into_iter().map(|tx| tx.into_parts()).unzip();
+        let (body, senders): (Vec<_>, _) = included.into_iter().map(|tx| tx.into_parts()).unzip();
+        let batches = self.settled_batches(header.number, &body, &output.receipts);
         let block = ExecutedBlock {
             header: SealedHeader::new(header),
             body,
             senders,
             receipts: output.receipts,
             state: output.diff,
+            batches,
         };
         Ok(BuiltBlock { block, root, rejected, timings })
     }
@@ -314,13 +316,15 @@ impl EvmConfig {
         );
         fill_header(&mut expected, &output, &included, root.root, self);
         check_header(&expected, header, HeaderCheck::Executed).map_err(invalid)?;
-        let (body, senders) = included.into_iter().map(|tx| tx.into_parts()).unzip();
+        let (body, senders): (Vec<_>, _) = included.into_iter().map(|tx| tx.into_parts()).unzip();
+        let batches = self.settled_batches(header.number, &body, &output.receipts);
         let executed = ExecutedBlock {
             header: SealedHeader::new(header.clone()),
             body,
             senders,
             receipts: output.receipts,
             state: output.diff,
+            batches,
         };
         Ok((executed, root, timings))
     }

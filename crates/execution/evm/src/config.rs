@@ -20,11 +20,13 @@ pub const SEQUENCER_FEE_VAULT: Address = address!("42000000000000000000000000000
 
 /// alloy-op-evm's `OpEvmFactory` plus the Attribution and Royalties precompiles, installed in
 /// every EVM whose block timestamp is at or past the chain spec's `attributionTime`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct TributaryEvmFactory {
     inner: OpEvmFactory,
     activation_time: u64,
     params: tributary_precompiles::Params,
+    /// Records of the batches the precompile settled, for the block's index.
+    settled: Arc<tributary_precompiles::SettledRecords>,
 }
 
 impl TributaryEvmFactory {
@@ -35,7 +37,13 @@ impl TributaryEvmFactory {
             inner: OpEvmFactory::default(),
             activation_time: attribution.activation_time,
             params: attribution.into(),
+            settled: Default::default(),
         }
+    }
+
+    /// The records of the batches settled by the EVMs this factory made, by Merkle root.
+    pub fn settled_records(&self) -> &tributary_precompiles::SettledRecords {
+        &self.settled
     }
 
     /// Whether the precompiles exist at `timestamp`.
@@ -49,7 +57,7 @@ impl TributaryEvmFactory {
         timestamp: u64,
     ) {
         if self.attribution_active(timestamp) {
-            tributary_precompiles::install(evm.precompiles_mut(), self.params);
+            tributary_precompiles::install(evm.precompiles_mut(), self.params, &self.settled);
         }
     }
 }

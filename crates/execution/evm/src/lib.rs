@@ -34,6 +34,7 @@
 //! The EVM comes from [`TributaryEvmFactory`], which today is alloy-op-evm's `OpEvmFactory`
 //! unchanged. The Attribution and Royalties precompiles (issue 3) are installed there.
 
+mod batches;
 mod build;
 mod config;
 mod diff;

@@ -25,7 +25,11 @@ const STATUS_PENDING: u64 = 0;
 const STATUS_ACCEPTED: u64 = 1;
 const STATUS_REJECTED: u64 = 2;
 
-pub(crate) fn run(call: &mut Call<'_>, params: &Params) -> Result<Bytes> {
+pub(crate) fn run(
+    call: &mut Call<'_>,
+    params: &Params,
+    settled: &crate::SettledRecords,
+) -> Result<Bytes> {
     let Ok(decoded) = Calls::abi_decode(call.data()) else {
         return Err(Stop::Revert(Bytes::new()));
     };
@@ -98,7 +102,7 @@ pub(crate) fn run(call: &mut Call<'_>, params: &Params) -> Result<Bytes> {
             abi::recordInferencesCall::abi_encode_returns(&record(call, params, &c.batch)?).into()
         }
         Calls::settleBatch(c) => {
-            let batch = crate::batched::settle_batch(call, params, &c.records)?;
+            let batch = crate::batched::settle_batch(call, params, settled, &c.records)?;
             abi::settleBatchCall::abi_encode_returns(&batch).into()
         }
         Calls::batchRoot(c) => crate::batched::batch_root(call, c.batchId)?.abi_encode().into(),

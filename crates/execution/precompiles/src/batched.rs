@@ -28,6 +28,42 @@ use alloy::sol_types::SolEvent;
 use alloy_primitives::{Address, B256, U256, map::HashMap};
 use std::collections::BTreeMap;
 
+/// Batches most recently settled in execution, kept for the node's index.
+const KEPT_BATCHES: usize = 1024;
+
+/// The packed records of batches settled during execution, by Merkle root: the node takes a
+/// block's batches from here when it indexes them (the state keeps only the roots). Any
+/// execution fills it (blocks, calls, gas estimates); the root names the records, so an entry
+/// is right for every block whose `BatchSettled` log carries that root. Bounded: the oldest
+/// entries go first.
+#[derive(Debug, Default)]
+pub struct SettledRecords {
+    inner: std::sync::Mutex<(
+        HashMap<B256, alloy_primitives::Bytes>,
+        std::collections::VecDeque<B256>,
+    )>,
+}
+
+impl SettledRecords {
+    /// The records whose Merkle root is `root`, if a batch with them ran lately.
+    pub fn get(&self, root: &B256) -> Option<alloy_primitives::Bytes> {
+        self.inner.lock().ok()?.0.get(root).cloned()
+    }
+
+    fn insert(&self, root: B256, records: &[u8]) {
+        let Ok(mut inner) = self.inner.lock() else { return };
+        let (map, order) = &mut *inner;
+        if map.insert(root, alloy_primitives::Bytes::copy_from_slice(records)).is_none() {
+            order.push_back(root);
+        }
+        while order.len() > KEPT_BATCHES {
+            if let Some(old) = order.pop_front() {
+                map.remove(&old);
+            }
+        }
+    }
+}
+
 /// A model as the batch uses it, with what the batch adds to its stats.
 struct BatchModel {
     core: ModelCore,
@@ -45,8 +81,14 @@ struct Draw {
     taken: U256,
 }
 
-/// Settles `data`; returns the batch id (its first inference id).
-pub(crate) fn settle_batch(call: &mut Call<'_>, params: &Params, data: &[u8]) -> Result<u64> {
+/// Settles `data`; returns the batch id (its first inference id). The records are kept in
+/// `settled` under their root.
+pub(crate) fn settle_batch(
+    call: &mut Call<'_>,
+    params: &Params,
+    settled: &SettledRecords,
+    data: &[u8],
+) -> Result<u64> {
     let records = decode_batch(data).map_err(|err| -> Stop {
         match err {
             BatchFormatError::Empty => abi::EmptyBatch {}.into(),
@@ -72,7 +114,9 @@ pub(crate) fn settle_batch(call: &mut Call<'_>, params: &Params, data: &[u8]) ->
     }
     call.charge(gas::keccak_cost(65) * inner_nodes(batch.leaves.len()) as u64)?;
     let root = merkle_root(&batch.leaves);
-    batch.commit(call, root)
+    let id = batch.commit(call, root)?;
+    settled.insert(root, data);
+    Ok(id)
 }
 
 #[derive(Default)]

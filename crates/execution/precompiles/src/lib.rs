@@ -64,6 +64,7 @@ pub use batch::{
     ATTRIBUTION_LEN, BatchFormatError, InferenceRecord, MAX_BATCH_RECORDS, RECORD_HEAD_LEN,
     decode_batch, encode_batch, leaf_hash, merkle_proof, merkle_root, node_hash, root_from_proof,
 };
+pub use batched::SettledRecords;
 pub use layout::{ATTRIBUTION_ADDRESS, ROYALTIES_ADDRESS};
 pub use royalties::MAX_SPLIT_RECIPIENTS;
 pub use settle::{MAX_FEE, Payout, Role, RoyaltySplit, inference_fee};
@@ -89,18 +90,28 @@ impl From<&AttributionParams> for Params {
     }
 }
 
-/// Installs both precompiles into an EVM's precompile map.
-pub fn install(precompiles: &mut PrecompilesMap, params: Params) {
-    precompiles.apply_precompile(&ATTRIBUTION_ADDRESS, |_| Some(attribution_precompile(params)));
+/// Installs both precompiles into an EVM's precompile map; settled batches' records go to
+/// `settled`.
+pub fn install(
+    precompiles: &mut PrecompilesMap,
+    params: Params,
+    settled: &std::sync::Arc<SettledRecords>,
+) {
+    let settled = settled.clone();
+    precompiles
+        .apply_precompile(&ATTRIBUTION_ADDRESS, |_| Some(attribution_precompile(params, settled)));
     precompiles.apply_precompile(&ROYALTIES_ADDRESS, |_| Some(royalties_precompile()));
 }
 
 /// The Attribution precompile.
-pub fn attribution_precompile(params: Params) -> DynPrecompile {
+pub fn attribution_precompile(
+    params: Params,
+    settled: std::sync::Arc<SettledRecords>,
+) -> DynPrecompile {
     DynPrecompile::new_stateful(PrecompileId::custom("tributary-attribution"), move |input| {
         let mut call = Call::new(input);
         let result = entry(&mut call, IAttribution::DelegateCallNotAllowed {})
-            .and_then(|()| attribution::run(&mut call, &params));
+            .and_then(|()| attribution::run(&mut call, &params, &settled));
         call.finish(result)
     })
 }

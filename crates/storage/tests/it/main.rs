@@ -297,6 +297,7 @@ fn one_transaction_of_a_body_by_index() {
         senders: vec![Address::ZERO; 3],
         receipts: vec![],
         state: diff,
+        batches: vec![],
     };
     db.commit_block(&block, root).unwrap();
     for (index, tx) in body.iter().enumerate() {
@@ -421,6 +422,7 @@ fn next_block(
         senders: vec![],
         receipts: vec![],
         state: diff,
+        batches: vec![],
     }
 }
 
@@ -498,4 +500,37 @@ fn background_commits_build_the_chain_inline_commits_build() {
     let head = background.head();
     drop(background);
     assert_eq!(open(background_dir.path()).head().hash(), head.hash());
+}
+
+/// Settled batches are indexed with their block, found by any inference id they hold, and
+/// removed when the block is unwound.
+#[test]
+fn settled_batches_are_indexed_with_their_block_and_unwound_with_it() {
+    use tributary_storage::SettledBatch;
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    let settled = |id: u64, block_number: u64| SettledBatch {
+        id,
+        block_number,
+        tx_index: 1,
+        operator: Address::repeat_byte(0x0e),
+        root: B256::repeat_byte(id as u8),
+        records: vec![id as u8; 5].into(),
+    };
+    for (number, batches) in [(1, vec![settled(1, 1), settled(4, 1)]), (2, vec![settled(9, 2)])] {
+        let diff = set(&db, Address::repeat_byte(number as u8), Some(account(1, 0)), &[]);
+        let root = db.state_root(&diff).unwrap();
+        let mut block = next_block(&db, diff, &root);
+        block.batches = batches;
+        db.commit_block(&block, root).unwrap();
+    }
+    assert_eq!(db.inference_batch(4).unwrap(), Some(settled(4, 1)));
+    assert_eq!(db.inference_batch_at_or_below(7).unwrap(), Some(settled(4, 1)));
+    assert_eq!(db.inference_batch_at_or_below(100).unwrap(), Some(settled(9, 2)));
+    assert_eq!(db.inference_batch_at_or_below(0).unwrap(), None);
+    db.unwind(1).unwrap();
+    assert_eq!(db.inference_batch(9).unwrap(), None, "block 2's batch went with it");
+    assert_eq!(db.inference_batch_at_or_below(100).unwrap(), Some(settled(4, 1)));
+    drop(db);
+    assert_eq!(open(dir.path()).inference_batch(1).unwrap(), Some(settled(1, 1)));
 }
