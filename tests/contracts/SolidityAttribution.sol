@@ -21,6 +21,13 @@ import "../../crates/execution/precompiles/interfaces/IRoyalties.sol";
 /// mappings at slots 1 to 5 with the same packed fields at the same offsets. Strings use
 /// Solidity's encoding (short ones inline), and earnings live at slot 6 of this contract rather
 /// than in a separate Royalties account.
+/// `settleBatch` is the precompile's batched settlement with the same packed records, checks,
+/// errors, Merkle tree and events, drawing on this contract's own escrow (`deposit`, `approve`,
+/// `escrowOf`, `allowance`, as IRoyalties has them): every record is checked with what it reads
+/// cached in transient storage for the batch, nothing is stored per inference, escrow and
+/// allowances are written once per payer, each recipient is paid once (a CALL, no earnings
+/// update, as the precompile credits balances only), and the root goes into one slot. BatchPaid
+/// lists the recipients in first-credit order (the precompile sorts them by address).
 /// Settlement works like the precompile's: each inference is checked, recorded and split in
 /// turn (RoyaltyPaid per payout per inference), the payouts are summed per recipient across the
 /// whole call, and each recipient is paid once at the end, followed by the refund. Transient
@@ -576,6 +583,451 @@ contract SolidityAttribution is IAttribution {
             generation := add(tload(key), 1)
             tstore(key, generation)
         }
+    }
+
+    // ---- batched settlement (settleBatch), as the precompile does it ----
+
+    /// @notice Escrow per payer (IRoyalties.escrowOf), drawn on by settleBatch.
+    mapping(address => uint256) public escrowOf; // slot 7
+    /// @notice What each payer allows each model's operators to charge (IRoyalties.allowance).
+    mapping(address => mapping(uint64 => uint256)) public allowance; // slot 8
+    /// @dev Batch id (its first inference id) => Merkle root.
+    mapping(uint64 => bytes32) internal _batchRoots; // slot 9
+
+    /// Contribution cache of the current batch and model: key = T_CONTRIBUTION | id,
+    /// value = generation << 160 | contributor (an accepted contribution in the model's datanets).
+    uint256 private constant T_CONTRIBUTION = 2 << 160;
+    /// Escrow draws of the current batch: key = T_ESCROW | payer, value = generation << 128 | index.
+    uint256 private constant T_ESCROW = 3 << 160;
+    /// Allowance draws of the current batch and model: key = T_ALLOWANCE | payer, as above.
+    uint256 private constant T_ALLOWANCE = 4 << 160;
+    uint256 private constant MAX_BATCH_RECORDS = 4096;
+
+    /// @notice IRoyalties.deposit.
+    function deposit() external payable {
+        escrowOf[msg.sender] += msg.value;
+    }
+
+    /// @notice IRoyalties.approve.
+    function approve(uint64 modelId, uint256 cap) external {
+        allowance[msg.sender][modelId] = cap;
+    }
+
+    /// What one settleBatch call holds in memory.
+    struct BatchState {
+        uint256 batchGeneration; // escrow draws, for the whole call
+        uint256 modelGeneration; // contributions and allowances, per model in turn
+        uint64 modelId; // the model whose fields follow (0: none yet)
+        address owner;
+        uint256 price;
+        uint256 dataBps;
+        uint256 operatorBps;
+        uint256 netCount;
+        bool datanetsLoaded; // s.datanetWords holds this model's datanets
+        uint256 statInferences; // added to the model's stats when the model changes or at the end
+        uint256 statTokens;
+        uint256 statFees;
+        uint256 draws; // escrow entries used
+        address[] drawPayers;
+        uint256[] drawHeld;
+        uint256[] drawTaken;
+        uint256 allowanceDraws;
+        address[] allowancePayers;
+        uint64[] allowanceModels;
+        uint256[] allowanceHeld;
+        uint256[] allowanceTaken;
+    }
+
+    function settleBatch(bytes calldata records) external returns (uint64 batchId) {
+        uint256 len = records.length;
+        if (len == 0) revert EmptyBatch();
+        // First pass: the record count and the attribution total, for the scratch sizes.
+        uint256 count;
+        uint256 attributionTotal;
+        {
+            uint256 pos;
+            while (pos < len) {
+                if (count == MAX_BATCH_RECORDS) revert BatchTooLarge(MAX_BATCH_RECORDS);
+                if (pos + 85 > len) revert MalformedBatch(count);
+                uint256 n = uint8(records[pos + 84]);
+                pos += 85 + 12 * n;
+                if (pos > len) revert MalformedBatch(count);
+                attributionTotal += n;
+                ++count;
+            }
+        }
+        Settlement memory s;
+        s.generation = _nextGeneration();
+        s.recipients = new address[](2 + count + attributionTotal);
+        s.amounts = new uint256[](2 + count + attributionTotal);
+        s.contributors = new address[](MAX_ATTRIBUTIONS);
+        BatchState memory b;
+        b.batchGeneration = s.generation;
+        b.drawPayers = new address[](count);
+        b.drawHeld = new uint256[](count);
+        b.drawTaken = new uint256[](count);
+        b.allowancePayers = new address[](count);
+        b.allowanceModels = new uint64[](count);
+        b.allowanceHeld = new uint256[](count);
+        b.allowanceTaken = new uint256[](count);
+        bytes32[] memory leaves = new bytes32[](count);
+
+        uint256 offset;
+        for (uint256 i; i < count; ) {
+            offset = _settleRecord(s, b, records, offset, i, leaves);
+            unchecked {
+                ++i;
+            }
+        }
+        _flushModelStats(b);
+        for (uint256 i; i < b.draws; ) {
+            escrowOf[b.drawPayers[i]] = b.drawHeld[i] - b.drawTaken[i];
+            unchecked {
+                ++i;
+            }
+        }
+        for (uint256 i; i < b.allowanceDraws; ) {
+            allowance[b.allowancePayers[i]][b.allowanceModels[i]] = b.allowanceHeld[i] - b.allowanceTaken[i];
+            unchecked {
+                ++i;
+            }
+        }
+        bytes32 root = _merkleRoot(leaves);
+        unchecked {
+            batchId = _counters.inferences + 1;
+            _counters.inferences += uint64(count);
+        }
+        _batchRoots[batchId] = root;
+
+        // One credit per recipient, then the events.
+        uint256 recipients = s.count;
+        address[] memory paidTo = new address[](recipients);
+        uint256[] memory amounts = new uint256[](recipients);
+        for (uint256 i; i < recipients; ) {
+            paidTo[i] = s.recipients[i];
+            amounts[i] = s.amounts[i];
+            _send(paidTo[i], amounts[i]);
+            unchecked {
+                ++i;
+            }
+        }
+        emit BatchSettled(batchId, msg.sender, uint32(count), root, s.totalFee);
+        emit IRoyalties.BatchPaid(batchId, paidTo, amounts);
+    }
+
+    /// Checks record `i` at `pos`, adds its fee, shares and leaf; returns the next record's offset.
+    function _settleRecord(
+        Settlement memory s,
+        BatchState memory b,
+        bytes calldata records,
+        uint256 pos,
+        uint256 i,
+        bytes32[] memory leaves
+    ) private returns (uint256 next) {
+        uint256 n = uint8(records[pos + 84]);
+        next = pos + 85 + 12 * n;
+        uint64 modelId = uint64(bytes8(records[pos:pos + 8]));
+        if (modelId != b.modelId) _loadModel(b, modelId, i);
+        uint256 fee = _recordFee(b, records, pos, modelId, i);
+        if (n > MAX_ATTRIBUTIONS) {
+            _reject(i, abi.encodeWithSelector(TooManyAttributions.selector, n, MAX_ATTRIBUTIONS));
+        }
+        uint256 totalWeight = _checkRecordAttributions(s, b, records, pos + 85, n, modelId, i);
+        _draw(b, address(bytes20(records[pos + 8:pos + 28])), modelId, fee, i);
+        _splitRecord(s, b, records, pos + 85, n, fee, totalWeight);
+        leaves[i] = keccak256(bytes.concat(bytes1(0x00), records[pos:next]));
+    }
+
+    /// The record's fee at the model's price, which must be the quoted one; counted in the stats.
+    function _recordFee(BatchState memory b, bytes calldata records, uint256 pos, uint64 modelId, uint256 i)
+        private
+        pure
+        returns (uint256 fee)
+    {
+        uint64 tokens = uint64(bytes8(records[pos + 28:pos + 36]));
+        uint256 quoted = uint128(bytes16(records[pos + 36:pos + 52]));
+        unchecked {
+            uint256 product = uint256(tokens) * b.price;
+            fee = (tokens != 0 && product / tokens != b.price) ? type(uint256).max : product / 1000;
+        }
+        if (fee != quoted) _reject(i, abi.encodeWithSelector(FeeMismatch.selector, modelId, quoted, fee));
+        unchecked {
+            b.statInferences += 1;
+            b.statTokens += tokens;
+            b.statFees += fee;
+        }
+    }
+
+    /// The precompile's split of one record's fee, into the ledger: data shares by weight, then
+    /// operator, protocol and the creator's rest.
+    function _splitRecord(
+        Settlement memory s,
+        BatchState memory b,
+        bytes calldata records,
+        uint256 at,
+        uint256 n,
+        uint256 fee,
+        uint256 totalWeight
+    ) private {
+        uint256 paid;
+        if (totalWeight != 0) {
+            unchecked {
+                paid = _creditContributors(s, records, at, n, fee * b.dataBps / 10_000, totalWeight);
+            }
+        }
+        _creditRest(s, b, fee, paid);
+    }
+
+    function _creditRest(Settlement memory s, BatchState memory b, uint256 fee, uint256 paid) private {
+        unchecked {
+            uint256 operatorShare = fee * b.operatorBps / 10_000;
+            uint256 protocolShare = fee * protocolBps / 10_000;
+            _credit(s, msg.sender, operatorShare);
+            _credit(s, treasury, protocolShare);
+            _credit(s, b.owner, fee - paid - operatorShare - protocolShare);
+            s.totalFee += fee;
+        }
+    }
+
+    /// Each contributor's share of `dataShare` by weight, rounded down, into the ledger.
+    function _creditContributors(
+        Settlement memory s,
+        bytes calldata records,
+        uint256 at,
+        uint256 n,
+        uint256 dataShare,
+        uint256 totalWeight
+    ) private returns (uint256 paid) {
+        unchecked {
+            for (uint256 k; k < n; ++k) {
+                uint256 amount = dataShare * uint32(bytes4(records[at + 12 * k + 8:at + 12 * k + 12])) / totalWeight;
+                paid += amount;
+                _credit(s, s.contributors[k], amount);
+            }
+        }
+    }
+
+    /// Switches the batch to `modelId`: the previous model's stats are written, the new one's
+    /// fields read and the caller's right to settle for it checked.
+    function _loadModel(BatchState memory b, uint64 modelId, uint256 i) private {
+        _flushModelStats(b);
+        ModelData storage m = _models[modelId];
+        address owner = m.owner;
+        if (owner == address(0)) _reject(i, abi.encodeWithSelector(UnknownModel.selector, modelId));
+        if (owner != msg.sender && !_operators[modelId][msg.sender]) {
+            _reject(i, abi.encodeWithSelector(Unauthorized.selector, msg.sender));
+        }
+        uint256 shares = uint256(m.dataBps) + m.operatorBps + protocolBps;
+        if (shares > 10_000) _reject(i, abi.encodeWithSelector(InvalidShares.selector, shares));
+        b.modelId = modelId;
+        b.owner = owner;
+        b.price = m.price;
+        b.dataBps = m.dataBps;
+        b.operatorBps = m.operatorBps;
+        b.netCount = m.datanetCount;
+        b.datanetsLoaded = false;
+        b.modelGeneration = _nextGeneration();
+    }
+
+    function _flushModelStats(BatchState memory b) private {
+        if (b.modelId == 0) return;
+        ModelData storage m = _models[b.modelId];
+        unchecked {
+            m.inferences += b.statInferences;
+            m.tokens += b.statTokens;
+            m.fees += b.statFees;
+        }
+        b.statInferences = 0;
+        b.statTokens = 0;
+        b.statFees = 0;
+    }
+
+    /// The record's attributions (same checks, same order as the precompile), contributors into
+    /// `s.contributors`; each contribution is read once per batch and model. Returns the total weight.
+    function _checkRecordAttributions(
+        Settlement memory s,
+        BatchState memory b,
+        bytes calldata records,
+        uint256 at,
+        uint256 n,
+        uint64 modelId,
+        uint256 i
+    ) private returns (uint256 totalWeight) {
+        if (n == 0) return 0;
+        uint256 seenGeneration = _nextGeneration();
+        for (uint256 k; k < n; ) {
+            uint64 id = uint64(bytes8(records[at + 12 * k:at + 12 * k + 8]));
+            uint32 weight = uint32(bytes4(records[at + 12 * k + 8:at + 12 * k + 12]));
+            _checkOnce(id, weight, seenGeneration, i);
+            s.contributors[k] = _cachedContributor(s, b, id, modelId, i);
+            unchecked {
+                totalWeight += weight;
+                ++k;
+            }
+        }
+    }
+
+    /// A non-zero weight, and the contribution not seen before in this record.
+    function _checkOnce(uint64 id, uint32 weight, uint256 seenGeneration, uint256 i) private {
+        if (weight == 0) _reject(i, abi.encodeWithSelector(ZeroWeight.selector, id));
+        uint256 seenKey = T_SEEN | id;
+        uint256 mark;
+        assembly {
+            mark := tload(seenKey)
+        }
+        if (mark == seenGeneration) _reject(i, abi.encodeWithSelector(DuplicateContribution.selector, id));
+        assembly {
+            tstore(seenKey, seenGeneration)
+        }
+    }
+
+    /// The contributor of an accepted contribution in the model's datanets, read once per batch
+    /// and model.
+    function _cachedContributor(Settlement memory s, BatchState memory b, uint64 id, uint64 modelId, uint256 i)
+        private
+        returns (address contributor)
+    {
+        uint256 key = T_CONTRIBUTION | id;
+        uint256 cached;
+        assembly {
+            cached := tload(key)
+        }
+        if (cached >> 160 == b.modelGeneration) return address(uint160(cached));
+        ContributionData storage c = _contributions[id];
+        contributor = c.contributor;
+        if (contributor == address(0)) _reject(i, abi.encodeWithSelector(UnknownContribution.selector, id));
+        if (c.status != ContributionStatus.Accepted) {
+            _reject(i, abi.encodeWithSelector(ContributionNotAccepted.selector, id));
+        }
+        if (!b.datanetsLoaded) {
+            _loadDatanets(_models[modelId], b.netCount, s.datanetWords);
+            b.datanetsLoaded = true;
+        }
+        if (!_hasDatanet(s.datanetWords, b.netCount, c.datanetId)) {
+            _reject(i, abi.encodeWithSelector(ContributionNotInModelDatanets.selector, id, modelId));
+        }
+        uint256 entry = (b.modelGeneration << 160) | uint160(contributor);
+        assembly {
+            tstore(key, entry)
+        }
+    }
+
+    /// Takes `fee` from the payer's escrow and its allowance for the model, as running totals.
+    function _draw(BatchState memory b, address payer, uint64 modelId, uint256 fee, uint256 i) private {
+        uint256 key = T_ESCROW | uint160(payer);
+        uint256 entry;
+        assembly {
+            entry := tload(key)
+        }
+        uint256 index;
+        if (entry >> 128 == b.batchGeneration) {
+            index = uint128(entry);
+        } else {
+            index = b.draws++;
+            b.drawPayers[index] = payer;
+            b.drawHeld[index] = escrowOf[payer];
+            entry = (b.batchGeneration << 128) | index;
+            assembly {
+                tstore(key, entry)
+            }
+        }
+        uint256 taken = b.drawTaken[index] + fee;
+        b.drawTaken[index] = taken;
+        if (taken > b.drawHeld[index]) {
+            _reject(i, abi.encodeWithSelector(InsufficientEscrow.selector, payer, taken, b.drawHeld[index]));
+        }
+
+        key = T_ALLOWANCE | uint160(payer);
+        assembly {
+            entry := tload(key)
+        }
+        if (entry >> 128 == b.modelGeneration) {
+            index = uint128(entry);
+        } else {
+            index = b.allowanceDraws++;
+            b.allowancePayers[index] = payer;
+            b.allowanceModels[index] = modelId;
+            b.allowanceHeld[index] = allowance[payer][modelId];
+            entry = (b.modelGeneration << 128) | index;
+            assembly {
+                tstore(key, entry)
+            }
+        }
+        taken = b.allowanceTaken[index] + fee;
+        b.allowanceTaken[index] = taken;
+        if (taken > b.allowanceHeld[index]) {
+            _reject(
+                i,
+                abi.encodeWithSelector(AllowanceExceeded.selector, payer, modelId, taken, b.allowanceHeld[index])
+            );
+        }
+    }
+
+    /// Adds `amount` to `recipient`'s credit in the ledger (no event: BatchPaid reports them all).
+    function _credit(Settlement memory s, address recipient, uint256 amount) private {
+        if (amount == 0) return;
+        uint256 key = uint256(uint160(recipient));
+        uint256 entry;
+        assembly {
+            entry := tload(key)
+        }
+        uint256 generation = s.generation;
+        if (entry >> 128 == generation) {
+            unchecked {
+                s.amounts[uint128(entry)] += amount;
+            }
+        } else {
+            uint256 index = s.count;
+            s.recipients[index] = recipient;
+            s.amounts[index] = amount;
+            unchecked {
+                s.count = index + 1;
+            }
+            assembly {
+                tstore(key, or(shl(128, generation), index))
+            }
+        }
+    }
+
+    function _reject(uint256 i, bytes memory reason) private pure {
+        revert RecordRejected(i, reason);
+    }
+
+    /// The precompile's tree: leaves padded with zero words to a power of two,
+    /// node = keccak256(0x01 ++ left ++ right).
+    function _merkleRoot(bytes32[] memory leaves) private pure returns (bytes32) {
+        uint256 width = 1;
+        while (width < leaves.length) width <<= 1;
+        bytes32[] memory level = new bytes32[](width);
+        for (uint256 i; i < leaves.length; ++i) level[i] = leaves[i];
+        while (width > 1) {
+            width >>= 1;
+            for (uint256 i; i < width; ++i) {
+                level[i] = keccak256(abi.encodePacked(bytes1(0x01), level[2 * i], level[2 * i + 1]));
+            }
+        }
+        return level[0];
+    }
+
+    function batchRoot(uint64 batchId) public view returns (bytes32 root) {
+        root = _batchRoots[batchId];
+        if (root == bytes32(0)) revert UnknownBatch(batchId);
+    }
+
+    function verifyInference(uint64 batchId, uint256 index, bytes calldata record, bytes32[] calldata proof)
+        external
+        view
+        returns (bool)
+    {
+        bytes32 root = batchRoot(batchId);
+        if (proof.length < 256 && index >> proof.length != 0) return false;
+        bytes32 node = keccak256(bytes.concat(bytes1(0x00), record));
+        for (uint256 level; level < proof.length; ++level) {
+            node = (index >> level) & 1 == 1
+                ? keccak256(abi.encodePacked(bytes1(0x01), proof[level], node))
+                : keccak256(abi.encodePacked(bytes1(0x01), node, proof[level]));
+        }
+        return node == root;
     }
 
     // ---- views ----

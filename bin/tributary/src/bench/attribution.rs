@@ -260,7 +260,7 @@ pub(crate) fn run(args: AttributionArgs) -> eyre::Result<()> {
             }
         }
     }
-    batched(&mut native, n, single_gas[&(8, true)])?;
+    batched(&mut native, &mut solidity, contract, n, single_gas[&(8, true)])?;
     Ok(())
 }
 
@@ -288,39 +288,34 @@ fn payer(i: u64) -> Address {
     Address::left_padding_from(&(0x9000 + i).to_be_bytes())
 }
 
-/// The batched case on the precompile (see the module docs).
-fn batched(chain: &mut Chain, n: usize, recorded_single: f64) -> eyre::Result<()> {
-    let to = TxKind::Call(ROYALTIES_ADDRESS);
-    for i in 0..PAYERS {
-        let who = payer(i);
-        chain.fund(who);
-        chain.send(who, to, U256::from(10u128.pow(21)), R::depositCall {}.abi_encode())?;
-        chain.send(
-            who,
-            to,
-            U256::ZERO,
-            R::approveCall { modelId: 1, cap: U256::MAX }.abi_encode(),
-        )?;
-    }
-    let attribution = TxKind::Call(ATTRIBUTION_ADDRESS);
-    let mut settle = |records: &[InferenceRecord]| -> eyre::Result<(f64, f64)> {
-        let call = A::settleBatchCall { records: encode_batch(records).into() };
-        let started = Instant::now();
-        let (_, gas) = chain.send(OWNER, attribution, U256::ZERO, call.abi_encode())?;
-        let per = records.len() as f64;
-        Ok((gas as f64 / per, started.elapsed().as_secs_f64() / per))
-    };
-    let records: Vec<InferenceRecord> = (0..n as u64).map(batch_record).collect();
-    let (batch_gas, batch_time) = settle(&records)?;
-    let (one_gas, one_time) = settle(&[batch_record(n as u64)])?;
+/// The batched case on both implementations (see the module docs).
+fn batched(
+    native: &mut Chain,
+    solidity: &mut Chain,
+    contract: Address,
+    n: usize,
+    recorded_single: f64,
+) -> eyre::Result<()> {
+    // The precompile's escrow is the Royalties account; the contract keeps its own.
+    let (native_gas, native_time, one_gas, one_time) =
+        settle_batches(native, ROYALTIES_ADDRESS, ATTRIBUTION_ADDRESS, n)?;
+    let (solidity_gas, solidity_time, solidity_one, _) =
+        settle_batches(solidity, contract, contract, n)?;
     println!();
     println!(
         "settleBatch, 8 attributions over {BATCH_CONTRIBUTORS} contributors, {PAYERS} payers:"
     );
     println!(
-        "  batch of {n}: {batch_gas:.0} gas per inference ({:.1} us); one alone: {one_gas:.0} gas \
-         ({:.1} us); recordInference alone: {recorded_single:.0} gas",
-        batch_time * 1e6,
+        "  batch of {n}: precompile {native_gas:.0} gas per inference ({:.1} us), solidity \
+         {solidity_gas:.0} gas ({:.1} us): gas ratio {:.3}, time ratio {:.3}",
+        native_time * 1e6,
+        solidity_time * 1e6,
+        native_gas / solidity_gas,
+        native_time / solidity_time,
+    );
+    println!(
+        "  one alone: precompile {one_gas:.0} gas ({:.1} us), solidity {solidity_one:.0} gas; \
+         recordInference alone: {recorded_single:.0} gas",
         one_time * 1e6,
     );
     let fee = (TOKENS * PRICE / 1000) as f64;
@@ -332,10 +327,43 @@ fn batched(chain: &mut Chain, n: usize, recorded_single: f64) -> eyre::Result<()
             "  share of a {:.4} OPEN fee taken by settlement gas at {label} ({price:.0} wei): \
              batched {:.4}%, alone {:.4}%, recordInference alone {:.4}%",
             fee / 1e18,
-            batch_gas * price / fee * 100.0,
+            native_gas * price / fee * 100.0,
             one_gas * price / fee * 100.0,
             recorded_single * price / fee * 100.0,
         );
     }
     Ok(())
+}
+
+/// Funds the payers' escrow at `escrow`, then settles a batch of `n` records and one record
+/// alone at `target`; per-inference gas and seconds of each.
+fn settle_batches(
+    chain: &mut Chain,
+    escrow: Address,
+    target: Address,
+    n: usize,
+) -> eyre::Result<(f64, f64, f64, f64)> {
+    for i in 0..PAYERS {
+        let who = payer(i);
+        chain.fund(who);
+        let to = TxKind::Call(escrow);
+        chain.send(who, to, U256::from(10u128.pow(21)), R::depositCall {}.abi_encode())?;
+        chain.send(
+            who,
+            to,
+            U256::ZERO,
+            R::approveCall { modelId: 1, cap: U256::MAX }.abi_encode(),
+        )?;
+    }
+    let mut settle = |records: &[InferenceRecord]| -> eyre::Result<(f64, f64)> {
+        let call = A::settleBatchCall { records: encode_batch(records).into() };
+        let started = Instant::now();
+        let (_, gas) = chain.send(OWNER, TxKind::Call(target), U256::ZERO, call.abi_encode())?;
+        let per = records.len() as f64;
+        Ok((gas as f64 / per, started.elapsed().as_secs_f64() / per))
+    };
+    let records: Vec<InferenceRecord> = (0..n as u64).map(batch_record).collect();
+    let (batch_gas, batch_time) = settle(&records)?;
+    let (one_gas, one_time) = settle(&[batch_record(n as u64)])?;
+    Ok((batch_gas, batch_time, one_gas, one_time))
 }

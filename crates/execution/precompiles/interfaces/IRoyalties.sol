@@ -26,7 +26,8 @@ interface IRoyalties {
     event Approved(address indexed payer, uint64 indexed modelId, uint256 cap);
     /// @notice role: 0 creator, 1 data contributor, 2 operator, 3 protocol.
     event RoyaltyPaid(uint64 indexed inferenceId, address indexed recipient, uint8 role, uint256 amount);
-    /// @notice The credits of one settled batch (IAttribution.settleBatch): each recipient once.
+    /// @notice The credits of one settled batch (IAttribution.settleBatch): each recipient once,
+    /// in ascending address order.
     event BatchPaid(uint64 indexed batchId, address[] recipients, uint256[] amounts);
     event Split(address indexed payer, uint256 amount, address[] recipients, uint32[] weights);
 

@@ -275,3 +275,103 @@ proptest! {
         }
     }
 }
+
+/// `tests/contracts/SolidityAttribution.sol`, the benchmark's baseline, settles the same batch
+/// to the same root, credits and balances, and refuses a bad record with the same error.
+#[test]
+fn the_solidity_baseline_settles_a_batch_as_the_precompile_does() {
+    let mut h = setup();
+    let z = U256::ZERO;
+    let artifact: serde_json::Value = serde_json::from_str(include_str!(
+        "../../../../../tests/contracts/build/SolidityAttribution.json"
+    ))
+    .unwrap();
+    let code: Bytes = artifact["bytecode"].as_str().unwrap().parse().unwrap();
+    let params = h.chain.attribution();
+    let args =
+        alloy::sol_types::SolValue::abi_encode_params(&(params.protocol_bps, params.treasury));
+    let contract = h.deploy(ALICE, [code.to_vec(), args].concat().into(), z);
+    // The same registries as `setup` built in the precompile.
+    let on_contract = |h: &mut Harness, from: Address, call: Vec<u8>| {
+        ok(h.send(from, contract, z, call));
+    };
+    on_contract(
+        &mut h,
+        ALICE,
+        attr::createDatanetCall { metadataUri: "ipfs://one".into() }.abi_encode(),
+    );
+    on_contract(
+        &mut h,
+        ALICE,
+        attr::createDatanetCall { metadataUri: "x".repeat(70) }.abi_encode(),
+    );
+    for (who, datanet) in [(BOB, 1), (CAROL, 1), (BOB, 2), (CAROL, 2)] {
+        let call = attr::submitContributionCall {
+            datanetId: datanet,
+            contentHash: B256::repeat_byte(0x11),
+            weight: 7,
+        };
+        on_contract(&mut h, who, call.abi_encode());
+    }
+    for id in [1, 2, 3] {
+        on_contract(
+            &mut h,
+            ALICE,
+            attr::reviewContributionCall { contributionId: id, accepted: true }.abi_encode(),
+        );
+    }
+    let register = attr::registerModelCall {
+        modelHash: B256::repeat_byte(0xd0),
+        metadataUri: "ipfs://model".into(),
+        pricePerKiloToken: U256::from(PRICE),
+        dataBps: 4_000,
+        operatorBps: 1_000,
+        datanetIds: vec![1],
+    };
+    on_contract(&mut h, DAVE, register.abi_encode());
+    on_contract(
+        &mut h,
+        DAVE,
+        attr::setOperatorCall { modelId: 1, operator: ERIN, allowed: true }.abi_encode(),
+    );
+    fund(&mut h, U256::from(OPEN));
+    ok(h.send(FRANK, contract, U256::from(OPEN), roy::depositCall {}.abi_encode()));
+    on_contract(&mut h, FRANK, roy::approveCall { modelId: 1, cap: U256::from(OPEN) }.abi_encode());
+
+    let records = vec![
+        inference(800, vec![(1, 3), (2, 1)], 1),
+        inference(1_000, vec![(2, 5)], 2),
+        inference(333, vec![], 3),
+    ];
+    let data = attr::settleBatchCall { records: encode_batch(&records).into() }.abi_encode();
+    let watched = [BOB, CAROL, DAVE, treasury(&h)];
+    let mut outcomes = Vec::new();
+    for target in [ATTRIBUTION_ADDRESS, contract] {
+        let before = watched.map(|a| h.balance(a));
+        let out = ok(h.send(ERIN, target, z, data.clone()));
+        let after = watched.map(|a| h.balance(a));
+        let deltas: Vec<U256> = before.iter().zip(&after).map(|(b, a)| *a - *b).collect();
+        let settled = out
+            .logs()
+            .iter()
+            .find_map(|log| attr::BatchSettled::decode_log_data(&log.data).ok())
+            .unwrap();
+        let paid = out
+            .logs()
+            .iter()
+            .find_map(|log| roy::BatchPaid::decode_log_data(&log.data).ok())
+            .unwrap();
+        // The precompile lists recipients by address, the contract in first-credit order.
+        let credits: BTreeMap<Address, U256> =
+            paid.recipients.into_iter().zip(paid.amounts).collect();
+        outcomes.push((settled.root, settled.totalFee, settled.count, credits, deltas));
+    }
+    assert_eq!(outcomes[0], outcomes[1], "precompile and contract settle alike");
+
+    let pending = encode_batch(&[inference(10, vec![], 4), inference(10, vec![(4, 1)], 5)]);
+    let bad = attr::settleBatchCall { records: pending.into() }.abi_encode();
+    let native = h.send(ERIN, ATTRIBUTION_ADDRESS, z, bad.clone()).revert_data();
+    let solidity = h.send(ERIN, contract, z, bad).revert_data();
+    assert_eq!(native, rejected(1, attr::ContributionNotAccepted { contributionId: 4 }));
+    assert_eq!(solidity, native);
+}
