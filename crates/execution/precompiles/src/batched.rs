@@ -282,12 +282,14 @@ fn draw<'m, K: Ord + Copy>(
     key: K,
     slot: impl FnOnce(&mut Call<'_>) -> Result<U256>,
 ) -> Result<&'m mut Draw> {
-    if !draws.contains_key(&key) {
-        let at = slot(call)?;
-        let held = call.sload(ROYALTIES_ADDRESS, at)?;
-        draws.insert(key, Draw { at, held, taken: U256::ZERO });
+    match draws.entry(key) {
+        std::collections::btree_map::Entry::Occupied(entry) => Ok(entry.into_mut()),
+        std::collections::btree_map::Entry::Vacant(entry) => {
+            let at = slot(call)?;
+            let held = call.sload(ROYALTIES_ADDRESS, at)?;
+            Ok(entry.insert(Draw { at, held, taken: U256::ZERO }))
+        }
     }
-    draws.get_mut(&key).ok_or_else(|| Stop::Fatal("draw vanished".into()))
 }
 
 /// The `batchRoot` view.
