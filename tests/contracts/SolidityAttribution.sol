@@ -526,27 +526,7 @@ contract SolidityAttribution is IAttribution {
     function _pay(Settlement memory s, uint64 inferenceId, address recipient, uint8 role, uint256 amount) private {
         if (amount == 0) return;
         emit IRoyalties.RoyaltyPaid(inferenceId, recipient, role, amount);
-        uint256 key = uint256(uint160(recipient));
-        uint256 entry;
-        assembly {
-            entry := tload(key)
-        }
-        uint256 generation = s.generation;
-        if (entry >> 128 == generation) {
-            unchecked {
-                s.amounts[uint128(entry)] += amount;
-            }
-        } else {
-            uint256 index = s.count;
-            s.recipients[index] = recipient;
-            s.amounts[index] = amount;
-            unchecked {
-                s.count = index + 1;
-            }
-            assembly {
-                tstore(key, or(shl(128, generation), index))
-            }
-        }
+        _credit(s, recipient, amount);
     }
 
     /// Pays every ledger entry once (earnings first), then refunds the excess value.
@@ -963,7 +943,7 @@ contract SolidityAttribution is IAttribution {
         }
     }
 
-    /// Adds `amount` to `recipient`'s credit in the ledger (no event: BatchPaid reports them all).
+    /// Adds `amount` to `recipient`'s ledger entry (no event: RoyaltyPaid or BatchPaid reports it).
     function _credit(Settlement memory s, address recipient, uint256 amount) private {
         if (amount == 0) return;
         uint256 key = uint256(uint160(recipient));

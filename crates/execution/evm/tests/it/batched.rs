@@ -4,7 +4,7 @@
 
 use crate::{
     harness::{Harness, OPEN, Outcome},
-    precompiles::{ALICE, BOB, CAROL, DAVE, ERIN, FRANK, PRICE, ok, setup, treasury},
+    precompiles::{ALICE, BOB, CAROL, DAVE, ERIN, FRANK, PRICE, ok, registries, setup, treasury},
 };
 use alloy::{
     primitives::{Address, B256, Bytes, U256},
@@ -292,48 +292,10 @@ fn the_solidity_baseline_settles_a_batch_as_the_precompile_does() {
         alloy::sol_types::SolValue::abi_encode_params(&(params.protocol_bps, params.treasury));
     let contract = h.deploy(ALICE, [code.to_vec(), args].concat().into(), z);
     // The same registries as `setup` built in the precompile.
+    registries(&mut h, contract);
     let on_contract = |h: &mut Harness, from: Address, call: Vec<u8>| {
         ok(h.send(from, contract, z, call));
     };
-    on_contract(
-        &mut h,
-        ALICE,
-        attr::createDatanetCall { metadataUri: "ipfs://one".into() }.abi_encode(),
-    );
-    on_contract(
-        &mut h,
-        ALICE,
-        attr::createDatanetCall { metadataUri: "x".repeat(70) }.abi_encode(),
-    );
-    for (who, datanet) in [(BOB, 1), (CAROL, 1), (BOB, 2), (CAROL, 2)] {
-        let call = attr::submitContributionCall {
-            datanetId: datanet,
-            contentHash: B256::repeat_byte(0x11),
-            weight: 7,
-        };
-        on_contract(&mut h, who, call.abi_encode());
-    }
-    for id in [1, 2, 3] {
-        on_contract(
-            &mut h,
-            ALICE,
-            attr::reviewContributionCall { contributionId: id, accepted: true }.abi_encode(),
-        );
-    }
-    let register = attr::registerModelCall {
-        modelHash: B256::repeat_byte(0xd0),
-        metadataUri: "ipfs://model".into(),
-        pricePerKiloToken: U256::from(PRICE),
-        dataBps: 4_000,
-        operatorBps: 1_000,
-        datanetIds: vec![1],
-    };
-    on_contract(&mut h, DAVE, register.abi_encode());
-    on_contract(
-        &mut h,
-        DAVE,
-        attr::setOperatorCall { modelId: 1, operator: ERIN, allowed: true }.abi_encode(),
-    );
     fund(&mut h, U256::from(OPEN));
     ok(h.send(FRANK, contract, U256::from(OPEN), roy::depositCall {}.abi_encode()));
     on_contract(&mut h, FRANK, roy::approveCall { modelId: 1, cap: U256::from(OPEN) }.abi_encode());

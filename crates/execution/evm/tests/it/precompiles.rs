@@ -38,27 +38,33 @@ pub(crate) fn ok(outcome: Outcome) -> Outcome {
 /// operator: 40% data, 10% operator (plus the chain's 5% protocol).
 pub(crate) fn setup() -> Harness {
     let mut h = Harness::new(&[ALICE, BOB, CAROL, DAVE, ERIN, FRANK]);
+    registries(&mut h, ATTRIBUTION_ADDRESS);
+    h
+}
+
+/// [`setup`]'s registries, built through the IAttribution at `at` (the precompile, or a
+/// contract implementing it).
+pub(crate) fn registries(h: &mut Harness, at: Address) {
     let z = U256::ZERO;
-    assert_eq!(
-        ok(h.attribution(ALICE, z, attr::createDatanetCall { metadataUri: "ipfs://one".into() }))
-            .decode::<attr::createDatanetCall>(),
-        1
-    );
-    ok(h.attribution(ALICE, z, attr::createDatanetCall { metadataUri: "x".repeat(70) }));
+    let send = |h: &mut Harness, from: Address, call: Vec<u8>| ok(h.send(from, at, z, call));
+    let first =
+        send(h, ALICE, attr::createDatanetCall { metadataUri: "ipfs://one".into() }.abi_encode());
+    assert_eq!(first.decode::<attr::createDatanetCall>(), 1);
+    send(h, ALICE, attr::createDatanetCall { metadataUri: "x".repeat(70) }.abi_encode());
     for (who, datanet) in [(BOB, 1), (CAROL, 1), (BOB, 2), (CAROL, 2)] {
         let call = attr::submitContributionCall {
             datanetId: datanet,
             contentHash: B256::repeat_byte(0x11),
             weight: 7,
         };
-        ok(h.attribution(who, z, call));
+        send(h, who, call.abi_encode());
     }
     for id in [1, 2, 3] {
-        ok(h.attribution(
+        send(
+            h,
             ALICE,
-            z,
-            attr::reviewContributionCall { contributionId: id, accepted: true },
-        ));
+            attr::reviewContributionCall { contributionId: id, accepted: true }.abi_encode(),
+        );
     }
     let register = attr::registerModelCall {
         modelHash: B256::repeat_byte(0xd0),
@@ -68,9 +74,8 @@ pub(crate) fn setup() -> Harness {
         operatorBps: 1_000,
         datanetIds: vec![1],
     };
-    assert_eq!(ok(h.attribution(DAVE, z, register)).decode::<attr::registerModelCall>(), 1);
-    ok(h.attribution(DAVE, z, attr::setOperatorCall { modelId: 1, operator: ERIN, allowed: true }));
-    h
+    assert_eq!(send(h, DAVE, register.abi_encode()).decode::<attr::registerModelCall>(), 1);
+    send(h, DAVE, attr::setOperatorCall { modelId: 1, operator: ERIN, allowed: true }.abi_encode());
 }
 
 fn record(
