@@ -76,3 +76,142 @@ fn from_input(tx: &OpTxEnvelope, root: B256) -> Option<Bytes> {
     let call = IAttribution::settleBatchCall::abi_decode(tx.input()).ok()?;
     (root_of(&call.records) == Some(root)).then_some(call.records)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{BlockAttributes, EvmConfig};
+    use alloy::{
+        consensus::{BlockBody, SignableTransaction, TxEip1559, transaction::Recovered},
+        network::TxSignerSync,
+        signers::local::PrivateKeySigner,
+        sol_types::SolCall,
+    };
+    use alloy_primitives::{Address, B256, TxKind, U256};
+    use std::sync::Arc;
+    use tributary_chainspec::ChainSpec;
+    use tributary_precompiles::{
+        ATTRIBUTION_ADDRESS, IAttribution as A, IRoyalties as R, InferenceRecord,
+        ROYALTIES_ADDRESS, encode_batch,
+    };
+    use tributary_primitives::{Block, OpTxEnvelope};
+    use tributary_storage::Database;
+
+    /// Dev account 0's calls, nonces from 0.
+    fn calls(calls: Vec<(Address, U256, Vec<u8>)>) -> Vec<Recovered<OpTxEnvelope>> {
+        let key: PrivateKeySigner =
+            "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80".parse().unwrap();
+        calls
+            .into_iter()
+            .enumerate()
+            .map(|(nonce, (to, value, input))| {
+                let mut tx = TxEip1559 {
+                    chain_id: tributary_chainspec::DEV_CHAIN_ID,
+                    nonce: nonce as u64,
+                    gas_limit: 1_000_000,
+                    max_fee_per_gas: 10_000_000_000,
+                    max_priority_fee_per_gas: 1,
+                    to: TxKind::Call(to),
+                    value,
+                    input: input.into(),
+                    ..Default::default()
+                };
+                let signature = key.sign_transaction_sync(&mut tx).unwrap();
+                Recovered::new_unchecked(
+                    OpTxEnvelope::Eip1559(tx.into_signed(signature)),
+                    key.address(),
+                )
+            })
+            .collect()
+    }
+
+    /// A block that settles a batch carries it for the index, whether it is built (records
+    /// from what the precompile kept) or imported by another node (records from the
+    /// transaction's input), and both carry the same.
+    #[test]
+    fn built_and_imported_blocks_carry_their_settled_batches() {
+        let chain = Arc::new(ChainSpec::dev());
+        let (built_dir, imported_dir) =
+            (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let built_db = Database::open(built_dir.path(), &chain, Default::default()).unwrap();
+        let imported_db = Database::open(imported_dir.path(), &chain, Default::default()).unwrap();
+        let payer: Address = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266".parse().unwrap();
+        let price = U256::from(2_000_000_000_000_000u64);
+        let records: Vec<InferenceRecord> = (0..3u8)
+            .map(|i| InferenceRecord {
+                model_id: 1,
+                payer,
+                tokens: 800 + u64::from(i),
+                fee: (800 + u128::from(i)) * 2_000_000_000_000_000 / 1000,
+                output_hash: B256::repeat_byte(i + 1),
+                attributions: vec![(1, 1)],
+            })
+            .collect();
+        let z = U256::ZERO;
+        let txs = calls(vec![
+            (ATTRIBUTION_ADDRESS, z, A::createDatanetCall { metadataUri: "d".into() }.abi_encode()),
+            (
+                ATTRIBUTION_ADDRESS,
+                z,
+                A::submitContributionCall {
+                    datanetId: 1,
+                    contentHash: B256::repeat_byte(1),
+                    weight: 1,
+                }
+                .abi_encode(),
+            ),
+            (
+                ATTRIBUTION_ADDRESS,
+                z,
+                A::reviewContributionCall { contributionId: 1, accepted: true }.abi_encode(),
+            ),
+            (
+                ATTRIBUTION_ADDRESS,
+                z,
+                A::registerModelCall {
+                    modelHash: B256::repeat_byte(9),
+                    metadataUri: "m".into(),
+                    pricePerKiloToken: price,
+                    dataBps: 4_000,
+                    operatorBps: 1_000,
+                    datanetIds: vec![1],
+                }
+                .abi_encode(),
+            ),
+            (ROYALTIES_ADDRESS, U256::from(10u64.pow(18)), R::depositCall {}.abi_encode()),
+            (ROYALTIES_ADDRESS, z, R::approveCall { modelId: 1, cap: U256::MAX }.abi_encode()),
+            (
+                ATTRIBUTION_ADDRESS,
+                z,
+                A::settleBatchCall { records: encode_batch(&records).into() }.abi_encode(),
+            ),
+        ]);
+        let parent = built_db.head();
+        let attrs = BlockAttributes {
+            timestamp: parent.timestamp + 2,
+            prev_randao: B256::ZERO,
+            parent_beacon_block_root: B256::ZERO,
+            l1_info: Default::default(),
+            deposits: Vec::new(),
+        };
+        let built =
+            EvmConfig::new(chain.clone()).build_block(&built_db, &parent, attrs, txs).unwrap();
+        assert!(built.rejected.is_empty(), "{:?}", built.rejected);
+        let batches = &built.block.batches;
+        assert_eq!(batches.len(), 1);
+        let batch = &batches[0];
+        assert_eq!((batch.id, batch.block_number, batch.tx_index), (1, 1, 7));
+        assert_eq!(batch.records.as_ref(), encode_batch(&records).as_slice());
+
+        // Another node, with nothing kept from the build: the records come from the input.
+        let block = Block {
+            header: built.block.header.inner().clone(),
+            body: BlockBody {
+                transactions: built.block.body.clone(),
+                ommers: vec![],
+                withdrawals: Some(Default::default()),
+            },
+        };
+        let (imported, _) = EvmConfig::new(chain).execute_block(&imported_db, &block).unwrap();
+        assert_eq!(&imported.batches, batches);
+    }
+}
