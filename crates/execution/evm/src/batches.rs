@@ -193,14 +193,18 @@ mod tests {
             l1_info: Default::default(),
             deposits: Vec::new(),
         };
-        let built =
-            EvmConfig::new(chain.clone()).build_block(&built_db, &parent, attrs, txs).unwrap();
+        let evm = EvmConfig::new(chain.clone());
+        let built = evm.build_block(&built_db, &parent, attrs, txs).unwrap();
         assert!(built.rejected.is_empty(), "{:?}", built.rejected);
         let batches = &built.block.batches;
         assert_eq!(batches.len(), 1);
         let batch = &batches[0];
         assert_eq!((batch.id, batch.block_number, batch.tx_index), (1, 1, 7));
         assert_eq!(batch.records.as_ref(), encode_batch(&records).as_slice());
+        assert!(
+            evm.evm_factory().settled_records().get(&batch.root).is_some(),
+            "the builder kept the records as the precompile settled them"
+        );
 
         // Another node, with nothing kept from the build: the records come from the input.
         let block = Block {
