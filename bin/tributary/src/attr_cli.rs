@@ -227,8 +227,8 @@ pub(crate) async fn run(args: AttrArgs) -> eyre::Result<()> {
             cli.show(&proof, || {
                 format!(
                     "inference {id}, record {} of batch {}: {}",
-                    proof["index"],
-                    proof["batchId"],
+                    hex_u64(&proof["index"]).unwrap_or_default(),
+                    hex_u64(&proof["batchId"]).unwrap_or_default(),
                     serde_json::to_string_pretty(&proof).unwrap_or_default()
                 )
             });

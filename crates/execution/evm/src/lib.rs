@@ -18,7 +18,7 @@
 //!   for `eth_call` and `eth_estimateGas`.
 //!
 //! Both block paths collect revm's `BundleState` for the block and turn it into the storage
-//! crate's [`StateDiff`] (plain changes with their old values), which gives the change sets for
+//! crate's [`StateDiff`](tributary_storage::StateDiff) (plain changes with their old values), which gives the change sets for
 //! history and unwinds, and the prefix set for the incremental state root.
 //!
 //! # Ethereum chains
@@ -32,7 +32,18 @@
 //! # The precompile seam
 //!
 //! The EVM comes from [`TributaryEvmFactory`], which today is alloy-op-evm's `OpEvmFactory`
-//! unchanged. The Attribution and Royalties precompiles (issue 3) are installed there.
+//! unchanged. The Attribution and Royalties precompiles (issue 3) are installed there, with a
+//! shared cache of the records of every batch `settleBatch` settles, by Merkle root: after a
+//! block runs, each `BatchSettled` log's records are taken from it (or from the transaction's
+//! input, for a direct call) into [`ExecutedBlock::batches`](tributary_storage::ExecutedBlock::batches), which the storage crate indexes
+//! with the block (`batches.rs`).
+//!
+//! # Parent still being written
+//!
+//! Both block paths run on the database's tip, which may be a block still being written on
+//! another thread (`Database::commit_block_in_background`): execution reads it through the
+//! latest state's overlay, and the state root waits for the write first (timed apart as
+//! [`ImportTimings::parent_write`]).
 
 mod batches;
 mod build;
