@@ -30,35 +30,45 @@ use std::collections::BTreeMap;
 
 /// Batches most recently settled in execution, kept for the node's index.
 const KEPT_BATCHES: usize = 1024;
+/// Bytes of records kept at most (a full batch is at most about 3.5 MB).
+const KEPT_BYTES: usize = 64 << 20;
 
 /// The packed records of batches settled during execution, by Merkle root: the node takes a
 /// block's batches from here when it indexes them (the state keeps only the roots). Any
 /// execution fills it (blocks, calls, gas estimates); the root names the records, so an entry
-/// is right for every block whose `BatchSettled` log carries that root. Bounded: the oldest
-/// entries go first.
+/// is right for every block whose `BatchSettled` log carries that root. Bounded in entries and
+/// bytes, the oldest going first; a block whose entry was pushed out meanwhile (a flood of
+/// calls) is indexed from its transaction's input when it called the precompile directly.
 #[derive(Debug, Default)]
 pub struct SettledRecords {
-    inner: std::sync::Mutex<(
-        HashMap<B256, alloy_primitives::Bytes>,
-        std::collections::VecDeque<B256>,
-    )>,
+    inner: std::sync::Mutex<Kept>,
+}
+
+#[derive(Debug, Default)]
+struct Kept {
+    by_root: HashMap<B256, alloy_primitives::Bytes>,
+    order: std::collections::VecDeque<B256>,
+    bytes: usize,
 }
 
 impl SettledRecords {
     /// The records whose Merkle root is `root`, if a batch with them ran lately.
     pub fn get(&self, root: &B256) -> Option<alloy_primitives::Bytes> {
-        self.inner.lock().ok()?.0.get(root).cloned()
+        self.inner.lock().ok()?.by_root.get(root).cloned()
     }
 
     fn insert(&self, root: B256, records: &[u8]) {
-        let Ok(mut inner) = self.inner.lock() else { return };
-        let (map, order) = &mut *inner;
-        if map.insert(root, alloy_primitives::Bytes::copy_from_slice(records)).is_none() {
-            order.push_back(root);
+        let Ok(mut kept) = self.inner.lock() else { return };
+        let records = alloy_primitives::Bytes::copy_from_slice(records);
+        let len = records.len();
+        if kept.by_root.insert(root, records).is_none() {
+            kept.order.push_back(root);
+            kept.bytes += len;
         }
-        while order.len() > KEPT_BATCHES {
-            if let Some(old) = order.pop_front() {
-                map.remove(&old);
+        while kept.order.len() > KEPT_BATCHES || kept.bytes > KEPT_BYTES {
+            let Some(old) = kept.order.pop_front() else { break };
+            if let Some(gone) = kept.by_root.remove(&old) {
+                kept.bytes -= gone.len();
             }
         }
     }
@@ -314,4 +324,27 @@ pub(crate) fn verify_inference(
     call.charge(gas::keccak_cost(1 + record.len()) + gas::keccak_cost(65) * proof.len() as u64)?;
     let Ok(index) = u64::try_from(index) else { return Ok(false) };
     Ok(root_from_proof(leaf_hash(record), index, proof) == Some(root))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The cache keeps the newest batches, within its entry and byte bounds.
+    #[test]
+    fn settled_records_keep_the_newest_within_bounds() {
+        let kept = SettledRecords::default();
+        let root = |i: usize| B256::from(U256::from(i));
+        for i in 0..KEPT_BATCHES + 5 {
+            kept.insert(root(i), &[1, 2, 3]);
+        }
+        assert_eq!(kept.get(&root(4)), None, "the oldest went");
+        assert_eq!(kept.get(&root(5)).as_deref(), Some(&[1u8, 2, 3][..]));
+        let big = vec![7u8; KEPT_BYTES / 2 + 1];
+        kept.insert(root(100_000), &big);
+        kept.insert(root(100_001), &big);
+        assert_eq!(kept.get(&root(100_000)), None, "two halves do not fit");
+        assert!(kept.get(&root(100_001)).is_some());
+        assert!(kept.inner.lock().unwrap().bytes <= KEPT_BYTES);
+    }
 }
