@@ -342,7 +342,10 @@ impl Cli {
                             price
                         }
                     };
-                    U256::from(tokens) * price / U256::from(1000)
+                    U256::from(tokens)
+                        .checked_mul(price)
+                        .ok_or_else(|| eyre!("record {index}: tokens x price overflows 256 bits"))?
+                        / U256::from(1000)
                 }
             };
             let fee = u128::try_from(fee)

@@ -139,7 +139,9 @@ impl AttrHandler {
             let Ok(decoded) = decode_batch(&batch.records) else {
                 return Err(RpcError::internal(format!("batch {} does not decode", batch.id)));
             };
-            let index = (id - batch.id) as usize;
+            let Some(index) = id.checked_sub(batch.id).and_then(|i| usize::try_from(i).ok()) else {
+                return Ok(None);
+            };
             if index >= decoded.len() {
                 return Ok(None);
             }

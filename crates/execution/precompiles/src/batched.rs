@@ -242,8 +242,12 @@ impl Batch {
         }
         let count = self.leaves.len() as u64;
         let counters = call.sload(SELF, COUNTERS)?;
-        let first = counter(counters, Counter::Inferences) + 1;
-        let next = U256::from(first - 1 + count);
+        let last = counter(counters, Counter::Inferences);
+        // Ids are u64: a chain that ran out of them settles nothing more.
+        let (Some(first), Some(next)) = (last.checked_add(1), last.checked_add(count)) else {
+            return Err(Stop::Revert(alloy_primitives::Bytes::new()));
+        };
+        let next = U256::from(next);
         call.sstore(
             SELF,
             COUNTERS,
