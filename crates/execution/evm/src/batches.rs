@@ -1,15 +1,13 @@
 //! The batches of inference records a block settled (`settleBatch`), for the storage index:
 //! each `BatchSettled` log of a successful transaction names a Merkle root, and the records
-//! under it come from what the precompile kept while the block executed, or else from the
-//! transaction's own input when it called the precompile directly. Either way they are checked
-//! against the root.
+//! under it come from what the precompile kept while the block executed (keyed by the root it
+//! computed from them), or else from the transaction's own input when it called the
+//! precompile directly (checked against the root).
 
 use crate::EvmConfig;
 use alloy::sol_types::{SolCall, SolEvent};
 use alloy_primitives::{B256, Bytes};
-use tributary_precompiles::{
-    ATTRIBUTION_ADDRESS, IAttribution, decode_batch, leaf_hash, merkle_root,
-};
+use tributary_precompiles::{ATTRIBUTION_ADDRESS, IAttribution, records_root};
 use tributary_primitives::{OpTxEnvelope, Receipt};
 use tributary_storage::SettledBatch;
 
@@ -32,9 +30,10 @@ impl EvmConfig {
                 let Ok(event) = IAttribution::BatchSettled::decode_log_data(&log.data) else {
                     continue;
                 };
-                let kept = self.evm_factory().settled_records().get(&event.root);
-                let records = kept
-                    .filter(|records| root_of(records) == Some(event.root))
+                let records = self
+                    .evm_factory()
+                    .settled_records()
+                    .get(&event.root)
                     .or_else(|| from_input(tx, event.root));
                 match records {
                     Some(records) => out.push(SettledBatch {
@@ -59,14 +58,6 @@ impl EvmConfig {
     }
 }
 
-/// The Merkle root of packed records, or None when they do not decode.
-fn root_of(records: &[u8]) -> Option<B256> {
-    let decoded = decode_batch(records).ok()?;
-    let leaves: Vec<B256> =
-        decoded.iter().filter_map(|(_, range)| records.get(range.clone()).map(leaf_hash)).collect();
-    Some(merkle_root(&leaves))
-}
-
 /// The records of a direct `settleBatch` call, if its input holds the ones under `root`.
 fn from_input(tx: &OpTxEnvelope, root: B256) -> Option<Bytes> {
     use alloy::consensus::Transaction;
@@ -74,7 +65,7 @@ fn from_input(tx: &OpTxEnvelope, root: B256) -> Option<Bytes> {
         return None;
     }
     let call = IAttribution::settleBatchCall::abi_decode(tx.input()).ok()?;
-    (root_of(&call.records) == Some(root)).then_some(call.records)
+    (records_root(&call.records) == Some(root)).then_some(call.records)
 }
 
 #[cfg(test)]

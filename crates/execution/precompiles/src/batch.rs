@@ -152,6 +152,15 @@ pub fn decode_batch(
     Ok(out)
 }
 
+/// The Merkle root of a packed batch (what `settleBatch` stores for it), or None when it does
+/// not decode.
+pub fn records_root(records: &[u8]) -> Option<B256> {
+    let decoded = decode_batch(records).ok()?;
+    let leaves: Vec<B256> =
+        decoded.iter().filter_map(|(_, range)| records.get(range.clone()).map(leaf_hash)).collect();
+    Some(merkle_root(&leaves))
+}
+
 /// Leaf hash of a record's packed bytes.
 pub fn leaf_hash(record: &[u8]) -> B256 {
     let mut buf = Vec::with_capacity(1 + record.len());

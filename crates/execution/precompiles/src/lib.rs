@@ -62,7 +62,8 @@ pub use abi::{IAttribution, IRoyalties};
 pub use attribution::{MAX_ATTRIBUTIONS, MAX_MODEL_DATANETS};
 pub use batch::{
     ATTRIBUTION_LEN, BatchFormatError, InferenceRecord, MAX_BATCH_RECORDS, RECORD_HEAD_LEN,
-    decode_batch, encode_batch, leaf_hash, merkle_proof, merkle_root, node_hash, root_from_proof,
+    decode_batch, encode_batch, leaf_hash, merkle_proof, merkle_root, node_hash, records_root,
+    root_from_proof,
 };
 pub use batched::SettledRecords;
 pub use layout::{ATTRIBUTION_ADDRESS, ROYALTIES_ADDRESS};
