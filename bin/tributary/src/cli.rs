@@ -66,6 +66,49 @@ pub(crate) struct NodeArgs {
     pub(crate) rollup: crate::rollup_cli::RollupArgs,
     #[command(flatten)]
     pub(crate) p2p: crate::p2p_cli::P2pArgs,
+    #[command(flatten)]
+    pub(crate) authrpc: AuthRpcArgs,
+    /// Let an outside rollup node (op-node, kona-node) drive this node through the Engine API
+    /// alone: no sequencer, derivation, batcher or P2P of its own. Needs --chain; serves the
+    /// Engine API (on 127.0.0.1:8551 unless --authrpc.* say otherwise).
+    #[arg(long = "engine-only", env = "TRIBUTARY_ENGINE_ONLY", conflicts_with_all = ["dev", "sequencer", "batcher"])]
+    pub(crate) engine_only: bool,
+}
+
+/// The Engine API, JWT-authenticated. Served when `--engine-only` or any of these is given.
+#[derive(Debug, Args, PartialEq, Eq, Default)]
+pub(crate) struct AuthRpcArgs {
+    /// Engine API listen address [default: 127.0.0.1].
+    #[arg(long = "authrpc.addr", env = "TRIBUTARY_AUTHRPC_ADDR")]
+    pub(crate) addr: Option<IpAddr>,
+    /// Engine API listen port (0 picks a free one) [default: 8551].
+    #[arg(long = "authrpc.port", env = "TRIBUTARY_AUTHRPC_PORT")]
+    pub(crate) port: Option<u16>,
+    /// The JWT secret file (32 bytes hex) [default: <datadir>/jwt.hex, created if missing].
+    #[arg(long = "authrpc.jwtsecret", value_name = "FILE", env = "TRIBUTARY_AUTHRPC_JWTSECRET")]
+    pub(crate) jwtsecret: Option<PathBuf>,
+}
+
+impl AuthRpcArgs {
+    /// The Engine API config, when it is to be served.
+    pub(crate) fn config(
+        &self,
+        engine_only: bool,
+        datadir: &std::path::Path,
+    ) -> eyre::Result<Option<tributary_rpc::AuthRpcConfig>> {
+        if !engine_only && *self == Self::default() {
+            return Ok(None);
+        }
+        use tributary_rpc::AuthRpcConfig;
+        std::fs::create_dir_all(datadir)?;
+        let secret = tributary_rpc::load_or_create_secret(self.jwtsecret.as_deref(), datadir)
+            .map_err(|err| eyre::eyre!("--authrpc.jwtsecret: {err}"))?;
+        let addr = SocketAddr::new(
+            self.addr.unwrap_or(AuthRpcConfig::DEFAULT_ADDR),
+            self.port.unwrap_or(AuthRpcConfig::DEFAULT_PORT),
+        );
+        Ok(Some(AuthRpcConfig { addr, secret }))
+    }
 }
 
 /// JSON-RPC over HTTP and WebSocket (one port).
@@ -208,6 +251,7 @@ impl NodeArgs {
         let dev = self
             .dev
             .then(|| DevConfig { block_time: self.dev_args.block_time, ..Default::default() });
+        let authrpc = self.authrpc.config(self.engine_only, &datadir)?;
         Ok(NodeConfig {
             datadir,
             chain: Arc::new(chain),
@@ -216,6 +260,7 @@ impl NodeArgs {
             dev,
             metrics: self.metrics,
             rollup: None,
+            authrpc,
         })
     }
 }
@@ -255,6 +300,10 @@ pub(crate) async fn run_node(args: NodeArgs) -> eyre::Result<()> {
         config.chain = chain;
         config.dev = None;
         config.rollup = Some(rollup);
+    } else if args.engine_only {
+        if args.chain.is_none() {
+            eyre::bail!("--engine-only needs --chain (the L2 genesis from `devnet init`)");
+        }
     } else if !args.dev {
         if args.chain.is_none() {
             eyre::bail!("a rollup node needs --chain (the L2 genesis from `devnet init`)");
@@ -290,6 +339,9 @@ pub(crate) async fn run_node(args: NodeArgs) -> eyre::Result<()> {
     println!("Chain id: {chain_id}");
     println!("L2 RPC: http://{}", node.rpc_addr);
     println!("L2 WS:  ws://{}", node.rpc_addr);
+    if let Some(addr) = node.auth_addr {
+        println!("Engine API: http://{addr} (JWT)");
+    }
 
     let outcome = match &mut l1 {
         Some(l1) => tokio::select! {

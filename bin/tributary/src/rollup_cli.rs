@@ -99,6 +99,7 @@ pub(crate) async fn launch_l1(
         dev: Some(chain_args.dev_config()?),
         metrics,
         rollup: None,
+        authrpc: None,
     };
     tributary_node::launch(config).await.wrap_err("L1 failed to start")
 }

@@ -48,6 +48,7 @@
 
 mod derivation;
 mod dev;
+mod engine;
 mod gossip;
 mod metrics;
 mod sealer;
@@ -128,6 +129,10 @@ pub struct NodeConfig {
     pub metrics: Option<SocketAddr>,
     /// Rollup roles: sequencer and batcher against an L1.
     pub rollup: Option<RollupNodeConfig>,
+    /// The Engine API (`--authrpc.*`), so a rollup node (op-node, kona-node) can drive this
+    /// one. With neither `dev` nor `rollup`, that rollup node owns the forkchoice alone
+    /// (`--engine-only`).
+    pub authrpc: Option<tributary_rpc::AuthRpcConfig>,
 }
 
 /// The rollup side of a node.
@@ -156,6 +161,8 @@ pub struct RollupNodeConfig {
 pub struct RunningNode {
     /// Where RPC listens.
     pub rpc_addr: SocketAddr,
+    /// Where the Engine API listens, when served.
+    pub auth_addr: Option<SocketAddr>,
     /// The database.
     pub db: Database,
     /// The pool.
@@ -163,6 +170,7 @@ pub struct RunningNode {
     tasks: TaskManager,
     failures: mpsc::UnboundedReceiver<String>,
     rpc: RpcServer,
+    auth: Option<RpcServer>,
 }
 
 impl RunningNode {
@@ -179,8 +187,10 @@ impl RunningNode {
         if let Err(err) = self.db.wait_persisted() {
             tracing::error!(target: "node", %err, "the last block was not written");
         }
-        if self.rpc.handle.stop().is_ok() {
-            self.rpc.handle.stopped().await;
+        for server in std::iter::once(self.rpc).chain(self.auth) {
+            if server.handle.stop().is_ok() {
+                server.handle.stopped().await;
+            }
         }
         let head = self.db.head_number();
         drop(self.db);
@@ -244,8 +254,9 @@ pub async fn launch(config: NodeConfig) -> Result<RunningNode, NodeError> {
     let heads = Arc::new(SafetyHeads::default());
     let (safe_depth, finalized_depth) =
         config.dev.map(|dev| (dev.safe_depth, dev.finalized_depth)).unwrap_or_default();
-    if config.rollup.is_some() {
-        // What derivation last recorded: before it runs again, nothing newer is safe.
+    if config.dev.is_none() {
+        // What derivation (or the Engine API's forkchoice) last recorded: before it runs
+        // again, nothing newer is safe.
         let (safe, finalized) = db.safety_heads()?;
         heads.set(safe, finalized);
     } else {
@@ -309,7 +320,7 @@ pub async fn launch(config: NodeConfig) -> Result<RunningNode, NodeError> {
     let reorgs = ctx.reorgs.clone();
     let preconfirmed = ctx.preconfirmed.clone();
     let ctx = Arc::new(ctx);
-    let rpc = tributary_rpc::start_server(ctx).await.map_err(NodeError::Rpc)?;
+    let rpc = tributary_rpc::start_server(ctx.clone()).await.map_err(NodeError::Rpc)?;
     tracing::info!(target: "node", addr = %rpc.local_addr, "rpc listening (http and ws)");
 
     let sealer = sealer::BlockSealer {
@@ -323,6 +334,15 @@ pub async fn launch(config: NodeConfig) -> Result<RunningNode, NodeError> {
         reorgs,
         unwritten: Default::default(),
     };
+    let mut auth = None;
+    if let Some(authrpc) = config.authrpc {
+        let backend = Arc::new(engine::LocalEngine::new(sealer.clone()));
+        let server = tributary_rpc::start_auth_server(ctx, backend, authrpc)
+            .await
+            .map_err(NodeError::Rpc)?;
+        tracing::info!(target: "node", addr = %server.local_addr, "engine api listening (JWT)");
+        auth = Some(server);
+    }
     if let Some(dev) = config.dev {
         let producer = dev::DevProducer {
             sealer: sealer.clone(),
@@ -380,5 +400,6 @@ pub async fn launch(config: NodeConfig) -> Result<RunningNode, NodeError> {
             tasks.spawn_critical("batcher", batcher.run(async move { stop.wait().await }));
         }
     }
-    Ok(RunningNode { rpc_addr: rpc.local_addr, db, pool, tasks, failures, rpc })
+    let auth_addr = auth.as_ref().map(|server| server.local_addr);
+    Ok(RunningNode { rpc_addr: rpc.local_addr, auth_addr, db, pool, tasks, failures, rpc, auth })
 }

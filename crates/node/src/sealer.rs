@@ -70,7 +70,7 @@ impl BlockSealer {
 
     /// The pool's best transactions for a block at `base_fee`, but those of the block still
     /// being written (the pool drops them once it is written).
-    fn pool_picks(&self, base_fee: u64) -> Vec<Recovered<OpTxEnvelope>> {
+    pub(crate) fn pool_picks(&self, base_fee: u64) -> Vec<Recovered<OpTxEnvelope>> {
         let unwritten = self.unwritten.lock().clone();
         let mut txs = self.pool.best_transactions(base_fee);
         txs.retain(|tx| !unwritten.contains(&tx.tx_hash()));

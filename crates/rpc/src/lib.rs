@@ -11,6 +11,9 @@
 //!   `eth_feeHistory`; `filter.rs` answers `eth_getLogs`, polled filters and subscriptions.
 //! - `attr.rs`: `attr_`, the Attribution and Royalties records as JSON, read by calling the
 //!   precompiles' views at the requested block.
+//! - `engine.rs` and `auth.rs`: the Engine API (`engine_*`) and `eth_*` on the JWT-checked
+//!   port (`--authrpc.*`), so op-node or kona-node can drive the node; the chain work behind
+//!   it is the node's [`engine::EngineBackend`].
 //! - `optimism.rs` and `p2p.rs`: op-node's `optimism_` (sync status, rollup config, output
 //!   roots) and `opp2p_` (our peer id and addresses, peers with their gossip scores).
 //! - [`RpcContext`]: what handlers share. New blocks arrive on its broadcast channel from the
@@ -26,7 +29,9 @@
 
 mod api;
 mod attr;
+mod auth;
 mod debug;
+pub mod engine;
 mod error;
 mod eth;
 mod optimism;
@@ -38,6 +43,7 @@ pub use api::{
     EthApiServer, NetApiServer, RpcBlock, RpcTransaction, TxPoolApiServer, Web3ApiServer,
 };
 pub use attr::{AttrApiServer, MAX_PAGE};
+pub use auth::{AuthRpcConfig, load_or_create_secret, start_auth_server};
 pub use error::{RpcError, RpcResult};
 pub use eth::{PendingBlock, Preconfirmed};
 pub use optimism::{OptimismApiServer, RollupRpc, output_root};

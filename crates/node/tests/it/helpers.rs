@@ -55,6 +55,7 @@ impl TestNode {
             dev: Some(DevConfig { block_time, ..Default::default() }),
             metrics: None,
             rollup: None,
+            authrpc: None,
         };
         let node = tributary_node::launch(config).await.unwrap();
         let url = format!("http://{}", node.rpc_addr);

@@ -1,6 +1,7 @@
 //! End-to-end tests of a real node over real JSON-RPC (HTTP and WebSocket) on 127.0.0.1.
 
 mod capacity;
+mod engine;
 mod helpers;
 mod l1;
 mod reorg;
@@ -424,6 +425,7 @@ async fn prometheus_metrics_are_served() {
         }),
         metrics: Some(format!("127.0.0.1:{port}").parse().unwrap()),
         rollup: None,
+        authrpc: None,
     };
     let node = tributary_node::launch(config).await.unwrap();
     tokio::time::sleep(Duration::from_millis(800)).await;
