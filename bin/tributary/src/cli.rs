@@ -79,13 +79,18 @@ pub(crate) struct NodeArgs {
 #[derive(Debug, Args, PartialEq, Eq, Default)]
 pub(crate) struct AuthRpcArgs {
     /// Engine API listen address [default: 127.0.0.1].
-    #[arg(long = "authrpc.addr", env = "TRIBUTARY_AUTHRPC_ADDR")]
+    #[arg(id = "authrpc.addr", long = "authrpc.addr", env = "TRIBUTARY_AUTHRPC_ADDR")]
     pub(crate) addr: Option<IpAddr>,
     /// Engine API listen port (0 picks a free one) [default: 8551].
-    #[arg(long = "authrpc.port", env = "TRIBUTARY_AUTHRPC_PORT")]
+    #[arg(id = "authrpc.port", long = "authrpc.port", env = "TRIBUTARY_AUTHRPC_PORT")]
     pub(crate) port: Option<u16>,
     /// The JWT secret file (32 bytes hex) [default: <datadir>/jwt.hex, created if missing].
-    #[arg(long = "authrpc.jwtsecret", value_name = "FILE", env = "TRIBUTARY_AUTHRPC_JWTSECRET")]
+    #[arg(
+        id = "authrpc.jwtsecret",
+        long = "authrpc.jwtsecret",
+        value_name = "FILE",
+        env = "TRIBUTARY_AUTHRPC_JWTSECRET"
+    )]
     pub(crate) jwtsecret: Option<PathBuf>,
 }
 
@@ -292,6 +297,7 @@ pub(crate) async fn run_node(args: NodeArgs) -> eyre::Result<()> {
         .await?;
         l1 = Some(l1_node);
         let mut rollup = rollup;
+        crate::rollup_cli::resolve_unsafe_block_signer(&mut rollup.rollup, &rollup.l1_rpc).await?;
         rollup.p2p = args.p2p.config(true, &config.datadir, chain.clone(), &rollup.rollup, true)?;
         if let Some(interval) = flashblocks {
             crate::rollup_cli::check_flashblock_interval(interval, rollup.rollup.block_time)?;
@@ -309,6 +315,10 @@ pub(crate) async fn run_node(args: NodeArgs) -> eyre::Result<()> {
             eyre::bail!("a rollup node needs --chain (the L2 genesis from `devnet init`)");
         }
         let mut rollup = args.rollup.node_config()?;
+        if !args.p2p.disable {
+            crate::rollup_cli::resolve_unsafe_block_signer(&mut rollup.rollup, &rollup.l1_rpc)
+                .await?;
+        }
         let sequencer = rollup.sequencer.is_some();
         rollup.p2p = args.p2p.config(
             false,
@@ -371,6 +381,33 @@ pub(crate) async fn wait_for_stop(node: &mut tributary_node::RunningNode) -> eyr
 mod tests {
     use super::*;
 
+    /// `--engine-only` serves the Engine API on 127.0.0.1:8551 with a secret it writes into
+    /// the datadir; it cannot be combined with a role of the node's own.
+    #[test]
+    fn engine_only_serves_the_engine_api_with_a_secret_in_the_datadir() {
+        let dir = tempfile::tempdir().unwrap();
+        let datadir = dir.path().display().to_string();
+        let cli =
+            Cli::try_parse_from(["tributary", "node", "--engine-only", "--datadir", &datadir])
+                .unwrap();
+        let Command::Node(args) = cli.command else { panic!("node") };
+        let auth = args.node_config().unwrap().authrpc.expect("served");
+        assert_eq!(auth.addr.to_string(), "127.0.0.1:8551");
+        let written = std::fs::read_to_string(dir.path().join("jwt.hex")).unwrap();
+        assert_eq!(written.trim_start_matches("0x").len(), 64);
+
+        let cli = Cli::try_parse_from(["tributary", "node", "--authrpc.port", "0"]).unwrap();
+        let Command::Node(mut args) = cli.command else { panic!("node") };
+        args.datadir = Some(dir.path().to_path_buf());
+        let again = args.node_config().unwrap().authrpc.expect("any --authrpc flag serves it");
+        assert_eq!(again.addr.port(), 0);
+        assert_eq!(again.secret.as_bytes(), auth.secret.as_bytes(), "the same secret");
+
+        for role in ["--sequencer", "--batcher", "--dev"] {
+            assert!(Cli::try_parse_from(["tributary", "node", "--engine-only", role]).is_err());
+        }
+    }
+
     #[test]
     fn no_flags_give_the_defaults() {
         let cli = Cli::try_parse_from(["tributary", "node"]).unwrap();
@@ -380,6 +417,7 @@ mod tests {
         assert_eq!(config.pool, PoolConfig::default());
         assert_eq!(config.dev, None);
         assert_eq!(config.metrics, None);
+        assert!(config.authrpc.is_none(), "the Engine API is opt-in");
 
         let cli = Cli::try_parse_from(["tributary", "node", "--dev"]).unwrap();
         let Command::Node(args) = cli.command else { panic!("node") };

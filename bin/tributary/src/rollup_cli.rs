@@ -334,6 +334,33 @@ impl BatcherArgs {
     }
 }
 
+/// Fills in the rollup's unsafe-block signer from its L1 system config contract
+/// (`unsafeBlockSigner()`, the portal on Tributary devnets) when the rollup config does not
+/// name it: op-node's `rollup.json` does not, op-node reads it from L1 too.
+pub(crate) async fn resolve_unsafe_block_signer(
+    rollup: &mut RollupConfig,
+    l1_rpc: &str,
+) -> eyre::Result<()> {
+    if !rollup.unsafe_block_signer.is_zero() {
+        return Ok(());
+    }
+    let contract = if rollup.l1_system_config_address.is_zero() {
+        rollup.deposit_contract_address
+    } else {
+        rollup.l1_system_config_address
+    };
+    let selector = &alloy::primitives::keccak256("unsafeBlockSigner()")[..4];
+    let out = L1Client::new(l1_rpc)?
+        .eth_call(contract, selector)
+        .await
+        .wrap_err_with(|| format!("reading unsafeBlockSigner() from {contract} on L1"))?;
+    let word: [u8; 32] = out.as_ref().try_into().map_err(|_| {
+        eyre::eyre!("unsafeBlockSigner() on {contract} returned {} bytes, not 32", out.len())
+    })?;
+    rollup.unsafe_block_signer = alloy::primitives::Address::from_word(word.into());
+    Ok(())
+}
+
 impl RollupArgs {
     /// The rollup roles for a node that is not `--dev`.
     pub(crate) fn node_config(&self) -> eyre::Result<RollupNodeConfig> {

@@ -46,7 +46,7 @@ pub use alloy_op_hardforks::{OpChainHardforks, OpHardfork, OpHardforks};
 pub use genesis::{genesis_header, genesis_state_root};
 
 pub use params::{AttributionParams, OpFeeParams};
-pub use rollup::{BlockId, RollupConfig, RollupGenesis, SystemConfig};
+pub use rollup::{BlockId, ChainOpConfig, RollupConfig, RollupGenesis, SystemConfig};
 
 use alloy::{
     consensus::{Header, Sealed},
@@ -328,6 +328,24 @@ impl ChainSpec {
     /// The OP hardfork schedule, in the form alloy-op-evm's executor takes.
     pub fn hardforks(&self) -> &OpChainHardforks {
         &self.hardforks
+    }
+
+    /// The OP forks this chain activates, as `rollup.json` keys (`canyon_time`, …) with their
+    /// times. `delta_time` (span batches, a rollup-node fork with no execution change) comes
+    /// with Canyon's time.
+    pub fn rollup_fork_times(&self) -> std::collections::BTreeMap<String, u64> {
+        let mut times = std::collections::BTreeMap::new();
+        for (fork, field) in OP_FORK_FIELDS {
+            let ForkCondition::Timestamp(time) = self.hardforks.op_fork_activation(fork) else {
+                continue;
+            };
+            let name = field.trim_end_matches("Time").to_lowercase();
+            if fork == OpHardfork::Canyon {
+                times.insert("delta_time".to_string(), time);
+            }
+            times.insert(format!("{name}_time"), time);
+        }
+        times
     }
 
     /// EIP-1559 parameters and Jovian's minimum base fee.

@@ -1,12 +1,17 @@
 //! The rollup config: what ties an L2 to its L1. Written by `tributary devnet init`, read by
 //! the sequencer, the batcher and (issue 5) derivation.
 //!
-//! The JSON has op-node's `rollup.json` shape where op-node has a field (snake case, `genesis`
-//! with `l1`/`l2` block ids, `l2_time` and `system_config`), plus the two fields op-node keeps
-//! elsewhere: `unsafe_block_signer` (op-node reads it from the L1 SystemConfig contract) and
-//! `l1_base_fee_scalar`/`l1_blob_base_fee_scalar` are folded into `system_config.scalar` as
-//! Ecotone encodes it (version byte 1, blob base fee scalar in bytes 24..28, base fee scalar in
-//! bytes 28..32).
+//! The JSON is op-node's `rollup.json`, field for field, so op-node and kona-node (which both
+//! refuse unknown fields) read the file `devnet init` writes: snake case, `genesis` with
+//! `l1`/`l2` block ids, `l2_time` and `system_config` (camel case inside; the fee scalars
+//! folded into `scalar` as Ecotone encodes them: version byte 1, blob base fee scalar in bytes
+//! 24..28, base fee scalar in bytes 28..32), the fork times, the L1 addresses and
+//! `chain_op_config` (the EIP-1559 parameters).
+//!
+//! The unsafe-block signer is not in the file, as it is not in op-node's: op-node reads it from
+//! the L1 SystemConfig contract. Tributary's portal is that contract
+//! (`l1_system_config_address`), and nodes read `unsafeBlockSigner()` from it at start. Files
+//! written before carried an `unsafe_block_signer` field; it is still read.
 
 use crate::{ChainSpecError, Result};
 use alloy_primitives::{Address, B256, U256};
@@ -96,6 +101,18 @@ pub struct RollupGenesis {
     pub system_config: SystemConfig,
 }
 
+/// The L2's EIP-1559 parameters in op-node's `chain_op_config`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChainOpConfig {
+    /// Gas target = gas limit / elasticity.
+    pub eip1559_elasticity: u64,
+    /// Base fee change denominator before Canyon.
+    pub eip1559_denominator: u64,
+    /// Base fee change denominator from Canyon on.
+    pub eip1559_denominator_canyon: u64,
+}
+
 /// The rollup config (`rollup.json`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RollupConfig {
@@ -117,7 +134,18 @@ pub struct RollupConfig {
     pub batch_inbox_address: Address,
     /// The L1 portal, whose `TransactionDeposited` logs are the deposits.
     pub deposit_contract_address: Address,
-    /// The key that signs unsafe blocks for gossip.
+    /// The L1 contract holding the rollup's system config (the portal on Tributary devnets).
+    #[serde(default)]
+    pub l1_system_config_address: Address,
+    /// op-node's ProtocolVersions contract; none on Tributary devnets.
+    #[serde(default)]
+    pub protocol_versions_address: Address,
+    /// The L2's EIP-1559 parameters, as op-node takes them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain_op_config: Option<ChainOpConfig>,
+    /// The key that signs unsafe blocks for gossip: not in op-node's file (see the module
+    /// docs); read from the L1 system config contract when zero.
+    #[serde(default, skip_serializing)]
     pub unsafe_block_signer: Address,
     /// OP fork times, as op-node lists them (all at genesis on Tributary's dev chains).
     #[serde(flatten)]
@@ -223,9 +251,46 @@ mod tests {
             l2_chain_id: 901,
             batch_inbox_address: RollupConfig::default_batch_inbox(901),
             deposit_contract_address: Address::repeat_byte(4),
-            unsafe_block_signer: Address::repeat_byte(5),
+            l1_system_config_address: Address::repeat_byte(4),
+            protocol_versions_address: Address::ZERO,
+            chain_op_config: Some(ChainOpConfig {
+                eip1559_elasticity: 6,
+                eip1559_denominator: 50,
+                eip1559_denominator_canyon: 250,
+            }),
+            unsafe_block_signer: Address::ZERO,
             fork_times: [("regolith_time".to_string(), 0)].into_iter().collect(),
         }
+    }
+
+    /// Exactly op-node's keys: nothing a strict reader (op-node, kona-node) would refuse.
+    #[test]
+    fn the_file_has_only_op_node_keys() {
+        let value: serde_json::Value = serde_json::from_str(&sample().to_json()).unwrap();
+        let keys: Vec<&str> = value.as_object().unwrap().keys().map(String::as_str).collect();
+        let known = [
+            "genesis",
+            "block_time",
+            "max_sequencer_drift",
+            "seq_window_size",
+            "channel_timeout",
+            "l1_chain_id",
+            "l2_chain_id",
+            "batch_inbox_address",
+            "deposit_contract_address",
+            "l1_system_config_address",
+            "protocol_versions_address",
+            "chain_op_config",
+            "regolith_time",
+        ];
+        assert_eq!(keys.len(), known.len(), "{keys:?}");
+        assert!(keys.iter().all(|key| known.contains(key)), "{keys:?}");
+        assert_eq!(value["chain_op_config"]["eip1559DenominatorCanyon"], 250);
+        // An older file's signer is still read.
+        let mut old = value.clone();
+        old["unsafe_block_signer"] = "0x0505050505050505050505050505050505050505".into();
+        let parsed = RollupConfig::from_json(&old.to_string()).unwrap();
+        assert_eq!(parsed.unsafe_block_signer, Address::repeat_byte(5));
     }
 
     #[test]

@@ -32,7 +32,9 @@ use alloy::{
 };
 use alloy_primitives::{Address, B256, Bytes, U256};
 use std::{path::Path, time::Duration};
-use tributary_chainspec::{BlockId, ChainSpec, RollupConfig, RollupGenesis, SystemConfig};
+use tributary_chainspec::{
+    BlockId, ChainOpConfig, ChainSpec, RollupConfig, RollupGenesis, SystemConfig,
+};
 use tributary_l1::{L1Client, TxFields, sign_eip1559};
 
 /// The portal's artifact (`{"bytecode": "0x…", …}`).
@@ -228,20 +230,6 @@ pub async fn init(l1: &L1Client, config: InitConfig) -> Result<Devnet, DevnetErr
     l2_genesis.timestamp = anchor.header.timestamp;
     let spec = ChainSpec::from_genesis(l2_genesis.clone())?;
     let l2_hash = spec.genesis_header().hash();
-    let fork_times = [
-        "regolith_time",
-        "canyon_time",
-        "delta_time",
-        "ecotone_time",
-        "fjord_time",
-        "granite_time",
-        "holocene_time",
-        "isthmus_time",
-        "jovian_time",
-    ]
-    .into_iter()
-    .map(|name| (name.to_string(), 0))
-    .collect();
     let rollup = RollupConfig {
         genesis: RollupGenesis {
             l1: BlockId { hash: anchor.header.hash, number: anchor_number },
@@ -252,7 +240,8 @@ pub async fn init(l1: &L1Client, config: InitConfig) -> Result<Devnet, DevnetErr
                 overhead: B256::ZERO,
                 scalar: SystemConfig::ecotone_scalar(DEV_FEE_SCALARS.0, DEV_FEE_SCALARS.1),
                 gas_limit,
-                da_footprint_gas_scalar: SystemConfig::DEFAULT_DA_FOOTPRINT_GAS_SCALAR,
+                // The protocol default (400), left out of the file as op-node leaves it.
+                da_footprint_gas_scalar: 0,
             },
         },
         block_time: config.block_time,
@@ -263,8 +252,15 @@ pub async fn init(l1: &L1Client, config: InitConfig) -> Result<Devnet, DevnetErr
         l2_chain_id,
         batch_inbox_address: batch_inbox,
         deposit_contract_address: portal,
+        l1_system_config_address: portal,
+        protocol_versions_address: Address::ZERO,
+        chain_op_config: Some(ChainOpConfig {
+            eip1559_elasticity: spec.fees().elasticity,
+            eip1559_denominator: spec.fees().denominator,
+            eip1559_denominator_canyon: spec.fees().denominator,
+        }),
         unsafe_block_signer: config.unsafe_block_signer,
-        fork_times,
+        fork_times: spec.rollup_fork_times(),
     };
     tracing::info!(
         target: "devnet",

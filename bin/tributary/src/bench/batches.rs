@@ -147,6 +147,9 @@ fn measure(blocks: usize, per_block: usize) -> eyre::Result<Measured> {
         l2_chain_id: CHAIN_ID,
         batch_inbox_address: RollupConfig::default_batch_inbox(CHAIN_ID),
         deposit_contract_address: Address::with_last_byte(0xde),
+        l1_system_config_address: Address::ZERO,
+        protocol_versions_address: Address::ZERO,
+        chain_op_config: None,
         unsafe_block_signer: Address::with_last_byte(0x5e),
         fork_times: Default::default(),
     };

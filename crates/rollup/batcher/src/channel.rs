@@ -198,6 +198,9 @@ mod tests {
             l2_chain_id: 901,
             batch_inbox_address: Address::repeat_byte(0xff),
             deposit_contract_address: Address::ZERO,
+            l1_system_config_address: Address::ZERO,
+            protocol_versions_address: Address::ZERO,
+            chain_op_config: None,
             unsafe_block_signer: Address::ZERO,
             fork_times: Default::default(),
         }

@@ -128,6 +128,12 @@ impl L1Client {
         self.call("eth_getCode", rpc_params![address, BlockNumberOrTag::Latest]).await
     }
 
+    /// `eth_call` of `data` on `to` at the head.
+    pub async fn eth_call(&self, to: Address, data: &[u8]) -> Result<Bytes> {
+        let request = serde_json::json!({ "to": to, "input": Bytes::copy_from_slice(data) });
+        self.call("eth_call", rpc_params![request, BlockNumberOrTag::Latest]).await
+    }
+
     /// `eth_maxPriorityFeePerGas`; 1 gwei where the node does not have the method. Other
     /// failures (a timeout, a refused connection) are errors, not a guess.
     pub async fn max_priority_fee(&self) -> Result<u128> {
