@@ -91,12 +91,19 @@ pub(crate) async fn launch_l1(
     if chain.is_optimism() {
         eyre::bail!("`tributary l1` runs an Ethereum chain spec; this one has OP fields");
     }
+    let dev = chain_args.dev_config()?;
     let config = NodeConfig {
         datadir: datadir.to_path_buf(),
         chain: Arc::new(chain),
-        rpc: RpcConfig { addr: rpc_addr, allow_set_head: true, ..Default::default() },
+        rpc: RpcConfig {
+            addr: rpc_addr,
+            allow_set_head: true,
+            // Rollup nodes read blobs and the slot clock from the L1's beacon API.
+            beacon_seconds_per_slot: Some(dev.block_time.as_secs()),
+            ..Default::default()
+        },
         pool: Default::default(),
-        dev: Some(chain_args.dev_config()?),
+        dev: Some(dev),
         metrics,
         rollup: None,
         authrpc: None,

@@ -13,7 +13,8 @@
 //!   and finalized hashes must be stored blocks at or below the head (`-38002` if not); they
 //!   become the node's `safe` and `finalized` tags and are persisted. Attributes start a
 //!   build on the head, which runs when `getPayload` first asks (so a sequencer's block
-//!   takes the pool as it is then).
+//!   takes the pool as it is then). The update returns once the head is written, so
+//!   `eth_getBlockByNumber("latest")` right after it shows the new head.
 //! - `getPayload`: builds from the attributes: the L1 attributes deposit is decoded and
 //!   rebuilt by the executor (and must come out byte for byte the same), the deposits and
 //!   forced transactions follow, then the pool's (unless `noTxPool`). A forced transaction
@@ -447,6 +448,9 @@ impl EngineBackend for LocalEngine {
             }
             Head::Invalid(status) => return Ok(ForkchoiceUpdated::new(status)),
         };
+        // The rollup node reads the head over eth_ right after this returns: it must be
+        // written by then.
+        self.sealer.db.wait_persisted().map_err(internal)?;
         let safe = self.tag(forkchoice.safe_block_hash, head, "safe")?;
         let finalized = self.tag(forkchoice.finalized_block_hash, head, "finalized")?;
         if finalized > safe {

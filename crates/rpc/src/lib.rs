@@ -11,6 +11,8 @@
 //!   `eth_feeHistory`; `filter.rs` answers `eth_getLogs`, polled filters and subscriptions.
 //! - `attr.rs`: `attr_`, the Attribution and Royalties records as JSON, read by calling the
 //!   precompiles' views at the requested block.
+//! - `beacon.rs`: on the L1 dev chain, the beacon REST endpoints a rollup node reads
+//!   (`--l1.beacon`), on the JSON-RPC port.
 //! - `engine.rs` and `auth.rs`: the Engine API (`engine_*`) and `eth_*` on the JWT-checked
 //!   port (`--authrpc.*`), so op-node or kona-node can drive the node; the chain work behind
 //!   it is the node's [`engine::EngineBackend`].
@@ -30,6 +32,7 @@
 mod api;
 mod attr;
 mod auth;
+mod beacon;
 mod debug;
 pub mod engine;
 mod error;

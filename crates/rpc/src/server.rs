@@ -44,6 +44,9 @@ pub struct RpcConfig {
     pub max_filters: usize,
     /// Serve `debug_setHead` (dev chains only: it rewinds the chain).
     pub allow_set_head: bool,
+    /// Serve the beacon endpoints a rollup node reads from L1 (`beacon.rs`), with slots this
+    /// many seconds long (the L1 dev chain's block time).
+    pub beacon_seconds_per_slot: Option<u64>,
 }
 
 impl RpcConfig {
@@ -64,6 +67,7 @@ impl Default for RpcConfig {
             max_log_block_range: 10_000,
             max_filters: 1_000,
             allow_set_head: false,
+            beacon_seconds_per_slot: None,
         }
     }
 }
@@ -116,7 +120,14 @@ pub async fn start_server(ctx: Arc<RpcContext>) -> eyre_free::Result<RpcServer> 
         .max_connections(config.max_connections)
         .set_batch_request_config(BatchRequestConfig::Limit(config.max_batch_len))
         .build();
-    let server = Server::builder().set_config(server_config).build(config.addr).await?;
+    let beacon = config.beacon_seconds_per_slot.map(|seconds_per_slot| {
+        crate::beacon::BeaconLayer { ctx: ctx.clone(), seconds_per_slot: seconds_per_slot.max(1) }
+    });
+    let server = Server::builder()
+        .set_config(server_config)
+        .set_http_middleware(tower::ServiceBuilder::new().option_layer(beacon))
+        .build(config.addr)
+        .await?;
     let local_addr = server.local_addr()?;
     let mut module = RpcModule::new(());
     let eth = EthHandler { ctx: ctx.clone() };

@@ -42,15 +42,21 @@ impl TestNode {
     }
 
     async fn start_with(chain: ChainSpec, block_time: Duration, allow_set_head: bool) -> Self {
+        let rpc = RpcConfig { allow_set_head, ..Default::default() };
+        Self::start_with_rpc(chain, block_time, rpc).await
+    }
+
+    /// A dev node on `chain` with the RPC settings `rpc` (on an ephemeral port).
+    pub(crate) async fn start_with_rpc(
+        chain: ChainSpec,
+        block_time: Duration,
+        rpc: RpcConfig,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let config = NodeConfig {
             datadir: dir.path().to_path_buf(),
             chain: Arc::new(chain),
-            rpc: RpcConfig {
-                addr: "127.0.0.1:0".parse().unwrap(),
-                allow_set_head,
-                ..Default::default()
-            },
+            rpc: RpcConfig { addr: "127.0.0.1:0".parse().unwrap(), ..rpc },
             pool: Default::default(),
             dev: Some(DevConfig { block_time, ..Default::default() }),
             metrics: None,
@@ -61,6 +67,20 @@ impl TestNode {
         let url = format!("http://{}", node.rpc_addr);
         let client = HttpClientBuilder::default().build(&url).unwrap();
         Self { node: Some(node), client, url, dir }
+    }
+
+    /// `GET path` over plain HTTP/1.1: the status and the JSON body.
+    pub(crate) async fn http_get(&self, path: &str) -> (u16, Value) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let addr = self.url.trim_start_matches("http://");
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.unwrap();
+        let status = response.split(' ').nth(1).unwrap().parse().unwrap();
+        let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
+        (status, serde_json::from_str(body).unwrap_or(Value::Null))
     }
 
     pub(crate) async fn stop(mut self) {

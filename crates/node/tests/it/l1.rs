@@ -82,3 +82,35 @@ async fn a_transaction_that_does_not_fit_waits_for_the_next_block() {
     assert!(block(&rc) > block(&rb));
     node.stop().await;
 }
+
+/// The L1 dev chain serves the beacon endpoints rollup nodes read, on its RPC port: genesis
+/// time, seconds per slot, and the (empty) blob sidecars of the block in a slot; a slot with no
+/// block is a 404, and JSON-RPC on the same port is untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_l1_dev_chain_serves_the_beacon_endpoints_rollup_nodes_read() {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let rpc = tributary_rpc::RpcConfig { beacon_seconds_per_slot: Some(1), ..Default::default() };
+    let node = TestNode::start_with_rpc(ChainSpec::l1_dev(now), Duration::from_secs(1), rpc).await;
+    let (status, genesis) = node.http_get("/eth/v1/beacon/genesis").await;
+    assert_eq!(status, 200);
+    assert_eq!(genesis["data"]["genesis_time"], now.to_string());
+    let (_, spec) = node.http_get("/eth/v1/config/spec").await;
+    assert_eq!(spec["data"]["SECONDS_PER_SLOT"], "1");
+
+    while node.block_number().await < 2 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let block = node.rpc("eth_getBlockByNumber", vec!["0x2".into(), false.into()]).await;
+    let slot = hex_u64(&block["timestamp"]) - now;
+    let (status, sidecars) = node.http_get(&format!("/eth/v1/beacon/blob_sidecars/{slot}")).await;
+    assert_eq!(status, 200, "{sidecars}");
+    assert_eq!(sidecars["data"], serde_json::json!([]));
+    let (status, _) = node.http_get("/eth/v1/beacon/blob_sidecars/99999999").await;
+    assert_eq!(status, 404);
+    let (status, _) = node.http_get("/eth/v1/beacon/blob_sidecars/nonsense").await;
+    assert_eq!(status, 400);
+    let (status, _) = node.http_get("/eth/v1/node/version").await;
+    assert_eq!(status, 404);
+    assert_eq!(hex_u64(&node.rpc("eth_chainId", vec![]).await), 900);
+    node.stop().await;
+}

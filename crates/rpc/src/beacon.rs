@@ -1,0 +1,151 @@
+//! The few beacon-node REST endpoints an OP Stack rollup node reads from L1
+//! (`--l1.beacon`), served by the L1 dev chain on its JSON-RPC port: a `GET` under `/eth/v1/`
+//! is answered here, anything else goes on to JSON-RPC.
+//!
+//! - `/eth/v1/beacon/genesis`: `genesis_time` is the L1 genesis block's timestamp.
+//! - `/eth/v1/config/spec`: `SECONDS_PER_SLOT` is the dev chain's block time.
+//! - `/eth/v1/beacon/blob_sidecars/{block_id}`: the sidecars of the block in that slot. Slot
+//!   `n` is the time window `[genesis + n * SECONDS_PER_SLOT, genesis + (n + 1) *
+//!   SECONDS_PER_SLOT)`, and at most one block falls in it (the dev chain mines at most one
+//!   block per block time); a slot with no block is a 404, as a missed slot is on a beacon
+//!   node. `block_id` may also be `head`, `genesis` or `finalized`.
+//!
+//! The dev chain does not take blob transactions yet, so every block's sidecar list is empty.
+
+use crate::RpcContext;
+use jsonrpsee::server::{HttpBody, HttpRequest, HttpResponse};
+use serde_json::{Value, json};
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+};
+
+/// Answers the beacon endpoints in front of JSON-RPC.
+#[derive(Clone)]
+pub(crate) struct BeaconLayer {
+    pub(crate) ctx: Arc<RpcContext>,
+    pub(crate) seconds_per_slot: u64,
+}
+
+impl<S> tower::Layer<S> for BeaconLayer {
+    type Service = BeaconService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        BeaconService { inner, beacon: self.clone() }
+    }
+}
+
+#[derive(Clone)]
+pub(crate) struct BeaconService<S> {
+    inner: S,
+    beacon: BeaconLayer,
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl<S> tower::Service<HttpRequest> for BeaconService<S>
+where
+    S: tower::Service<HttpRequest, Response = HttpResponse, Error = BoxError>,
+    S::Future: Send + 'static,
+{
+    type Response = HttpResponse;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: HttpRequest) -> Self::Future {
+        let path = request.uri().path().to_string();
+        if request.method() != http::Method::GET || !path.starts_with("/eth/v1/") {
+            return Box::pin(self.inner.call(request));
+        }
+        let beacon = self.beacon.clone();
+        Box::pin(async move {
+            let answer = tokio::task::spawn_blocking(move || beacon.answer(&path))
+                .await
+                .unwrap_or_else(|err| Err((500, err.to_string())));
+            let (status, body) = match answer {
+                Ok(data) => (200, json!({ "data": data })),
+                Err((code, message)) => (code, json!({ "code": code, "message": message })),
+            };
+            http::Response::builder()
+                .status(status)
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .body(HttpBody::from(body.to_string()))
+                .map_err(|err| -> BoxError { Box::new(err) })
+        })
+    }
+}
+
+impl BeaconLayer {
+    /// The `data` of the endpoint at `path`, or an HTTP status and message.
+    fn answer(&self, path: &str) -> Result<Value, (u16, String)> {
+        let genesis = self.ctx.evm.chain().genesis_header().timestamp;
+        match path.trim_end_matches('/') {
+            "/eth/v1/beacon/genesis" => Ok(json!({
+                "genesis_time": genesis.to_string(),
+                "genesis_validators_root": format!("0x{}", "00".repeat(32)),
+                "genesis_fork_version": "0x00000000",
+            })),
+            "/eth/v1/config/spec" => Ok(json!({
+                "SECONDS_PER_SLOT": self.seconds_per_slot.to_string(),
+                "SECONDS_PER_ETH1_BLOCK": self.seconds_per_slot.to_string(),
+                "SLOTS_PER_EPOCH": "32",
+            })),
+            other => match other.strip_prefix("/eth/v1/beacon/blob_sidecars/") {
+                Some(block_id) => self.blob_sidecars(block_id, genesis),
+                None => Err((404, format!("{other} is not served by the dev chain"))),
+            },
+        }
+    }
+
+    fn blob_sidecars(&self, block_id: &str, genesis: u64) -> Result<Value, (u16, String)> {
+        let db = &self.ctx.db;
+        let internal = |err: tributary_storage::StorageError| (500, err.to_string());
+        let number = match block_id {
+            "head" => Some(db.head_number()),
+            "genesis" => Some(0),
+            "finalized" => Some(self.ctx.heads.finalized()),
+            slot => {
+                let slot: u64 = slot.parse().map_err(|_| {
+                    (400, format!("block id {slot:?}: a slot, head, genesis or finalized"))
+                })?;
+                let start = slot
+                    .checked_mul(self.seconds_per_slot)
+                    .and_then(|offset| offset.checked_add(genesis))
+                    .ok_or((400, format!("slot {slot} is out of range")))?;
+                block_in_window(db, start, start.saturating_add(self.seconds_per_slot))
+                    .map_err(internal)?
+            }
+        };
+        let number = number.ok_or((404, format!("no block in slot {block_id}")))?;
+        db.sealed_header(number).map_err(internal)?.ok_or((404, format!("no block {number}")))?;
+        // No blob transactions on the dev chain yet: every block's sidecar list is empty.
+        Ok(json!([]))
+    }
+}
+
+/// The block whose timestamp is in `[start, end)`, by binary search over the chain.
+fn block_in_window(
+    db: &tributary_storage::Database,
+    start: u64,
+    end: u64,
+) -> Result<Option<u64>, tributary_storage::StorageError> {
+    let (mut low, mut high) = (0u64, db.head_number().saturating_add(1));
+    // The first block at or after `start`.
+    while low < high {
+        let middle = low + (high - low) / 2;
+        let timestamp = db.sealed_header(middle)?.map_or(u64::MAX, |header| header.timestamp);
+        if timestamp < start {
+            low = middle + 1;
+        } else {
+            high = middle;
+        }
+    }
+    let found = db.sealed_header(low)?.filter(|header| header.timestamp < end);
+    Ok(found.map(|header| header.number))
+}
