@@ -192,9 +192,18 @@ impl ChainSpec {
         let mut forks = Vec::with_capacity(OP_FORK_FIELDS.len() + 2);
         let mut previous: Option<(u64, &str)> = None;
         for (fork, field) in OP_FORK_FIELDS {
-            let value = extra_u64(&genesis, field)?.ok_or_else(|| ChainSpecError::Invalid {
+            let value = extra_u64(&genesis, field)?;
+            // Jovian may be left out: the chain then stays at Isthmus (as rollup nodes that do
+            // not know Jovian yet, kona-node 1.0.0-rc.1 among them, need).
+            if value.is_none() && fork == OpHardfork::Jovian {
+                forks.push((fork, ForkCondition::Never));
+                continue;
+            }
+            let value = value.ok_or_else(|| ChainSpecError::Invalid {
                 field: leak_field(field),
-                message: "must be set: Tributary runs every OP fork up to Jovian".into(),
+                message: "must be set: Tributary runs every OP fork up to Isthmus, and Jovian \
+                          when it is set"
+                    .into(),
             })?;
             if fork == OpHardfork::Bedrock {
                 if value != 0 {

@@ -36,6 +36,26 @@ fn dev_spec_parses() {
     assert_eq!(header.extra_data[0], 1);
 }
 
+/// Without `jovianTime` the chain stays at Isthmus: Holocene's 9-byte extraData, no Jovian
+/// key in the rollup config. Any other fork left out is an error naming it.
+#[test]
+fn a_spec_without_jovian_stays_at_isthmus() {
+    let mut v = dev_json();
+    v["config"].as_object_mut().unwrap().remove("jovianTime");
+    let spec = parse(v).unwrap();
+    assert_eq!(spec.spec_id_at(u64::MAX), OpSpecId::ISTHMUS);
+    assert!(!spec.hardforks().is_jovian_active_at_timestamp(u64::MAX));
+    assert_eq!(spec.genesis_header().extra_data.len(), 9);
+    let times = spec.rollup_fork_times();
+    assert!(!times.contains_key("jovian_time"));
+    assert_eq!(times["isthmus_time"], 0);
+    assert_eq!(times["delta_time"], times["canyon_time"]);
+
+    let mut v = dev_json();
+    v["config"].as_object_mut().unwrap().remove("isthmusTime");
+    assert_eq!(err_field(v), "config.isthmusTime");
+}
+
 #[test]
 fn dev_spec_carries_committed_contracts() {
     // dev.json is generated from contracts/build; a stale copy would run old bytecode.
