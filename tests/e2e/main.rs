@@ -6,6 +6,7 @@ mod crash;
 mod flashblocks;
 mod follower;
 mod gossip;
+mod kona;
 mod load;
 mod process;
 mod rollup;
