@@ -1,9 +1,9 @@
 //! The node's side of the Engine API ([`tributary_rpc::engine::EngineBackend`]): what
 //! `forkchoiceUpdated`, `getPayload` and `newPayload` do to the chain.
 //!
-//! Built on [`BlockSealer`], the same build, import, commit and rewind the sequencer,
-//! derivation and gossip use, so a payload from attributes is built and committed exactly as
-//! the node's own blocks are.
+//! Built on the sealer's [`Engine`] seam (`sealer.rs`), the one path from attributes to a
+//! committed block that the sequencer and derivation take too, so a payload from an outside
+//! rollup node is built and committed exactly as the node's own blocks are.
 //!
 //! # What the calls do
 //!
@@ -35,7 +35,10 @@
 //!   SequencerFeeVault. The gas limit and EIP-1559 parameters are the chain spec's; attributes
 //!   asking for others are refused.
 
-use crate::{NodeError, sealer::BlockSealer};
+use crate::{
+    NodeError,
+    sealer::{BlockSealer, Engine, Payload},
+};
 use alloy::{
     consensus::{Transaction, transaction::Recovered},
     eips::{Decodable2718, Encodable2718},
@@ -297,37 +300,20 @@ impl LocalEngine {
         Ok(())
     }
 
-    /// Builds the payload of `build`.
+    /// Builds the payload of `build` through the sealer's [`Engine`] seam.
     fn build(&self, build: &Build) -> Result<(BuiltPayload, BuiltBlock), EngineError> {
         let (attrs, forced) = block_attributes(&build.attrs)?;
-        let forced_count = forced.len();
-        let deposits = attrs.deposits.len();
-        let mut txs = forced;
-        if !build.attrs.no_tx_pool.unwrap_or_default() {
-            let base_fee = self.sealer.evm.chain().next_base_fee(&build.parent, attrs.timestamp);
-            txs.extend(self.sealer.pool_picks(base_fee));
-        }
-        let forced_hashes: Vec<B256> =
-            txs.iter().take(forced_count).map(|tx| tx.tx_hash()).collect();
-        let built = self
-            .sealer
-            .build(&build.parent, attrs, txs)
-            .map_err(internal)?
-            .ok_or(EngineError::UnknownPayload)?;
+        let from_pool = !build.attrs.no_tx_pool.unwrap_or_default();
+        let built = match self.sealer.build_payload(&build.parent, attrs, forced, from_pool) {
+            Ok(Payload::Built(built)) => *built,
+            Ok(Payload::HeadMoved) => return Err(EngineError::UnknownPayload),
+            Ok(Payload::ForcedRefused(reason)) => return Err(bad_attributes(reason)),
+            Err(err) => return Err(internal(err)),
+        };
         let body = &built.block.body;
         let given = build.attrs.transactions.as_deref().unwrap_or_default();
         if body.first().map(|tx| tx.encoded_2718()) != given.first().map(|tx| tx.to_vec()) {
             return Err(bad_attributes("the L1 attributes deposit does not rebuild byte for byte"));
-        }
-        let included = body.iter().skip(1 + deposits).take(forced_count).map(|tx| tx.tx_hash());
-        if !included.eq(forced_hashes.iter().copied()) {
-            let reason = built
-                .rejected
-                .iter()
-                .find(|(hash, _)| forced_hashes.contains(hash))
-                .map(|(hash, why)| format!("forced transaction {hash}: {why}"))
-                .unwrap_or_else(|| "a forced transaction was not included".into());
-            return Err(bad_attributes(reason));
         }
         let block = tributary_p2p::block_from_parts(
             self.sealer.evm.chain(),

@@ -32,6 +32,85 @@ use tributary_rpc::SafetyHeads;
 use tributary_storage::{Database, ExecutedBlock};
 use tributary_txpool::TxPool;
 
+/// The seam between what decides a block and the chain: payload attributes in, a committed
+/// block out. The sequencer ([`BlockSealer::seal`]), derivation (`derivation/engine.rs`) and
+/// an outside rollup node over the Engine API (`engine.rs`) all build and commit through it,
+/// so there is one path from attributes to a committed block. [`BlockSealer`] is the local
+/// implementation; building in rounds (flashblocks, [`BlockSealer::seal_in_rounds`]) shows
+/// each round to RPC as it goes and stays beside it.
+pub(crate) trait Engine {
+    /// Builds the child of `parent` (the tip) from `attrs`: the L1 attributes deposit and the
+    /// deposits, then `forced` in order, then (with `from_pool`) the pool's best transactions
+    /// but the unwritten parent's. Not committed.
+    fn build_payload(
+        &self,
+        parent: &SealedHeader,
+        attrs: BlockAttributes,
+        forced: Vec<Recovered<OpTxEnvelope>>,
+        from_pool: bool,
+    ) -> Result<Payload, NodeError>;
+
+    /// Commits a built payload (handed to the writing thread); None when the head moved.
+    fn commit_payload(
+        &self,
+        built: BuiltBlock,
+        started: std::time::Instant,
+        what: &'static str,
+    ) -> Result<Option<Arc<ExecutedBlock>>, NodeError>;
+}
+
+/// What [`Engine::build_payload`] made.
+pub(crate) enum Payload {
+    /// The block, ready to commit.
+    Built(Box<BuiltBlock>),
+    /// The tip is no longer `parent`.
+    HeadMoved,
+    /// A forced transaction was refused by the EVM (or left out): the attributes do not make a
+    /// block. The reason names it.
+    ForcedRefused(String),
+}
+
+impl Engine for BlockSealer {
+    fn build_payload(
+        &self,
+        parent: &SealedHeader,
+        attrs: BlockAttributes,
+        forced: Vec<Recovered<OpTxEnvelope>>,
+        from_pool: bool,
+    ) -> Result<Payload, NodeError> {
+        let deposits = attrs.deposits.len();
+        let forced_hashes: Vec<B256> = forced.iter().map(|tx| tx.tx_hash()).collect();
+        let mut txs = forced;
+        if from_pool {
+            let base_fee = self.evm.chain().next_base_fee(parent, attrs.timestamp);
+            let mut picks = self.pool_picks(base_fee);
+            picks.retain(|tx| !forced_hashes.contains(&tx.tx_hash()));
+            txs.extend(picks);
+        }
+        let Some(built) = self.build(parent, attrs, txs)? else { return Ok(Payload::HeadMoved) };
+        let included = built.block.body.iter().skip(1 + deposits).map(|tx| tx.tx_hash());
+        if !included.take(forced_hashes.len()).eq(forced_hashes.iter().copied()) {
+            let reason = built
+                .rejected
+                .iter()
+                .find(|(hash, _)| forced_hashes.contains(hash))
+                .map(|(hash, why)| format!("forced transaction {hash}: {why}"))
+                .unwrap_or_else(|| "a forced transaction was left out".into());
+            return Ok(Payload::ForcedRefused(reason));
+        }
+        Ok(Payload::Built(Box::new(built)))
+    }
+
+    fn commit_payload(
+        &self,
+        built: BuiltBlock,
+        started: std::time::Instant,
+        what: &'static str,
+    ) -> Result<Option<Arc<ExecutedBlock>>, NodeError> {
+        self.commit_in_background(built, started, what)
+    }
+}
+
 /// Everything needed to seal a block on top of the head.
 #[derive(Clone)]
 pub(crate) struct BlockSealer {
@@ -62,15 +141,15 @@ impl BlockSealer {
     ) -> Result<Option<Arc<ExecutedBlock>>, NodeError> {
         let started = std::time::Instant::now();
         let _writer = self.writer.lock();
-        let base_fee = self.evm.chain().next_base_fee(parent, attrs.timestamp);
-        let txs = self.pool_picks(base_fee);
-        let Some(built) = self.build(parent, attrs, txs)? else { return Ok(None) };
-        self.commit_in_background(built, started, "sealed block")
+        match self.build_payload(parent, attrs, Vec::new(), true)? {
+            Payload::Built(built) => self.commit_payload(*built, started, "sealed block"),
+            Payload::HeadMoved | Payload::ForcedRefused(_) => Ok(None),
+        }
     }
 
     /// The pool's best transactions for a block at `base_fee`, but those of the block still
     /// being written (the pool drops them once it is written).
-    pub(crate) fn pool_picks(&self, base_fee: u64) -> Vec<Recovered<OpTxEnvelope>> {
+    fn pool_picks(&self, base_fee: u64) -> Vec<Recovered<OpTxEnvelope>> {
         let unwritten = self.unwritten.lock().clone();
         let mut txs = self.pool.best_transactions(base_fee);
         txs.retain(|tx| !unwritten.contains(&tx.tx_hash()));

@@ -3,10 +3,14 @@
 //! [`ExecutionEngine`] is small on purpose, as reth's provider traits are: read a block as
 //! derivation sees it, tell whether a stored block is the one some attributes describe, build
 //! and commit a block from attributes, and rewind. The node implements it over its database and
-//! executor ([`BlockSealer`]), the same path the sequencer seals through; the Engine API can sit
-//! on it later.
+//! executor ([`BlockSealer`]); building and committing go through the sealer's [`Engine`]
+//! seam, the one path from attributes to a committed block that the sequencer and the Engine
+//! API take too.
 
-use crate::{NodeError, SenderCache, sealer::BlockSealer};
+use crate::{
+    NodeError, SenderCache,
+    sealer::{BlockSealer, Engine, Payload},
+};
 use alloy::{
     consensus::{
         Sealed,
@@ -120,14 +124,21 @@ impl DatabaseEngine {
             db.sealed_header(attrs.parent.number)?
                 .ok_or_else(|| NodeError::Task(format!("no block {}", attrs.parent.number)))?
         };
-        let expected = 1 + attrs.deposits.len() + txs.len();
-        let Some(built) = self.sealer.build(&parent, derived_block_attributes(attrs), txs)? else {
-            return Err(NodeError::Task("the head moved while building a derived block".into()));
+        let built = match self.sealer.build_payload(
+            &parent,
+            derived_block_attributes(attrs),
+            txs,
+            false,
+        )? {
+            Payload::Built(built) => *built,
+            Payload::ForcedRefused(_) => return Ok(None),
+            Payload::HeadMoved => {
+                return Err(NodeError::Task(
+                    "the head moved while building a derived block".into(),
+                ));
+            }
         };
-        if !built.rejected.is_empty() || built.block.body.len() != expected {
-            return Ok(None);
-        }
-        let Some(block) = self.sealer.commit_in_background(built, started, "derived block")? else {
+        let Some(block) = self.sealer.commit_payload(built, started, "derived block")? else {
             return Err(NodeError::Task("the head moved while committing a derived block".into()));
         };
         Ok(Some(info_of(&self.rollup, &block.header, &block.body)?))
