@@ -8,7 +8,9 @@
 //! - channels, their zlib or brotli compression, singular batches and the [`Batch`] enum over
 //!   both batch versions (`channel.rs`);
 //! - span batches ([`SpanBatch`], version 1, from Delta; `span_batch.rs`), with their
-//!   transaction columns in `span_txs.rs` and their uvarints and bitlists in `span_wire.rs`.
+//!   transaction columns in `span_txs.rs` and their uvarints and bitlists in `span_wire.rs`;
+//! - the blob encoding a batcher transaction travels in when it is posted as EIP-4844 blobs
+//!   ([`encode_blob`], [`decode_blob`]; `blob.rs`).
 //!
 //! The batcher goes blocks → [`SpanBatch::from_singular`] → [`encode_channel_batches`] →
 //! [`compress`] → [`split_into_frames`] → [`encode_batcher_tx`]; derivation goes back with
@@ -41,6 +43,7 @@
 //! A fork's first block still uses the previous fork's format (the specs' activation-block
 //! rule), so [`L1InfoFormat::for_block`] takes the parent's forks into account.
 
+mod blob;
 mod channel;
 mod deposit;
 mod frame;
@@ -51,6 +54,10 @@ mod span_wire;
 #[cfg(test)]
 mod test_txs;
 
+pub use blob::{
+    BLOB_ENCODING_VERSION, BLOB_MAX_DATA_SIZE, BYTES_PER_BLOB, BlobError, decode_blob, encode_blob,
+    encode_blobs,
+};
 pub use channel::{
     BROTLI_MARKER, Batch, BatchReader, Channel, ChannelError, Compression,
     MAX_RLP_BYTES_PER_CHANNEL, SINGULAR_BATCH, SPAN_BATCH, SingularBatch, compress, decode_batches,
