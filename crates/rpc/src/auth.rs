@@ -7,19 +7,17 @@ use crate::{
     RpcContext, RpcServer,
     engine::{EngineApiServer, EngineBackend, EngineHandler},
     eth::EthHandler,
+    gate::{BoxError, Gate, GateLayer, ResponseFuture},
 };
 use alloy_rpc_types_engine::JwtSecret;
 use jsonrpsee::{
     RpcModule,
-    server::{HttpBody, HttpRequest, HttpResponse, Server, ServerConfig},
+    server::{HttpBody, HttpRequest, Server, ServerConfig},
 };
 use std::{
-    future::Future,
     net::{IpAddr, Ipv4Addr, SocketAddr},
     path::{Path, PathBuf},
-    pin::Pin,
     sync::Arc,
-    task::{Context, Poll},
 };
 
 /// Where the authenticated server listens and the secret it checks.
@@ -79,7 +77,7 @@ pub async fn start_auth_server(
         .max_request_body_size(ctx.config.max_request_body_size)
         .max_response_body_size(ctx.config.max_response_body_size)
         .build();
-    let layer = JwtLayer { secret: config.secret };
+    let layer = GateLayer(JwtGate { secret: config.secret });
     let server = Server::builder()
         .set_config(server_config)
         .set_http_middleware(tower::ServiceBuilder::new().layer(layer))
@@ -95,24 +93,22 @@ pub async fn start_auth_server(
     Ok(RpcServer { handle, local_addr })
 }
 
-/// Checks the `Authorization: Bearer <jwt>` header of every request.
+/// Refuses every request without a valid `Authorization: Bearer <jwt>` header.
 #[derive(Clone)]
-struct JwtLayer {
+struct JwtGate {
     secret: JwtSecret,
 }
 
-impl<S> tower::Layer<S> for JwtLayer {
-    type Service = JwtService<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        JwtService { inner, secret: self.secret }
+impl Gate for JwtGate {
+    fn answer(&self, request: &HttpRequest) -> Option<ResponseFuture> {
+        let reason = refusal(&self.secret, request.headers())?;
+        tracing::debug!(target: "rpc::auth", %reason, "refused an unauthenticated request");
+        let response = http::Response::builder()
+            .status(http::StatusCode::UNAUTHORIZED)
+            .body(HttpBody::from(reason))
+            .map_err(|err| -> BoxError { Box::new(err) });
+        Some(Box::pin(std::future::ready(response)))
     }
-}
-
-#[derive(Clone)]
-struct JwtService<S> {
-    inner: S,
-    secret: JwtSecret,
 }
 
 /// Why a request is refused, if it is.
@@ -128,36 +124,6 @@ fn refusal(secret: &JwtSecret, headers: &http::HeaderMap) -> Option<String> {
     match token {
         Err(reason) => Some(reason.into()),
         Ok(token) => secret.validate(token).err().map(|err| err.to_string()),
-    }
-}
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-impl<S> tower::Service<HttpRequest> for JwtService<S>
-where
-    S: tower::Service<HttpRequest, Response = HttpResponse, Error = BoxError>,
-    S::Future: Send + 'static,
-{
-    type Response = HttpResponse;
-    type Error = BoxError;
-    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, BoxError>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: HttpRequest) -> Self::Future {
-        match refusal(&self.secret, request.headers()) {
-            None => Box::pin(self.inner.call(request)),
-            Some(reason) => {
-                tracing::debug!(target: "rpc::auth", %reason, "refused an unauthenticated request");
-                let response = http::Response::builder()
-                    .status(http::StatusCode::UNAUTHORIZED)
-                    .body(HttpBody::from(reason))
-                    .map_err(|err| -> BoxError { Box::new(err) });
-                Box::pin(std::future::ready(response))
-            }
-        }
     }
 }
 

@@ -12,60 +12,30 @@
 //!
 //! The dev chain does not take blob transactions yet, so every block's sidecar list is empty.
 
-use crate::RpcContext;
-use jsonrpsee::server::{HttpBody, HttpRequest, HttpResponse};
-use serde_json::{Value, json};
-use std::{
-    future::Future,
-    pin::Pin,
-    sync::Arc,
-    task::{Context, Poll},
+use crate::{
+    RpcContext,
+    gate::{BoxError, Gate, ResponseFuture},
 };
+use jsonrpsee::server::{HttpBody, HttpRequest};
+use serde_json::{Value, json};
+use std::sync::Arc;
 
 /// Answers the beacon endpoints in front of JSON-RPC.
 #[derive(Clone)]
-pub(crate) struct BeaconLayer {
+pub(crate) struct BeaconGate {
     pub(crate) ctx: Arc<RpcContext>,
     pub(crate) seconds_per_slot: u64,
 }
 
-impl<S> tower::Layer<S> for BeaconLayer {
-    type Service = BeaconService<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        BeaconService { inner, beacon: self.clone() }
-    }
-}
-
-#[derive(Clone)]
-pub(crate) struct BeaconService<S> {
-    inner: S,
-    beacon: BeaconLayer,
-}
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-impl<S> tower::Service<HttpRequest> for BeaconService<S>
-where
-    S: tower::Service<HttpRequest, Response = HttpResponse, Error = BoxError>,
-    S::Future: Send + 'static,
-{
-    type Response = HttpResponse;
-    type Error = BoxError;
-    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, BoxError>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: HttpRequest) -> Self::Future {
+impl Gate for BeaconGate {
+    fn answer(&self, request: &HttpRequest) -> Option<ResponseFuture> {
         let path = request.uri().path().to_string();
         if request.method() != http::Method::GET || !path.starts_with("/eth/v1/") {
-            return Box::pin(self.inner.call(request));
+            return None;
         }
-        let beacon = self.beacon.clone();
-        Box::pin(async move {
-            let answer = tokio::task::spawn_blocking(move || beacon.answer(&path))
+        let beacon = self.clone();
+        Some(Box::pin(async move {
+            let answer = tokio::task::spawn_blocking(move || beacon.answer_path(&path))
                 .await
                 .unwrap_or_else(|err| Err((500, err.to_string())));
             let (status, body) = match answer {
@@ -77,13 +47,13 @@ where
                 .header(http::header::CONTENT_TYPE, "application/json")
                 .body(HttpBody::from(body.to_string()))
                 .map_err(|err| -> BoxError { Box::new(err) })
-        })
+        }))
     }
 }
 
-impl BeaconLayer {
+impl BeaconGate {
     /// The `data` of the endpoint at `path`, or an HTTP status and message.
-    fn answer(&self, path: &str) -> Result<Value, (u16, String)> {
+    fn answer_path(&self, path: &str) -> Result<Value, (u16, String)> {
         let genesis = self.ctx.evm.chain().genesis_header().timestamp;
         match path.trim_end_matches('/') {
             "/eth/v1/beacon/genesis" => Ok(json!({

@@ -37,6 +37,7 @@ mod debug;
 pub mod engine;
 mod error;
 mod eth;
+mod gate;
 mod optimism;
 mod p2p;
 mod reorg;

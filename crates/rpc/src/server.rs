@@ -121,7 +121,11 @@ pub async fn start_server(ctx: Arc<RpcContext>) -> eyre_free::Result<RpcServer> 
         .set_batch_request_config(BatchRequestConfig::Limit(config.max_batch_len))
         .build();
     let beacon = config.beacon_seconds_per_slot.map(|seconds_per_slot| {
-        crate::beacon::BeaconLayer { ctx: ctx.clone(), seconds_per_slot: seconds_per_slot.max(1) }
+        let gate = crate::beacon::BeaconGate {
+            ctx: ctx.clone(),
+            seconds_per_slot: seconds_per_slot.max(1),
+        };
+        crate::gate::GateLayer(gate)
     });
     let server = Server::builder()
         .set_config(server_config)
