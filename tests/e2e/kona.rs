@@ -14,7 +14,7 @@
 
 use crate::{
     process::NodeProcess,
-    rollup::{free_port, hex_u64, strings, wait_for},
+    rollup::{free_port, hex_u64, l2_transfer, strings, wait_for, wait_receipt},
 };
 use jsonrpsee::{core::client::ClientT, http_client::HttpClientBuilder};
 use serde_json::{Value, json};
@@ -140,7 +140,7 @@ async fn kona_node_drives_an_engine_only_node_to_the_sequencers_chain() {
         "--datadir".into(),
         cfg.join("engine").display().to_string(),
     ]);
-    let engine = NodeProcess::spawn(&args, &["L2 RPC: ", "Engine API: "]).0;
+    let engine = NodeProcess::spawn(&args, &["L2 RPC: "]).0;
 
     let kona_rpc = free_port();
     let logs = std::env::var_os("TRIBUTARY_TEST_LOGS").is_some();
@@ -174,9 +174,19 @@ async fn kona_node_drives_an_engine_only_node_to_the_sequencers_chain() {
     })
     .await;
 
+    // User transactions in the batches, not only L1 attributes deposits.
+    let mut included = 0;
+    for nonce in 0..5 {
+        let raw = l2_transfer(3, nonce, vec![nonce as u8; 64]);
+        let hash = sequencer.rpc("eth_sendRawTransaction", vec![raw.into()]).await;
+        let receipt = wait_receipt(&sequencer, &hash).await;
+        assert_eq!(receipt["status"], "0x1");
+        included = included.max(hex_u64(&receipt["blockNumber"]));
+    }
+
     // The engine-only node's safe head, built by kona from L1 alone, follows the sequencer's
-    // chain block for block.
-    let target = 8;
+    // chain block for block, through the blocks with those transactions.
+    let target = included.max(8);
     let reached = wait_for("kona's safe head", Duration::from_secs(180), async || {
         let (number, _, _) = head(&engine, "safe").await?;
         (number >= target).then_some(number)
@@ -186,5 +196,16 @@ async fn kona_node_drives_an_engine_only_node_to_the_sequencers_chain() {
         let tag = format!("{number:#x}");
         assert_eq!(head(&engine, &tag).await, head(&sequencer, &tag).await, "block {number}");
     }
+    let user_txs = async |node: &NodeProcess| {
+        let mut count = 0;
+        for number in 1..=reached {
+            let block = node
+                .rpc("eth_getBlockByNumber", vec![format!("{number:#x}").into(), false.into()])
+                .await;
+            count += block["transactions"].as_array().map_or(0, |txs| txs.len().saturating_sub(1));
+        }
+        count
+    };
+    assert_eq!(user_txs(&engine).await, 5, "the five transfers, derived by kona");
     drop(kona);
 }

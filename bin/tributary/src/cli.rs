@@ -350,7 +350,7 @@ pub(crate) async fn run_node(args: NodeArgs) -> eyre::Result<()> {
     println!("L2 RPC: http://{}", node.rpc_addr);
     println!("L2 WS:  ws://{}", node.rpc_addr);
     if let Some(addr) = node.auth_addr {
-        println!("Engine API: http://{addr} (JWT)");
+        println!("Engine API (JWT): http://{addr}");
     }
 
     let outcome = match &mut l1 {
