@@ -47,6 +47,7 @@ use alloy_primitives::{B256, U256};
 use alloy_rpc_types_engine::{
     ForkchoiceState, ForkchoiceUpdated, PayloadId, PayloadStatus, PayloadStatusEnum,
 };
+use metrics::gauge;
 use op_alloy::rpc_types_engine::OpPayloadAttributes;
 use std::{collections::VecDeque, sync::Arc};
 use tributary_chainspec::OpHardforks;
@@ -127,6 +128,12 @@ fn internal(err: impl std::fmt::Display) -> EngineError {
 
 fn bad_attributes(reason: impl Into<String>) -> EngineError {
     EngineError::InvalidPayloadAttributes(reason.into())
+}
+
+/// Counts an Engine API answer: `tributary_engine_calls_total{method, status}`.
+fn counted(method: &'static str, status: &PayloadStatus) {
+    metrics::counter!("tributary_engine_calls_total", "method" => method, "status" => status.status.as_str())
+        .increment(1);
 }
 
 fn valid(hash: B256) -> PayloadStatus {
@@ -393,6 +400,33 @@ fn fees(block: &ExecutedBlock) -> U256 {
 
 impl EngineBackend for LocalEngine {
     fn new_payload(&self, block: Block, hash: B256) -> Result<PayloadStatus, EngineError> {
+        let status = self.new_payload_inner(block, hash)?;
+        counted("newPayload", &status);
+        Ok(status)
+    }
+
+    fn forkchoice_updated(
+        &self,
+        forkchoice: ForkchoiceState,
+        attrs: Option<OpPayloadAttributes>,
+        version: u8,
+    ) -> Result<ForkchoiceUpdated, EngineError> {
+        let updated = self.forkchoice_updated_inner(forkchoice, attrs, version)?;
+        counted("forkchoiceUpdated", &updated.payload_status);
+        gauge!("tributary_engine_safe_block_number").set(self.sealer.heads.safe() as f64);
+        gauge!("tributary_engine_finalized_block_number").set(self.sealer.heads.finalized() as f64);
+        Ok(updated)
+    }
+
+    fn get_payload(&self, id: PayloadId) -> Result<BuiltPayload, EngineError> {
+        let payload = self.get_payload_inner(id)?;
+        metrics::counter!("tributary_engine_payloads_built_total").increment(1);
+        Ok(payload)
+    }
+}
+
+impl LocalEngine {
+    fn new_payload_inner(&self, block: Block, hash: B256) -> Result<PayloadStatus, EngineError> {
         let mut state = self.state.lock();
         if self.stored(hash)?.is_some() {
             return Ok(valid(hash));
@@ -416,7 +450,7 @@ impl EngineBackend for LocalEngine {
         Ok(PayloadStatus::new(status, None))
     }
 
-    fn forkchoice_updated(
+    fn forkchoice_updated_inner(
         &self,
         forkchoice: ForkchoiceState,
         attrs: Option<OpPayloadAttributes>,
@@ -458,7 +492,7 @@ impl EngineBackend for LocalEngine {
         Ok(updated)
     }
 
-    fn get_payload(&self, id: PayloadId) -> Result<BuiltPayload, EngineError> {
+    fn get_payload_inner(&self, id: PayloadId) -> Result<BuiltPayload, EngineError> {
         let mut state = self.state.lock();
         let build = state.builds.get(&id).ok_or(EngineError::UnknownPayload)?;
         if let Some((payload, _)) = &build.built {
