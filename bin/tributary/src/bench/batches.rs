@@ -13,6 +13,14 @@
 //! The batcher's own `ChannelBuilder` does the posting: blocks are added until the channel is
 //! full, the channel is finished and the next is started. Each frame is one L1 transaction's
 //! calldata.
+//!
+//! Then what the default (brotli span batches) costs on L1 per L2 transaction, posted as
+//! calldata and as blobs, at the same L1 base fee and blob base fee: calldata is charged as
+//! Prague charges it (EIP-7623: a data-heavy transaction pays the floor of 10 gas per zero byte
+//! and 40 per non-zero byte, plus 21 000); for blobs the channels are cut into frames of one
+//! blob each ([`BLOB_MAX_DATA_SIZE`] bytes), every frame goes through the OP blob encoding
+//! (`tributary_protocol::encode_blob`), and [`BLOBS_PER_TX`] blobs share one type-3
+//! transaction (21 000 gas) while each blob pays 131 072 blob gas.
 
 use alloy::{
     consensus::{Header, SignableTransaction, TxEip1559},
@@ -27,7 +35,9 @@ use tributary_batcher::{BatchType, ChannelBuilder, L2Block, channel_id_for};
 use tributary_chainspec::{BlockId, RollupConfig, RollupGenesis, SystemConfig};
 use tributary_devnet::accounts::dev_signer;
 use tributary_primitives::{OpTxEnvelope, Sealed, SealedHeader};
-use tributary_protocol::{Compression, L1BlockInfo, L1InfoFormat};
+use tributary_protocol::{
+    BLOB_MAX_DATA_SIZE, BYTES_PER_BLOB, Compression, L1BlockInfo, L1InfoFormat, encode_blob,
+};
 
 sol! {
     function transfer(address to, uint256 amount) returns (bool);
@@ -55,6 +65,16 @@ const SENDERS: u32 = 10;
 /// Distinct recipients. Fewer repeat more often, which compression rewards.
 const RECIPIENTS: usize = 1_000;
 const GWEI: u128 = 1_000_000_000;
+/// Blobs one batcher transaction carries (Prague allows 9 a block; op-batcher's
+/// `--target-num-frames` sets it, 6 being common).
+const BLOBS_PER_TX: usize = 6;
+/// Blob gas per blob (EIP-4844).
+const GAS_PER_BLOB: u64 = BYTES_PER_BLOB as u64;
+/// The L1 prices the cost table is shown at: (label, base fee, blob base fee), wei.
+const L1_PRICES: [(&str, u128, u128); 2] = [
+    ("1 gwei base fee, blob base fee at its 1 wei floor", GWEI, 1),
+    ("1 gwei base fee, 1 gwei blob base fee", GWEI, GWEI),
+];
 
 const CONFIGS: [Config; 4] = [
     (Compression::Zlib, BatchType::Singular),
@@ -125,11 +145,85 @@ pub(crate) fn run(args: BatchesArgs) -> eyre::Result<()> {
         .map_or(f64::NAN, |p| measured.ratio(p.bytes));
     let verdict = if brotli_span <= GOAL { "met" } else { "not met" };
     println!("goal: brotli span <= {GOAL:.2} of raw tx bytes: {brotli_span:.3}, {verdict}");
+
+    let da = l1_data(args.blocks, args.txs_per_block)?;
+    println!();
+    println!(
+        "L1 cost per L2 tx, brotli span: calldata {} txs, {} gas; blobs {} blobs in {} txs",
+        da.calldata_txs, da.calldata_gas, da.blobs, da.blob_txs
+    );
+    for (label, base_fee, blob_base_fee) in L1_PRICES {
+        let calldata = da.calldata_cost(base_fee) / measured.txs as f64;
+        let blobs = da.blob_cost(base_fee, blob_base_fee) / measured.txs as f64;
+        println!(
+            "  {label}: calldata {:.1} gwei, blobs {:.1} gwei per L2 tx (blobs/calldata {:.4})",
+            calldata / 1e9,
+            blobs / 1e9,
+            blobs / calldata
+        );
+    }
     Ok(())
+}
+
+/// What brotli span batches of the stream take on L1, as calldata and as blobs.
+struct L1Data {
+    calldata_txs: usize,
+    calldata_gas: u64,
+    blobs: usize,
+    blob_txs: usize,
+}
+
+impl L1Data {
+    fn calldata_cost(&self, base_fee: u128) -> f64 {
+        self.calldata_gas as f64 * base_fee as f64
+    }
+
+    fn blob_cost(&self, base_fee: u128, blob_base_fee: u128) -> f64 {
+        (self.blob_txs as u64 * 21_000) as f64 * base_fee as f64
+            + (self.blobs as u64 * GAS_PER_BLOB) as f64 * blob_base_fee as f64
+    }
+}
+
+/// L1 gas of a batcher transaction carrying `data` as calldata, under Prague: the larger of
+/// the standard cost (16 per non-zero byte, 4 per zero byte) and EIP-7623's floor (10 per
+/// token, a non-zero byte being 4 tokens), plus 21 000.
+fn calldata_gas(data: &[u8]) -> u64 {
+    let zeros = data.iter().filter(|byte| **byte == 0).count() as u64;
+    let non_zero = data.len() as u64 - zeros;
+    let standard = 16 * non_zero + 4 * zeros;
+    let floor = 10 * (zeros + 4 * non_zero);
+    21_000 + standard.max(floor)
+}
+
+/// Posts the stream's brotli span batches both ways.
+fn l1_data(blocks: usize, per_block: usize) -> eyre::Result<L1Data> {
+    let (rollup, stream) = setup(blocks, per_block)?;
+    let config = (Compression::Brotli, BatchType::Span);
+    let calldata = frames(&rollup, &stream.0, config, MAX_TX_SIZE)?;
+    let blob_frames = frames(&rollup, &stream.0, config, BLOB_MAX_DATA_SIZE)?;
+    for frame in &blob_frames {
+        encode_blob(frame)?;
+    }
+    Ok(L1Data {
+        calldata_txs: calldata.len(),
+        calldata_gas: calldata.iter().map(|frame| calldata_gas(frame)).sum(),
+        blobs: blob_frames.len(),
+        blob_txs: blob_frames.len().div_ceil(BLOBS_PER_TX),
+    })
 }
 
 /// Builds the stream and posts it under every configuration.
 fn measure(blocks: usize, per_block: usize) -> eyre::Result<Measured> {
+    let (rollup, (stream, raw_bytes)) = setup(blocks, per_block)?;
+    let posted = CONFIGS
+        .into_iter()
+        .map(|config| post(&rollup, &stream, config))
+        .collect::<eyre::Result<_>>()?;
+    Ok(Measured { txs: blocks * per_block, raw_bytes, posted })
+}
+
+/// The rollup config and the generated stream with its raw transaction bytes.
+fn setup(blocks: usize, per_block: usize) -> eyre::Result<(RollupConfig, (Vec<L2Block>, usize))> {
     let batcher = Address::with_last_byte(0xba);
     let genesis = Sealed::new(Header { timestamp: GENESIS_TIME, ..Default::default() });
     let rollup = RollupConfig {
@@ -153,12 +247,8 @@ fn measure(blocks: usize, per_block: usize) -> eyre::Result<Measured> {
         unsafe_block_signer: Address::with_last_byte(0x5e),
         fork_times: Default::default(),
     };
-    let (stream, raw_bytes) = stream(&rollup, genesis, blocks, per_block)?;
-    let posted = CONFIGS
-        .into_iter()
-        .map(|config| post(&rollup, &stream, config))
-        .collect::<eyre::Result<_>>()?;
-    Ok(Measured { txs: blocks * per_block, raw_bytes, posted })
+    let stream = stream(&rollup, genesis, blocks, per_block)?;
+    Ok((rollup, stream))
 }
 
 fn l1_hash(number: u64) -> B256 {
@@ -229,23 +319,34 @@ fn stream(
 
 /// Feeds the stream through channels as the batcher does and counts the calldata.
 fn post(rollup: &RollupConfig, stream: &[L2Block], config: Config) -> eyre::Result<Posted> {
-    let (compression, batch_type) = config;
     let started = std::time::Instant::now();
-    let mut posted = Posted { config, l1_txs: 0, bytes: 0, secs: 0.0 };
+    let frames = frames(rollup, stream, config, MAX_TX_SIZE)?;
+    let bytes = frames.iter().map(|frame| frame.len()).sum::<usize>();
+    let secs = started.elapsed().as_secs_f64();
+    Ok(Posted { config, l1_txs: frames.len(), bytes, secs })
+}
+
+/// The batcher transactions' data (version byte and one frame each) of the stream's channels,
+/// with frames of at most `max_tx_size` bytes.
+fn frames(
+    rollup: &RollupConfig,
+    stream: &[L2Block],
+    (compression, batch_type): Config,
+    max_tx_size: usize,
+) -> eyre::Result<Vec<alloy::primitives::Bytes>> {
+    let mut out = Vec::new();
     let mut rest = stream.iter().peekable();
     while let Some(first) = rest.peek() {
         let id = channel_id_for(rollup.genesis.system_config.batcher_addr, first.header.number);
-        let mut channel = ChannelBuilder::new(rollup, batch_type, compression, MAX_TX_SIZE);
+        let mut channel = ChannelBuilder::new(rollup, batch_type, compression, max_tx_size);
         while let Some(block) = rest.next_if(|_| !channel.is_full()) {
             channel.add_block(block.clone())?;
         }
         if let Some(built) = channel.finish(id)? {
-            posted.l1_txs += built.frames.len();
-            posted.bytes += built.frames.iter().map(|frame| frame.len()).sum::<usize>();
+            out.extend(built.frames);
         }
     }
-    posted.secs = started.elapsed().as_secs_f64();
-    Ok(posted)
+    Ok(out)
 }
 
 /// A fixed-seed PRNG, so every run generates the same stream.
@@ -278,5 +379,26 @@ mod tests {
             assert!(ratio > 0.0 && ratio < 1.5, "{:?}: {ratio}", p.config);
             assert!(p.l1_txs >= 1);
         }
+    }
+
+    /// Prague's calldata floor: 40 gas per non-zero byte, 10 per zero byte, when above the
+    /// standard cost.
+    #[test]
+    fn calldata_pays_prague_floor() {
+        assert_eq!(calldata_gas(&[1; 100]), 21_000 + 4_000);
+        assert_eq!(calldata_gas(&[0; 100]), 21_000 + 1_000);
+        assert_eq!(calldata_gas(&[]), 21_000);
+    }
+
+    /// A stream that needs more than one blob is cut into encodable frames of one blob each,
+    /// and at a blob base fee as high as the base fee blobs still cost less than calldata.
+    #[test]
+    fn blobs_carry_what_calldata_carries_for_less() {
+        let da = l1_data(40, 50).unwrap();
+        assert!(da.blobs >= 1 && da.blob_txs == da.blobs.div_ceil(BLOBS_PER_TX));
+        assert!(da.calldata_txs >= da.blobs);
+        let calldata = da.calldata_cost(GWEI);
+        assert!(da.blob_cost(GWEI, 1) < calldata / 10.0);
+        assert!(da.blob_cost(GWEI, GWEI) < calldata);
     }
 }
