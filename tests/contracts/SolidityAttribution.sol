@@ -79,11 +79,12 @@ contract SolidityAttribution is IAttribution {
         uint8 datanetCount; // +0, 192..200
         bytes32 modelHash; // +1
         uint256 price; // +2
-        uint256 inferences; // +3
-        uint256 tokens; // +4
-        uint256 fees; // +5
-        string metadataUri; // +6
-        uint64[MAX_MODEL_DATANETS] datanetIds; // +7..+14, four per slot
+        // Lifetime stats packed into one slot (+3), as the precompile keeps them.
+        uint64 inferences; // +3, bits 0..64
+        uint64 tokens; // +3, 64..128
+        uint128 fees; // +3, 128..256
+        string metadataUri; // +4
+        uint64[MAX_MODEL_DATANETS] datanetIds; // +5..+12, four per slot
     }
 
     struct InferenceData {
@@ -352,11 +353,12 @@ contract SolidityAttribution is IAttribution {
         r.fee = fee;
         r.inferenceHash = inference.inferenceHash;
         r.attributionHash = _attributionHash(inference);
-        // Sums of uint64 token counts and of fees paid in wei: no overflow.
+        // Lifetime sums far below their widths (the precompile saturates; a contract would
+        // need 2^64 tokens or 2^128 wei to see the difference).
         unchecked {
             m.inferences += 1;
             m.tokens += tokens;
-            m.fees += fee;
+            m.fees += uint128(fee);
         }
         _emitRecorded(inferenceId, inference, fee);
         _split(s, m, inference, inferenceId, fee, attributions);
@@ -813,9 +815,9 @@ contract SolidityAttribution is IAttribution {
         if (b.modelId == 0) return;
         ModelData storage m = _models[b.modelId];
         unchecked {
-            m.inferences += b.statInferences;
-            m.tokens += b.statTokens;
-            m.fees += b.statFees;
+            m.inferences += uint64(b.statInferences);
+            m.tokens += uint64(b.statTokens);
+            m.fees += uint128(b.statFees);
         }
         b.statInferences = 0;
         b.statTokens = 0;

@@ -97,7 +97,8 @@ interface IAttribution {
         uint64 blockNumber;
     }
 
-    /// @notice Lifetime totals of a model.
+    /// @notice Lifetime totals of a model: every inference settled alone or in a batch. Kept in
+    ///         one storage slot, so `tokens` stops at 2^64-1 and `fees` (wei) at 2^128-1.
     struct ModelStats {
         uint64 inferences;
         uint256 tokens;

@@ -7,8 +7,8 @@ use crate::{
     gas,
     layout::{
         ATTRIBUTION_ADDRESS as SELF, CONTRIBUTION, COUNTERS, Counter, DATANET, INFERENCE, MODEL,
-        OPERATOR, address_key, bits, bits_address, bits_u64, counter, load_bytes, mapping, nested,
-        next_id, store_bytes, with_bits,
+        OPERATOR, PackedStats, add_model_stats, address_key, bits, bits_address, bits_u64, counter,
+        load_bytes, mapping, nested, next_id, store_bytes, with_bits,
     },
     royalties,
     settle::{RoyaltySplit, inference_fee},
@@ -395,11 +395,7 @@ fn record(call: &mut Call<'_>, params: &Params, batch: &[abi::Inference]) -> Res
         for (i, value) in slots.into_iter().enumerate() {
             call.sstore(SELF, base + U256::from(i), value)?;
         }
-        for (offset, add) in [(3u64, U256::from(1)), (4, U256::from(inference.tokens)), (5, fee)] {
-            let at = core.base + U256::from(offset);
-            let old = call.sload(SELF, at)?;
-            call.sstore(SELF, at, old.saturating_add(add))?;
-        }
+        add_model_stats(call, core.base, 1, U256::from(inference.tokens), fee)?;
         emit(
             call,
             &abi::InferenceRecorded {
@@ -556,10 +552,13 @@ fn get_model(call: &mut Call<'_>, id: u64) -> Result<abi::Model> {
 
 fn model_stats(call: &mut Call<'_>, id: u64) -> Result<abi::ModelStats> {
     let core = model_core(call, id, false)?;
-    let inferences = call.sload(SELF, core.base + U256::from(3))?;
-    let tokens = call.sload(SELF, core.base + U256::from(4))?;
-    let fees = call.sload(SELF, core.base + U256::from(5))?;
-    Ok(abi::ModelStats { inferences: inferences.saturating_to(), tokens, fees })
+    let stats = call.sload(SELF, core.base + U256::from(PackedStats::OFFSET))?;
+    let stats = PackedStats::from_word(stats);
+    Ok(abi::ModelStats {
+        inferences: stats.inferences,
+        tokens: U256::from(stats.tokens),
+        fees: U256::from(stats.fees),
+    })
 }
 
 fn get_inference(call: &mut Call<'_>, id: u64) -> Result<abi::InferenceRecord> {

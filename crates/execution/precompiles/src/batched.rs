@@ -18,8 +18,8 @@ use crate::{
     call::{Call, Result, Stop},
     gas,
     layout::{
-        ATTRIBUTION_ADDRESS as SELF, BATCH, COUNTERS, Counter, ROYALTIES_ADDRESS, counter, mapping,
-        with_bits,
+        ATTRIBUTION_ADDRESS as SELF, BATCH, COUNTERS, Counter, ROYALTIES_ADDRESS, add_model_stats,
+        counter, mapping, with_bits,
     },
     royalties,
     settle::{RoyaltySplit, inference_fee},
@@ -233,12 +233,7 @@ impl Batch {
             call.sstore(ROYALTIES_ADDRESS, draw.at, draw.held - draw.taken)?;
         }
         for model in self.models.values() {
-            let adds = [(3u64, U256::from(model.inferences)), (4, model.tokens), (5, model.fees)];
-            for (offset, add) in adds {
-                let at = model.core.base + U256::from(offset);
-                let old = call.sload(SELF, at)?;
-                call.sstore(SELF, at, old.saturating_add(add))?;
-            }
+            add_model_stats(call, model.core.base, model.inferences, model.tokens, model.fees)?;
         }
         let count = self.leaves.len() as u64;
         let counters = call.sload(SELF, COUNTERS)?;

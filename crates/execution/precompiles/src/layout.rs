@@ -8,7 +8,7 @@
 //! | `0` | counters: datanets (bits 0..64), contributions (64..128), models (128..192), inferences (192..256) |
 //! | `D = keccak(id, 1)` | datanet: `D+0` curator (0..160) and contribution count (160..224); `D+1` URI length, URI bytes from `keccak(D+1)` |
 //! | `C = keccak(id, 2)` | contribution: `C+0` contributor (0..160), datanet id (160..224), status (224..232); `C+1` content hash; `C+2` weight |
-//! | `M = keccak(id, 3)` | model: `M+0` owner (0..160), dataBps (160..176), operatorBps (176..192), datanet count (192..200); `M+1` hash; `M+2` price; `M+3` inferences; `M+4` tokens; `M+5` fees; `M+6` URI length, bytes from `keccak(M+6)`; `M+7…` datanet ids, four u64 per slot |
+//! | `M = keccak(id, 3)` | model: `M+0` owner (0..160), dataBps (160..176), operatorBps (176..192), datanet count (192..200); `M+1` hash; `M+2` price; `M+3` lifetime stats: inferences (0..64), tokens (64..128), fees in wei (128..256), each saturating; `M+4`, `M+5` unused (they held tokens and fees before the stats were packed); `M+6` URI length, bytes from `keccak(M+6)`; `M+7…` datanet ids, four u64 per slot |
 //! | `keccak(operator, keccak(modelId, 4))` | 1 if an operator |
 //! | `I = keccak(id, 5)` | inference: `I+0` payer (0..160), model (160..224); `I+1` operator (0..160), tokens (160..224), block (224..256); `I+2` fee; `I+3` inference hash; `I+4` attribution hash |
 //! | `keccak(batchId, 6)` | a settled batch's Merkle root (`settleBatch`; the batch id is its first inference id) |
@@ -96,6 +96,56 @@ pub(crate) fn counter(word: U256, which: Counter) -> u64 {
     bits_u64(word, which as usize * 64, 64)
 }
 
+/// The model stats slot (`M+3`): inferences, tokens and fees packed into one word, so a
+/// settlement writes one slot for them, not three. Each field saturates at its width.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct PackedStats {
+    pub(crate) inferences: u64,
+    pub(crate) tokens: u64,
+    pub(crate) fees: u128,
+}
+
+impl PackedStats {
+    /// Offset of the stats slot from the model's base slot.
+    pub(crate) const OFFSET: u64 = 3;
+
+    pub(crate) fn from_word(word: U256) -> Self {
+        Self {
+            inferences: bits_u64(word, 0, 64),
+            tokens: bits_u64(word, 64, 64),
+            fees: bits(word, 128, 128).saturating_to(),
+        }
+    }
+
+    pub(crate) fn to_word(self) -> U256 {
+        U256::from(self.inferences)
+            | (U256::from(self.tokens) << 64)
+            | (U256::from(self.fees) << 128)
+    }
+
+    /// These stats with `inferences`, `tokens` and `fees` more, each saturating.
+    pub(crate) fn add(self, inferences: u64, tokens: U256, fees: U256) -> Self {
+        Self {
+            inferences: self.inferences.saturating_add(inferences),
+            tokens: self.tokens.saturating_add(tokens.saturating_to()),
+            fees: self.fees.saturating_add(fees.saturating_to()),
+        }
+    }
+}
+
+/// Adds to the stats of the model whose base slot is `base`: one read, one write.
+pub(crate) fn add_model_stats(
+    call: &mut Call<'_>,
+    base: U256,
+    inferences: u64,
+    tokens: U256,
+    fees: U256,
+) -> Result<()> {
+    let at = base + U256::from(PackedStats::OFFSET);
+    let old = PackedStats::from_word(call.sload(ATTRIBUTION_ADDRESS, at)?);
+    call.sstore(ATTRIBUTION_ADDRESS, at, old.add(inferences, tokens, fees).to_word())
+}
+
 /// Increments one counter in slot 0 and returns the new value (the new id).
 pub(crate) fn next_id(call: &mut Call<'_>, which: Counter) -> Result<u64> {
     let counters = call.sload(ATTRIBUTION_ADDRESS, COUNTERS)?;
@@ -135,4 +185,22 @@ pub(crate) fn load_bytes(call: &mut Call<'_>, account: Address, at: U256) -> Res
         out.extend_from_slice(&word[..take]);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The packed stats round-trip and saturate at each field's width.
+    #[test]
+    fn packed_stats_round_trip_and_saturate() {
+        let stats = PackedStats { inferences: 12, tokens: 9_600, fees: 19_200_000_000_000_000 };
+        assert_eq!(PackedStats::from_word(stats.to_word()), stats);
+        let full = PackedStats { inferences: u64::MAX, tokens: u64::MAX - 1, fees: u128::MAX };
+        assert_eq!(PackedStats::from_word(full.to_word()), full);
+        let more = full.add(1, U256::from(5), U256::from(1));
+        assert_eq!(more, PackedStats { tokens: u64::MAX, ..full });
+        let huge = stats.add(0, U256::MAX, U256::MAX);
+        assert_eq!((huge.tokens, huge.fees), (u64::MAX, u128::MAX));
+    }
 }
