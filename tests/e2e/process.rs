@@ -46,8 +46,15 @@ impl NodeProcess {
             .find(|value| value.starts_with("http"))
             .cloned()
             .unwrap_or_else(|| "http://127.0.0.1:9".into());
-        let client = HttpClientBuilder::default().build(&url).unwrap();
-        (Self { child, client, url }, urls)
+        let process = |client| Self { child, client, url: url.clone() };
+        match HttpClientBuilder::default().build(&url) {
+            Ok(client) => (process(client), urls),
+            Err(err) => {
+                // Dropping the process kills the child: a bad URL leaks no node.
+                drop(process(HttpClientBuilder::default().build("http://127.0.0.1:9").unwrap()));
+                panic!("{url}: {err}");
+            }
+        }
     }
 
     pub(crate) async fn rpc(&self, method: &str, params: Vec<Value>) -> Value {
