@@ -75,18 +75,30 @@ pub(crate) struct NodeArgs {
     pub(crate) engine_only: bool,
 }
 
-/// The Engine API, JWT-authenticated. Served when `--engine-only` or any of these is given.
+/// The Engine API, JWT-authenticated, served with `--engine-only` (whoever owns the
+/// forkchoice owns the chain, so these go with it).
 #[derive(Debug, Args, PartialEq, Eq, Default)]
 pub(crate) struct AuthRpcArgs {
     /// Engine API listen address [default: 127.0.0.1].
-    #[arg(id = "authrpc.addr", long = "authrpc.addr", env = "TRIBUTARY_AUTHRPC_ADDR")]
+    #[arg(
+        id = "authrpc.addr",
+        requires = "engine_only",
+        long = "authrpc.addr",
+        env = "TRIBUTARY_AUTHRPC_ADDR"
+    )]
     pub(crate) addr: Option<IpAddr>,
     /// Engine API listen port (0 picks a free one) [default: 8551].
-    #[arg(id = "authrpc.port", long = "authrpc.port", env = "TRIBUTARY_AUTHRPC_PORT")]
+    #[arg(
+        id = "authrpc.port",
+        requires = "engine_only",
+        long = "authrpc.port",
+        env = "TRIBUTARY_AUTHRPC_PORT"
+    )]
     pub(crate) port: Option<u16>,
     /// The JWT secret file (32 bytes hex) [default: <datadir>/jwt.hex, created if missing].
     #[arg(
         id = "authrpc.jwtsecret",
+        requires = "engine_only",
         long = "authrpc.jwtsecret",
         value_name = "FILE",
         env = "TRIBUTARY_AUTHRPC_JWTSECRET"
@@ -101,7 +113,7 @@ impl AuthRpcArgs {
         engine_only: bool,
         datadir: &std::path::Path,
     ) -> eyre::Result<Option<tributary_rpc::AuthRpcConfig>> {
-        if !engine_only && *self == Self::default() {
+        if !engine_only {
             return Ok(None);
         }
         use tributary_rpc::AuthRpcConfig;
@@ -396,12 +408,16 @@ mod tests {
         let written = std::fs::read_to_string(dir.path().join("jwt.hex")).unwrap();
         assert_eq!(written.trim_start_matches("0x").len(), 64);
 
-        let cli = Cli::try_parse_from(["tributary", "node", "--authrpc.port", "0"]).unwrap();
+        let cli =
+            Cli::try_parse_from(["tributary", "node", "--engine-only", "--authrpc.port", "0"])
+                .unwrap();
         let Command::Node(mut args) = cli.command else { panic!("node") };
         args.datadir = Some(dir.path().to_path_buf());
-        let again = args.node_config().unwrap().authrpc.expect("any --authrpc flag serves it");
+        let again = args.node_config().unwrap().authrpc.expect("served");
         assert_eq!(again.addr.port(), 0);
         assert_eq!(again.secret.as_bytes(), auth.secret.as_bytes(), "the same secret");
+        // The Engine API goes with --engine-only: a node with roles of its own does not serve it.
+        assert!(Cli::try_parse_from(["tributary", "node", "--authrpc.port", "0"]).is_err());
 
         for role in ["--sequencer", "--batcher", "--dev"] {
             assert!(Cli::try_parse_from(["tributary", "node", "--engine-only", role]).is_err());

@@ -12,17 +12,23 @@
 //!   `newPayload`, which are then imported in order (`SYNCING` when it is neither). The safe
 //!   and finalized hashes must be stored blocks at or below the head (`-38002` if not); they
 //!   become the node's `safe` and `finalized` tags and are persisted. Attributes start a
-//!   build on the head, which runs when `getPayload` first asks (so a sequencer's block
-//!   takes the pool as it is then). The update returns once the head is written, so
+//!   build on the head: with `noTxPool` (derivation's blocks) it runs at once, so a forced
+//!   transaction the EVM refuses fails the update with `-38003` as the OP spec asks; a block
+//!   that takes the pool (a sequencer's) is built when `getPayload` first asks. The update returns once the head is written, so
 //!   `eth_getBlockByNumber("latest")` right after it shows the new head.
-//! - `getPayload`: builds from the attributes: the L1 attributes deposit is decoded and
-//!   rebuilt by the executor (and must come out byte for byte the same), the deposits and
-//!   forced transactions follow, then the pool's (unless `noTxPool`). A forced transaction
-//!   the EVM refuses fails the build (`-38003`).
+//! - `getPayload`: the build: the L1 attributes deposit is decoded and rebuilt by the
+//!   executor (and must come out byte for byte the same), the deposits and forced
+//!   transactions follow, then the pool's (unless `noTxPool`). A forced transaction the EVM
+//!   refuses fails the build (`-38003`).
 //! - `newPayload`: a payload on the tip is executed and committed at once (`VALID`, or
 //!   `INVALID` with the parent as `latestValidHash`); the one this node built is committed
-//!   without executing it again. A payload on any other known block is held (`ACCEPTED`) and
-//!   one whose parent is unknown too (`SYNCING`), until a forkchoice update names it.
+//!   without executing it again. A payload on any other stored block is held (`ACCEPTED`)
+//!   and one whose parent is not stored too (`SYNCING`), until a forkchoice update names
+//!   it. A storage failure is an error, not `INVALID`: only the block's own faults are.
+//!
+//! Whoever owns the forkchoice owns the chain, so the Engine API is served on nodes without
+//! roles of their own (`--engine-only`): nothing else moves the head between a forkchoice
+//! update's checks and its writes.
 //!
 //! # Departures
 //!
@@ -166,14 +172,19 @@ impl LocalEngine {
         db.block_number(&hash).map_err(internal)
     }
 
-    /// Rewinds the chain to block `number` when it is below the tip.
+    /// Rewinds the chain to block `number` when it is below the tip; `safe` and `finalized`
+    /// come down with it.
     fn rewind_to(&self, number: u64) -> Result<(), EngineError> {
         if number >= self.sealer.db.tip_number() {
             return Ok(());
         }
         let _writer = self.sealer.writer.lock();
         tracing::info!(target: "engine", to = number, "forkchoice moved the head back: rewinding");
-        self.sealer.rewind(number).map_err(internal)
+        self.sealer.rewind(number).map_err(internal)?;
+        let heads = &self.sealer.heads;
+        let (safe, finalized) = (heads.safe().min(number), heads.finalized().min(number));
+        heads.set(safe, finalized);
+        self.sealer.db.set_safety_heads(safe, finalized).map_err(internal)
     }
 
     /// Executes `block` on the tip and commits it; its status.
@@ -191,7 +202,7 @@ impl LocalEngine {
                 let started = std::time::Instant::now();
                 if self
                     .sealer
-                    .commit_in_background(built, started, "engine payload")
+                    .commit_payload(built, started, "engine payload")
                     .map_err(internal)?
                     .is_some()
                 {
@@ -202,7 +213,9 @@ impl LocalEngine {
         match self.sealer.import(block, None) {
             Ok(Some(_)) => Ok(valid(hash)),
             Ok(None) => Err(internal("the head moved while the payload was imported")),
-            Err(NodeError::Execution(err)) => {
+            // Only the block's own faults make it INVALID (and remembered so); a storage or
+            // internal failure is an error the rollup node retries.
+            Err(NodeError::Execution(err)) if err.is_invalid_block() => {
                 let reason = err.to_string();
                 tracing::warn!(target: "engine", number = block.header.number, %hash, %reason, "invalid payload");
                 state.invalid.insert(hash, (parent, reason.clone()));
@@ -233,11 +246,19 @@ impl LocalEngine {
             }
         };
         self.rewind_to(fork)?;
-        for block in chain.iter().rev() {
-            let hash = block.header.hash_slow();
-            let status = self.import(state, block, hash)?;
-            state.held.remove(&hash);
+        let hashes: Vec<B256> = chain.iter().rev().map(|block| block.header.hash_slow()).collect();
+        for (i, (block, hash)) in chain.iter().rev().zip(&hashes).enumerate() {
+            let status = self.import(state, block, *hash)?;
+            state.held.remove(hash);
             if !status.is_valid() {
+                // Every descendant of an invalid block is invalid, with the same last valid
+                // ancestor.
+                let latest_valid = status.latest_valid_hash.unwrap_or(block.header.parent_hash);
+                for later in hashes.iter().skip(i + 1) {
+                    state.held.remove(later);
+                    let reason = format!("an ancestor ({hash}) is invalid");
+                    state.invalid.insert(*later, (latest_valid, reason));
+                }
                 return Ok(Head::Invalid(status));
             }
         }
@@ -443,7 +464,9 @@ impl LocalEngine {
         if self.sealer.db.tip().hash() == parent {
             return self.import(&mut state, &block, hash);
         }
-        let known_parent = self.stored(parent)?.is_some() || state.held.get(&parent).is_some();
+        // ACCEPTED: its parent is stored (a side chain); SYNCING: the parent is not (even if
+        // held itself: that chain is not connected yet).
+        let known_parent = self.stored(parent)?.is_some();
         state.held.insert(hash, Arc::new(block));
         let status =
             if known_parent { PayloadStatusEnum::Accepted } else { PayloadStatusEnum::Syncing };
@@ -485,8 +508,21 @@ impl LocalEngine {
             let parent = self.sealer.db.tip();
             self.check_attributes(&parent, &attrs)?;
             let id = attrs.payload_id(&hash, version);
-            tracing::debug!(target: "engine", %id, number = parent.number + 1, "payload build started");
-            state.builds.insert(id, Build { parent, attrs, built: None });
+            // The same attributes again keep the build already made.
+            if state.builds.get(&id).is_none() {
+                tracing::debug!(target: "engine", %id, number = parent.number + 1, "payload build started");
+                let no_tx_pool = attrs.no_tx_pool.unwrap_or_default();
+                let mut build = Build { parent, attrs, built: None };
+                // A block of the attributes' transactions alone is built now, so a forced
+                // transaction the EVM refuses is reported here (-38003), where the rollup node
+                // falls back to a deposit-only block; a block that takes the pool is built when
+                // getPayload asks, with the pool as it is then.
+                if no_tx_pool {
+                    let (payload, block) = self.build(&build)?;
+                    build.built = Some((payload, Some(block)));
+                }
+                state.builds.insert(id, build);
+            }
             updated = updated.with_payload_id(id);
         }
         Ok(updated)

@@ -34,6 +34,8 @@ impl AuthRpcConfig {
     pub const DEFAULT_PORT: u16 = 8551;
     /// Default address.
     pub const DEFAULT_ADDR: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    /// Largest request on the engine port (geth's): a payload carries a whole block.
+    pub const MAX_REQUEST_BODY: u32 = 128 * 1024 * 1024;
     /// The secret's file name in the datadir when none is given, as reth names it.
     pub const SECRET_FILE: &'static str = "jwt.hex";
 }
@@ -73,8 +75,11 @@ pub async fn start_auth_server(
     backend: Arc<dyn EngineBackend>,
     config: AuthRpcConfig,
 ) -> std::io::Result<RpcServer> {
+    // A payload is a whole block: the engine port takes requests as large as geth's does.
     let server_config = ServerConfig::builder()
-        .max_request_body_size(ctx.config.max_request_body_size)
+        .max_request_body_size(
+            ctx.config.max_request_body_size.max(AuthRpcConfig::MAX_REQUEST_BODY),
+        )
         .max_response_body_size(ctx.config.max_response_body_size)
         .build();
     let layer = GateLayer(JwtGate { secret: config.secret });

@@ -4,6 +4,7 @@
 //!
 //! - `/eth/v1/beacon/genesis`: `genesis_time` is the L1 genesis block's timestamp.
 //! - `/eth/v1/config/spec`: `SECONDS_PER_SLOT` is the dev chain's block time.
+//! - `/eth/v1/node/version`: this node's name and version (op-node asks at start).
 //! - `/eth/v1/beacon/blob_sidecars/{block_id}`: the sidecars of the block in that slot. Slot
 //!   `n` is the time window `[genesis + n * SECONDS_PER_SLOT, genesis + (n + 1) *
 //!   SECONDS_PER_SLOT)`, and at most one block falls in it (the dev chain mines at most one
@@ -60,6 +61,10 @@ impl BeaconGate {
                 "genesis_time": genesis.to_string(),
                 "genesis_validators_root": format!("0x{}", "00".repeat(32)),
                 "genesis_fork_version": "0x00000000",
+            })),
+            // op-node asks for it at start.
+            "/eth/v1/node/version" => Ok(json!({
+                "version": format!("Tributary/v{}", env!("CARGO_PKG_VERSION")),
             })),
             "/eth/v1/config/spec" => Ok(json!({
                 "SECONDS_PER_SLOT": self.seconds_per_slot.to_string(),

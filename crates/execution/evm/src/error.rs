@@ -33,5 +33,19 @@ pub enum ExecutionError {
     },
 }
 
+impl ExecutionError {
+    /// Whether the block itself is at fault (a transaction the rules refuse, a header that
+    /// does not verify, a bad signature), not the node (a storage or internal failure, after
+    /// which the same block may well execute).
+    pub fn is_invalid_block(&self) -> bool {
+        matches!(
+            self,
+            Self::InvalidBlock { .. }
+                | Self::BadSignature(_)
+                | Self::Executor(BlockExecutionError::Validation(_))
+        )
+    }
+}
+
 /// The execution `Result`.
 pub type Result<T, E = ExecutionError> = std::result::Result<T, E>;

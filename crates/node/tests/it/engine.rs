@@ -369,3 +369,21 @@ async fn a_forkchoice_update_reorganizes_the_chain() {
     builder.stop().await;
     follower.stop().await;
 }
+
+/// A forced transaction the EVM refuses (its sender cannot pay) fails the forkchoice update
+/// that carries it with -38003, before any getPayload, so the rollup node falls back to a
+/// deposit-only block; that one builds.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_forced_transaction_fails_the_forkchoice_update() {
+    let node = EngineNode::start().await;
+    let genesis = genesis_hash();
+    let broke = alloy::signers::local::PrivateKeySigner::random();
+    let forced = transfer(&broke, 0, Address::repeat_byte(1), 1);
+    let attrs = attributes(genesis_timestamp(), 2, vec![forced], true);
+    let err = node.forkchoice(genesis, B256::ZERO, Some(attrs)).await.unwrap_err();
+    assert!(err.to_string().contains("-38003"), "{err}");
+    let deposits_only =
+        node.build(genesis, attributes(genesis_timestamp(), 2, Vec::new(), true)).await;
+    assert_eq!(node.new_payload(&deposits_only).await.status, PayloadStatusEnum::Valid);
+    node.stop().await;
+}

@@ -109,7 +109,10 @@ async fn the_l1_dev_chain_serves_the_beacon_endpoints_rollup_nodes_read() {
     assert_eq!(status, 404);
     let (status, _) = node.http_get("/eth/v1/beacon/blob_sidecars/nonsense").await;
     assert_eq!(status, 400);
-    let (status, _) = node.http_get("/eth/v1/node/version").await;
+    let (status, version) = node.http_get("/eth/v1/node/version").await;
+    assert_eq!(status, 200);
+    assert!(version["data"]["version"].as_str().unwrap().starts_with("Tributary/"));
+    let (status, _) = node.http_get("/eth/v1/beacon/headers").await;
     assert_eq!(status, 404);
     assert_eq!(hex_u64(&node.rpc("eth_chainId", vec![]).await), 900);
     node.stop().await;
