@@ -9,7 +9,11 @@
 //!     -> RPC subscriptions and filters, pool pruning, P2P gossip, batcher -> L1
 //! follower: P2P gossip -> UnsafeImporter (execute_block, checked against the header) -> commit
 //! every rollup node: L1 -> derivation -> consolidate, or rewind (Reorgs) and build -> safe head
+//! engine-only: rollup node -> Engine API (JWT) -> LocalEngine -> the same build / import
 //! ```
+//!
+//! The sequencer, derivation and the Engine API build blocks through one seam
+//! (`sealer::Engine`: attributes and forced transactions in, a committed block out).
 //!
 //! The pool journals every transaction it acknowledges (`<datadir>/txpool.journal`) and takes
 //! them back at start, before RPC opens.
@@ -41,6 +45,9 @@
 //! - **P2P** (`gossip.rs`, rollup nodes unless `--p2p.disable`): `tributary-p2p` gossips each
 //!   block the sequencer seals; a follower imports the blocks it hears (its unsafe head) and
 //!   fetches gaps by number. Derivation later confirms or replaces them.
+//! - **Engine-only** ([`NodeConfig::authrpc`] with neither `dev` nor `rollup`): an outside
+//!   rollup node (op-node, kona-node) drives the node over the Engine API (`engine.rs`, served
+//!   by `tributary_rpc`'s JWT-checked port); it owns the head, `safe` and `finalized`.
 //! - **Dev block production** ([`NodeConfig::dev`]): blocks on a timer or one per transaction,
 //!   with no L1 at all; every block's L1 attributes deposit carries the fixed dev origin of
 //!   [`dev_l1_origin`]. Also what runs the L1 dev chain (`tributary l1 --dev`), where
