@@ -247,6 +247,10 @@ pub(crate) struct RollupArgs {
     /// L1 JSON-RPC URL.
     #[arg(long = "l1.rpc", env = "TRIBUTARY_L1_RPC")]
     pub(crate) l1_rpc: Option<String>,
+    /// L1 beacon API URL (plain http), for batches posted as blobs. `tributary l1 --dev`
+    /// serves it on its RPC port.
+    #[arg(long = "l1.beacon", env = "TRIBUTARY_L1_BEACON")]
+    pub(crate) l1_beacon: Option<String>,
     /// Sequence blocks.
     #[arg(long)]
     pub(crate) sequencer: bool,
@@ -399,6 +403,7 @@ impl RollupArgs {
         Ok(RollupNodeConfig {
             rollup,
             l1_rpc,
+            l1_beacon: self.l1_beacon.clone(),
             sequencer,
             batcher,
             sequencer_http: self.sequencer_http.clone(),
@@ -461,6 +466,8 @@ pub(crate) async fn embedded_devnet(
         chain,
         RollupNodeConfig {
             rollup,
+            // The embedded L1 serves the beacon endpoints on its RPC port.
+            l1_beacon: Some(l1_url.clone()),
             l1_rpc: l1_url,
             sequencer,
             batcher,

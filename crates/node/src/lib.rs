@@ -149,6 +149,9 @@ pub struct RollupNodeConfig {
     pub rollup: tributary_chainspec::RollupConfig,
     /// The L1 JSON-RPC URL.
     pub l1_rpc: String,
+    /// The L1 beacon API URL, for batches posted as blobs; None reads calldata batches only
+    /// (a blob batch then stops derivation with an error saying so).
+    pub l1_beacon: Option<String>,
     /// Run the sequencer.
     pub sequencer: Option<tributary_sequencer::SequencerConfig>,
     /// Run the batch poster in-process.
@@ -368,6 +371,13 @@ pub async fn launch(config: NodeConfig) -> Result<RunningNode, NodeError> {
                 senders: SenderCache::new(),
             },
             l1: l1.clone(),
+            beacon: match &rollup.l1_beacon {
+                Some(url) => Some(
+                    tributary_l1::BeaconClient::new(url)
+                        .map_err(|err| NodeError::Task(format!("--l1.beacon: {err}")))?,
+                ),
+                None => None,
+            },
             heads: heads.clone(),
         };
         tasks.spawn_critical("derivation", driver.run(tasks.shutdown_signal()));

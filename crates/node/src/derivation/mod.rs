@@ -48,6 +48,8 @@ const L1_LOOKAHEAD: usize = 4;
 pub(crate) struct DerivationDriver {
     pub(crate) engine: DatabaseEngine,
     pub(crate) l1: L1Client,
+    /// The L1 beacon API, for batches posted as blobs (`--l1.beacon`).
+    pub(crate) beacon: Option<tributary_l1::BeaconClient>,
     pub(crate) heads: Arc<SafetyHeads>,
 }
 
@@ -227,7 +229,14 @@ impl DerivationDriver {
 
     /// Fetches L1 block `next` and pushes it; false when it could not be read.
     async fn push_l1(&self, state: &mut State, next: u64) -> bool {
-        let block = match l1::fetch_l1_block(&self.l1, &self.engine.rollup, next).await {
+        let block = match l1::fetch_l1_block(
+            &self.l1,
+            self.beacon.as_ref(),
+            &self.engine.rollup,
+            next,
+        )
+        .await
+        {
             Ok(Some(block)) => block,
             Ok(None) => return false,
             Err(reason) => {
@@ -300,7 +309,7 @@ impl DerivationDriver {
         state.derived_from.retain(|(l2, _)| *l2 <= safe);
         state.finalized = state.finalized.min(safe);
         let start = state.pipeline.start_l1_number(&state.safe);
-        let block = l1::fetch_l1_block(&self.l1, &self.engine.rollup, start)
+        let block = l1::fetch_l1_block(&self.l1, self.beacon.as_ref(), &self.engine.rollup, start)
             .await?
             .ok_or_else(|| format!("the L1 has no block {start}"))?;
         tracing::info!(target: "derive", safe, l1_start = start, "derivation (re)started");

@@ -105,6 +105,10 @@ async fn the_l1_dev_chain_serves_the_beacon_endpoints_rollup_nodes_read() {
     let (status, sidecars) = node.http_get(&format!("/eth/v1/beacon/blob_sidecars/{slot}")).await;
     assert_eq!(status, 200, "{sidecars}");
     assert_eq!(sidecars["data"], serde_json::json!([]));
+    // Our own beacon client reads the same clock and sidecars.
+    let beacon = tributary_l1::BeaconClient::new(&node.url).unwrap();
+    assert_eq!(beacon.slot_clock().await.unwrap(), (now, 1));
+    assert_eq!(beacon.blob_sidecars(now + slot).await.unwrap(), Vec::new());
     let (status, _) = node.http_get("/eth/v1/beacon/blob_sidecars/99999999").await;
     assert_eq!(status, 404);
     let (status, _) = node.http_get("/eth/v1/beacon/blob_sidecars/nonsense").await;

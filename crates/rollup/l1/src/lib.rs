@@ -14,6 +14,9 @@ use jsonrpsee::{
 };
 use std::time::Duration;
 
+mod beacon;
+pub use beacon::{BeaconClient, BlobSidecar, blobs_for};
+
 /// L1 client errors.
 #[derive(Debug, thiserror::Error)]
 pub enum L1Error {
@@ -28,6 +31,14 @@ pub enum L1Error {
     /// The URL is not usable.
     #[error("bad L1 RPC URL {0}")]
     BadUrl(String),
+    /// The beacon node did not answer, or answered with something unusable. Temporary.
+    #[error("L1 beacon {path}: {message}")]
+    Beacon {
+        /// The path asked.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
 }
 
 /// The client's `Result`.
