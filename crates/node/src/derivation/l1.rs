@@ -223,21 +223,20 @@ mod tests {
         let rollup = rollup(batcher.address());
         let inbox = rollup.batch_inbox_address;
         let payloads = [b"frames of channel one".to_vec(), b"and of channel two".to_vec()];
-        // Any 48 bytes will do for a commitment: blobs are matched by its versioned hash.
-        let commitment = |i: usize| vec![i as u8 + 1; 48];
-        let sidecars: Vec<Value> = payloads
+        // Real KZG commitments and proofs: the reader checks every blob against its commitment.
+        let made = tributary_l1::test_sidecars(&[&payloads[0], &payloads[1]]);
+        let sidecars: Vec<Value> = made
             .iter()
-            .enumerate()
-            .map(|(i, data)| {
-                let blob = tributary_protocol::encode_blob(data).unwrap();
+            .map(|sidecar| {
                 json!({
-                    "index": i.to_string(),
-                    "blob": Bytes::copy_from_slice(&blob[..]),
-                    "kzg_commitment": Bytes::from(commitment(i)),
+                    "index": sidecar.index.to_string(),
+                    "blob": sidecar.blob,
+                    "kzg_commitment": sidecar.kzg_commitment,
+                    "kzg_proof": sidecar.kzg_proof,
                 })
             })
             .collect();
-        let hash = |i: usize| alloy::eips::eip4844::kzg_to_versioned_hash(&commitment(i));
+        let hash = |i: usize| made[i].versioned_hash();
         // The transaction names them in the other order.
         let ours = blob_tx(&batcher, inbox, vec![hash(1), hash(0)]);
         let theirs = blob_tx(&stranger, inbox, vec![hash(0)]);

@@ -3,9 +3,10 @@
 //! (`/eth/v1/beacon/blob_sidecars/{slot}`), for batches posted as EIP-4844 blobs.
 //!
 //! Plain HTTP only (a local beacon node), as the dev chain serves it. Sidecars are matched to a
-//! transaction's versioned hashes by their KZG commitment (`kzg_to_versioned_hash`); the
-//! blob itself is not checked against the commitment with a KZG proof here, so the beacon node
-//! is trusted to serve the blobs it commits to.
+//! transaction's versioned hashes by their KZG commitment (`kzg_to_versioned_hash`), and each
+//! blob is checked against its commitment with its KZG proof (c-kzg, Ethereum's trusted
+//! setup), as op-node checks it: a beacon node cannot hand derivation other data than the L1
+//! transaction committed to.
 
 use crate::{L1Error, Result};
 use alloy_primitives::{B256, Bytes};
@@ -21,12 +22,33 @@ pub struct BlobSidecar {
     pub blob: Bytes,
     /// The blob's KZG commitment, 48 bytes.
     pub kzg_commitment: Bytes,
+    /// The KZG proof of the blob against the commitment, 48 bytes.
+    pub kzg_proof: Bytes,
 }
 
 impl BlobSidecar {
     /// The versioned hash a type-3 transaction names this blob by.
     pub fn versioned_hash(&self) -> B256 {
-        alloy::eips::eip4844::kzg_to_versioned_hash(&self.kzg_commitment)
+        alloy_eips::eip4844::kzg_to_versioned_hash(&self.kzg_commitment)
+    }
+
+    /// Whether the blob is what its commitment commits to (the KZG proof verifies).
+    pub fn verifies(&self) -> bool {
+        use alloy_eips::eip4844::{BlobTransactionSidecarItem, Bytes48};
+        let (Ok(blob), Ok(commitment), Ok(proof)) = (
+            alloy_eips::eip4844::Blob::try_from(self.blob.as_ref()),
+            Bytes48::try_from(self.kzg_commitment.as_ref()),
+            Bytes48::try_from(self.kzg_proof.as_ref()),
+        ) else {
+            return false;
+        };
+        let item = BlobTransactionSidecarItem {
+            index: self.index,
+            blob: Box::new(blob),
+            kzg_commitment: commitment,
+            kzg_proof: proof,
+        };
+        item.verify_blob_kzg_proof().is_ok()
     }
 }
 
@@ -133,6 +155,7 @@ impl BeaconClient {
                     index: number(&item["index"])?,
                     blob: hex_bytes(&item["blob"])?,
                     kzg_commitment: hex_bytes(&item["kzg_commitment"])?,
+                    kzg_proof: hex_bytes(&item["kzg_proof"])?,
                 })
             })
             .collect::<Option<Vec<_>>>()
@@ -140,20 +163,58 @@ impl BeaconClient {
     }
 }
 
-/// The blobs a transaction names by `hashes`, in its order, from a block's `sidecars`.
+/// The blobs a transaction names by `hashes`, in its order, from a block's `sidecars`, each
+/// checked against its commitment.
 ///
 /// # Errors
 ///
-/// A hash no sidecar commits to: the beacon node is missing blobs the L1 block has.
+/// A hash no sidecar commits to (the beacon node is missing blobs the L1 block has), or a blob
+/// whose KZG proof does not verify (the beacon node served other data).
 pub fn blobs_for(hashes: &[B256], sidecars: &[BlobSidecar]) -> Result<Vec<Bytes>> {
     hashes
         .iter()
         .map(|hash| {
-            sidecars
-                .iter()
-                .find(|sidecar| sidecar.versioned_hash() == *hash)
-                .map(|sidecar| sidecar.blob.clone())
-                .ok_or_else(|| beacon_error("blob_sidecars", format!("no sidecar for blob {hash}")))
+            let sidecar =
+                sidecars.iter().find(|sidecar| sidecar.versioned_hash() == *hash).ok_or_else(
+                    || beacon_error("blob_sidecars", format!("no sidecar for blob {hash}")),
+                )?;
+            if !sidecar.verifies() {
+                let message = format!("blob {hash} does not match its KZG commitment");
+                return Err(beacon_error("blob_sidecars", message));
+            }
+            Ok(sidecar.blob.clone())
+        })
+        .collect()
+}
+
+/// Sidecars with real KZG commitments and proofs for `payloads`, each OP-encoded into a blob
+/// (for tests of whatever reads blobs).
+///
+/// # Panics
+///
+/// A payload too large for a blob.
+#[doc(hidden)]
+pub fn test_sidecars(payloads: &[&[u8]]) -> Vec<BlobSidecar> {
+    let blobs = payloads
+        .iter()
+        .map(|data| {
+            let encoded = tributary_protocol::encode_blob(data).expect("fits in a blob");
+            alloy_eips::eip4844::Blob::from(*encoded)
+        })
+        .collect();
+    let settings = alloy_eips::eip4844::env_settings::EnvKzgSettings::Default;
+    let sidecar = alloy_eips::eip4844::BlobTransactionSidecar::try_from_blobs_with_settings(
+        blobs,
+        settings.get(),
+    )
+    .expect("KZG commitments of valid blobs");
+    sidecar
+        .into_iter()
+        .map(|item| BlobSidecar {
+            index: item.index,
+            blob: Bytes::copy_from_slice(item.blob.as_slice()),
+            kzg_commitment: Bytes::copy_from_slice(item.kzg_commitment.as_slice()),
+            kzg_proof: Bytes::copy_from_slice(item.kzg_proof.as_slice()),
         })
         .collect()
 }
@@ -162,24 +223,23 @@ pub fn blobs_for(hashes: &[B256], sidecars: &[BlobSidecar]) -> Result<Vec<Bytes>
 mod tests {
     use super::*;
 
-    fn sidecar(index: u64, seed: u8) -> BlobSidecar {
-        BlobSidecar {
-            index,
-            blob: Bytes::from(vec![seed; 16]),
-            kzg_commitment: Bytes::from(vec![seed; 48]),
-        }
-    }
-
     /// Blobs come back in the transaction's order, found by their commitments' versioned
-    /// hashes; a hash no sidecar has is an error.
+    /// hashes and checked with their proofs; a hash no sidecar has, or a blob that is not
+    /// what its commitment commits to, is an error.
     #[test]
-    fn blobs_are_matched_by_versioned_hash() {
-        let sidecars = [sidecar(0, 1), sidecar(1, 2), sidecar(2, 3)];
+    fn blobs_are_matched_by_versioned_hash_and_checked() {
+        let sidecars = test_sidecars(&[b"one", b"two", b"three"]);
         let hashes = [sidecars[2].versioned_hash(), sidecars[0].versioned_hash()];
         assert_eq!(hashes[0][0], 0x01, "KZG versioned hashes start with version 1");
         let blobs = blobs_for(&hashes, &sidecars).unwrap();
         assert_eq!(blobs, vec![sidecars[2].blob.clone(), sidecars[0].blob.clone()]);
+        assert_eq!(tributary_protocol::decode_blob(&blobs[0]).unwrap(), b"three");
         assert!(blobs_for(&[B256::repeat_byte(9)], &sidecars).is_err());
+
+        let mut forged = sidecars.clone();
+        forged[0].blob = sidecars[1].blob.clone();
+        let err = blobs_for(&[forged[0].versioned_hash()], &forged).unwrap_err();
+        assert!(err.to_string().contains("KZG"), "{err}");
     }
 
     #[test]

@@ -15,7 +15,7 @@ use jsonrpsee::{
 use std::time::Duration;
 
 mod beacon;
-pub use beacon::{BeaconClient, BlobSidecar, blobs_for};
+pub use beacon::{BeaconClient, BlobSidecar, blobs_for, test_sidecars};
 
 /// L1 client errors.
 #[derive(Debug, thiserror::Error)]
