@@ -309,7 +309,12 @@ pub(crate) async fn run_node(args: NodeArgs) -> eyre::Result<()> {
         .await?;
         l1 = Some(l1_node);
         let mut rollup = rollup;
-        crate::rollup_cli::resolve_unsafe_block_signer(&mut rollup.rollup, &rollup.l1_rpc).await?;
+        crate::rollup_cli::resolve_unsafe_block_signer(
+            &mut rollup.rollup,
+            &rollup.l1_rpc,
+            &config.datadir,
+        )
+        .await?;
         rollup.p2p = args.p2p.config(true, &config.datadir, chain.clone(), &rollup.rollup, true)?;
         if let Some(interval) = flashblocks {
             crate::rollup_cli::check_flashblock_interval(interval, rollup.rollup.block_time)?;
@@ -328,8 +333,12 @@ pub(crate) async fn run_node(args: NodeArgs) -> eyre::Result<()> {
         }
         let mut rollup = args.rollup.node_config()?;
         if !args.p2p.disable {
-            crate::rollup_cli::resolve_unsafe_block_signer(&mut rollup.rollup, &rollup.l1_rpc)
-                .await?;
+            crate::rollup_cli::resolve_unsafe_block_signer(
+                &mut rollup.rollup,
+                &rollup.l1_rpc,
+                &config.datadir,
+            )
+            .await?;
         }
         let sequencer = rollup.sequencer.is_some();
         rollup.p2p = args.p2p.config(

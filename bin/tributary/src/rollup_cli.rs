@@ -347,10 +347,12 @@ impl BatcherArgs {
 
 /// Fills in the rollup's unsafe-block signer from its L1 system config contract
 /// (`unsafeBlockSigner()`, the portal on Tributary devnets) when the rollup config does not
-/// name it: op-node's `rollup.json` does not, op-node reads it from L1 too.
+/// name it: op-node's `rollup.json` does not, op-node reads it from L1 too. The answer is kept
+/// in `<datadir>/unsafe-block-signer`, so a node restarted while its L1 is down still starts.
 pub(crate) async fn resolve_unsafe_block_signer(
     rollup: &mut RollupConfig,
     l1_rpc: &str,
+    datadir: &Path,
 ) -> eyre::Result<()> {
     if !rollup.unsafe_block_signer.is_zero() {
         return Ok(());
@@ -360,15 +362,37 @@ pub(crate) async fn resolve_unsafe_block_signer(
     } else {
         rollup.l1_system_config_address
     };
+    let kept = datadir.join("unsafe-block-signer");
     let selector = &alloy::primitives::keccak256("unsafeBlockSigner()")[..4];
-    let out = L1Client::new(l1_rpc)?
-        .eth_call(contract, selector)
-        .await
-        .wrap_err_with(|| format!("reading unsafeBlockSigner() from {contract} on L1"))?;
-    let word: [u8; 32] = out.as_ref().try_into().map_err(|_| {
-        eyre::eyre!("unsafeBlockSigner() on {contract} returned {} bytes, not 32", out.len())
-    })?;
-    rollup.unsafe_block_signer = alloy::primitives::Address::from_word(word.into());
+    let read = async {
+        let out = L1Client::new(l1_rpc)?.eth_call(contract, selector).await?;
+        let word: [u8; 32] = out.as_ref().try_into().map_err(|_| {
+            eyre::eyre!("unsafeBlockSigner() on {contract} returned {} bytes, not 32", out.len())
+        })?;
+        eyre::Ok(alloy::primitives::Address::from_word(word.into()))
+    };
+    rollup.unsafe_block_signer = match read.await {
+        Ok(signer) => {
+            std::fs::create_dir_all(datadir)?;
+            std::fs::write(&kept, format!("{signer}\n"))?;
+            signer
+        }
+        Err(err) => match std::fs::read_to_string(&kept) {
+            Ok(text) => {
+                tracing::warn!(
+                    target: "node",
+                    %err,
+                    "L1 did not answer unsafeBlockSigner(); using the one read before"
+                );
+                text.trim().parse().wrap_err_with(|| format!("{}", kept.display()))?
+            }
+            Err(_) => {
+                return Err(
+                    err.wrap_err(format!("reading unsafeBlockSigner() from {contract} on L1"))
+                );
+            }
+        },
+    };
     Ok(())
 }
 
@@ -563,6 +587,40 @@ mod tests {
         assert_eq!(args.rollup.l1_confs, SequencerConfig::DEFAULT_L1_CONFS);
         // Without a key there is no batcher.
         assert!(args.rollup.batcher_args.config(&rollup, None).is_err());
+    }
+
+    /// With its L1 down, a node uses the unsafe-block signer it read from L1 before; with
+    /// none read before, it says what it could not read; a config that names one asks nothing.
+    #[tokio::test]
+    async fn the_signer_read_from_l1_before_serves_when_l1_is_down() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut rollup: RollupConfig = serde_json::from_value(serde_json::json!({
+            "genesis": {
+                "l1": { "hash": B256ZERO, "number": 0 },
+                "l2": { "hash": B256ZERO, "number": 0 },
+                "l2_time": 0,
+                "system_config": {
+                    "batcherAddr": ADDRZERO, "overhead": B256ZERO, "scalar": B256ZERO, "gasLimit": 1
+                }
+            },
+            "block_time": 2, "max_sequencer_drift": 1, "seq_window_size": 1, "channel_timeout": 1,
+            "l1_chain_id": 900, "l2_chain_id": 901, "batch_inbox_address": ADDRZERO,
+            "deposit_contract_address": "0x5fbdb2315678afecb367f032d93f642f64180aa3"
+        }))
+        .unwrap();
+        // Nothing listens on port 1.
+        let down = "http://127.0.0.1:1";
+        let err = resolve_unsafe_block_signer(&mut rollup.clone(), down, dir.path()).await;
+        assert!(format!("{:#}", err.unwrap_err()).contains("unsafeBlockSigner()"));
+
+        let signer = dev_signer(tributary_devnet::DEV_SIGNER_INDEX).address();
+        std::fs::write(dir.path().join("unsafe-block-signer"), format!("{signer}\n")).unwrap();
+        resolve_unsafe_block_signer(&mut rollup, down, dir.path()).await.unwrap();
+        assert_eq!(rollup.unsafe_block_signer, signer);
+        // Named: no L1 call at all (the kept file is not even read).
+        std::fs::remove_file(dir.path().join("unsafe-block-signer")).unwrap();
+        resolve_unsafe_block_signer(&mut rollup, down, dir.path()).await.unwrap();
+        assert_eq!(rollup.unsafe_block_signer, signer);
     }
 
     const B256ZERO: &str = "0x0000000000000000000000000000000000000000000000000000000000000000";
