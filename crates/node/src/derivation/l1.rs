@@ -60,7 +60,10 @@ pub(crate) async fn fetch_l1_block(
             .map_err(|err| format!("L1 block {number}: {err}"))?;
         for (index, blob) in blobs.iter().enumerate() {
             match tributary_protocol::decode_blob(blob) {
-                Ok(data) => transactions.push(L1Transaction { from, to, input: data.into() }),
+                Ok(data) => {
+                    metrics::counter!("tributary_derive_blobs_total").increment(1);
+                    transactions.push(L1Transaction { from, to, input: data.into() });
+                }
                 Err(err) => tracing::warn!(
                     target: "derive::l1",
                     block = number,
