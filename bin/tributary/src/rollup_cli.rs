@@ -563,20 +563,7 @@ mod tests {
 
         let cli = Cli::try_parse_from(["tributary", "node"]).unwrap();
         let Command::Node(args) = cli.command else { panic!("node") };
-        let rollup: RollupConfig = serde_json::from_value(serde_json::json!({
-            "genesis": {
-                "l1": { "hash": B256ZERO, "number": 0 },
-                "l2": { "hash": B256ZERO, "number": 0 },
-                "l2_time": 0,
-                "system_config": {
-                    "batcherAddr": ADDRZERO, "overhead": B256ZERO, "scalar": B256ZERO, "gasLimit": 1
-                }
-            },
-            "block_time": 2, "max_sequencer_drift": 1, "seq_window_size": 1, "channel_timeout": 1,
-            "l1_chain_id": 900, "l2_chain_id": 901, "batch_inbox_address": ADDRZERO,
-            "deposit_contract_address": ADDRZERO, "unsafe_block_signer": ADDRZERO
-        }))
-        .unwrap();
+        let rollup = test_rollup(ADDRZERO);
         let config = args.rollup.batcher_args.config(&rollup, Some(dev_signer(8))).unwrap();
         assert_eq!(config.max_l1_tx_size, BatcherConfig::DEFAULT_MAX_L1_TX_SIZE);
         assert_eq!(config.confirmations, BatcherConfig::DEFAULT_CONFIRMATIONS);
@@ -594,20 +581,7 @@ mod tests {
     #[tokio::test]
     async fn the_signer_read_from_l1_before_serves_when_l1_is_down() {
         let dir = tempfile::tempdir().unwrap();
-        let mut rollup: RollupConfig = serde_json::from_value(serde_json::json!({
-            "genesis": {
-                "l1": { "hash": B256ZERO, "number": 0 },
-                "l2": { "hash": B256ZERO, "number": 0 },
-                "l2_time": 0,
-                "system_config": {
-                    "batcherAddr": ADDRZERO, "overhead": B256ZERO, "scalar": B256ZERO, "gasLimit": 1
-                }
-            },
-            "block_time": 2, "max_sequencer_drift": 1, "seq_window_size": 1, "channel_timeout": 1,
-            "l1_chain_id": 900, "l2_chain_id": 901, "batch_inbox_address": ADDRZERO,
-            "deposit_contract_address": "0x5fbdb2315678afecb367f032d93f642f64180aa3"
-        }))
-        .unwrap();
+        let mut rollup = test_rollup("0x5fbdb2315678afecb367f032d93f642f64180aa3");
         // Nothing listens on port 1.
         let down = "http://127.0.0.1:1";
         let err = resolve_unsafe_block_signer(&mut rollup.clone(), down, dir.path()).await;
@@ -621,6 +595,24 @@ mod tests {
         std::fs::remove_file(dir.path().join("unsafe-block-signer")).unwrap();
         resolve_unsafe_block_signer(&mut rollup, down, dir.path()).await.unwrap();
         assert_eq!(rollup.unsafe_block_signer, signer);
+    }
+
+    /// A minimal rollup config with its portal at `portal` and no unsafe-block signer named.
+    fn test_rollup(portal: &str) -> RollupConfig {
+        serde_json::from_value(serde_json::json!({
+            "genesis": {
+                "l1": { "hash": B256ZERO, "number": 0 },
+                "l2": { "hash": B256ZERO, "number": 0 },
+                "l2_time": 0,
+                "system_config": {
+                    "batcherAddr": ADDRZERO, "overhead": B256ZERO, "scalar": B256ZERO, "gasLimit": 1
+                }
+            },
+            "block_time": 2, "max_sequencer_drift": 1, "seq_window_size": 1, "channel_timeout": 1,
+            "l1_chain_id": 900, "l2_chain_id": 901, "batch_inbox_address": ADDRZERO,
+            "deposit_contract_address": portal
+        }))
+        .unwrap()
     }
 
     const B256ZERO: &str = "0x0000000000000000000000000000000000000000000000000000000000000000";

@@ -193,7 +193,7 @@ pub fn blobs_for(hashes: &[B256], sidecars: &[BlobSidecar]) -> Result<Vec<Bytes>
 /// # Panics
 ///
 /// A payload too large for a blob.
-#[doc(hidden)]
+#[cfg(any(test, feature = "test-utils"))]
 pub fn test_sidecars(payloads: &[&[u8]]) -> Vec<BlobSidecar> {
     let blobs = payloads
         .iter()

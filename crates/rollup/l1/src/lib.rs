@@ -15,7 +15,9 @@ use jsonrpsee::{
 use std::time::Duration;
 
 mod beacon;
-pub use beacon::{BeaconClient, BlobSidecar, blobs_for, test_sidecars};
+#[cfg(any(test, feature = "test-utils"))]
+pub use beacon::test_sidecars;
+pub use beacon::{BeaconClient, BlobSidecar, blobs_for};
 
 /// L1 client errors.
 #[derive(Debug, thiserror::Error)]
