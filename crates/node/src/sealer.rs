@@ -229,7 +229,11 @@ impl BlockSealer {
             return Ok(None);
         }
         let sealed = self.commit_in_background(built, started, "sealed block");
+        // The preconfirmed receipts stay served until the block is written and RPC finds them
+        // there: a receipt a client has seen never goes missing in between.
+        let written = self.db.wait_persisted();
         preconfirmed.clear();
+        written?;
         sealed
     }
 
