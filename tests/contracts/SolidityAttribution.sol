@@ -26,8 +26,9 @@ import "../../crates/execution/precompiles/interfaces/IRoyalties.sol";
 /// `escrowOf`, `allowance`, as IRoyalties has them): every record is checked with what it reads
 /// cached in transient storage for the batch, nothing is stored per inference, escrow and
 /// allowances are written once per payer, each recipient is paid once (a CALL, no earnings
-/// update, as the precompile credits balances only), and the root goes into one slot. BatchPaid
-/// lists the recipients in first-credit order (the precompile sorts them by address).
+/// update, as the precompile credits balances only), no per-model stats are kept for batches,
+/// and the root is chained into its epoch's one slot. BatchPaid lists the recipients in
+/// first-credit order (the precompile sorts them by address).
 /// Settlement works like the precompile's: each inference is checked, recorded and split in
 /// turn (RoyaltyPaid per payout per inference), the payouts are summed per recipient across the
 /// whole call, and each recipient is paid once at the end, followed by the refund. Transient
@@ -573,8 +574,9 @@ contract SolidityAttribution is IAttribution {
     mapping(address => uint256) public escrowOf; // slot 7
     /// @notice What each payer allows each model's operators to charge (IRoyalties.allowance).
     mapping(address => mapping(uint64 => uint256)) public allowance; // slot 8
-    /// @dev Batch id (its first inference id) => Merkle root.
-    mapping(uint64 => bytes32) internal _batchRoots; // slot 9
+    /// @dev Epoch (batch id / SETTLEMENT_EPOCH) => settlement commitment.
+    mapping(uint64 => bytes32) internal _commitments; // slot 9
+    uint64 private constant SETTLEMENT_EPOCH = 64;
 
     /// Contribution cache of the current batch and model: key = T_CONTRIBUTION | id,
     /// value = generation << 160 | contributor (an accepted contribution in the model's datanets).
@@ -606,9 +608,6 @@ contract SolidityAttribution is IAttribution {
         uint256 operatorBps;
         uint256 netCount;
         bool datanetsLoaded; // s.datanetWords holds this model's datanets
-        uint256 statInferences; // added to the model's stats when the model changes or at the end
-        uint256 statTokens;
-        uint256 statFees;
         uint256 draws; // escrow entries used
         address[] drawPayers;
         uint256[] drawHeld;
@@ -661,7 +660,6 @@ contract SolidityAttribution is IAttribution {
                 ++i;
             }
         }
-        _flushModelStats(b);
         for (uint256 i; i < b.draws; ) {
             escrowOf[b.drawPayers[i]] = b.drawHeld[i] - b.drawTaken[i];
             unchecked {
@@ -679,22 +677,33 @@ contract SolidityAttribution is IAttribution {
             batchId = _counters.inferences + 1;
             _counters.inferences += uint64(count);
         }
-        _batchRoots[batchId] = root;
+        uint64 epoch = batchId / SETTLEMENT_EPOCH;
+        _commitments[epoch] = _link(_commitments[epoch], batchId, uint32(count), root);
 
         // One credit per recipient, then the events.
         uint256 recipients = s.count;
-        address[] memory paidTo = new address[](recipients);
-        uint256[] memory amounts = new uint256[](recipients);
+        // 16 bytes of slack: each amount is written as a whole word, the last one past the end.
+        bytes memory credits = new bytes(36 * recipients + 16);
         for (uint256 i; i < recipients; ) {
-            paidTo[i] = s.recipients[i];
-            amounts[i] = s.amounts[i];
-            _send(paidTo[i], amounts[i]);
+            address to = s.recipients[i];
+            uint256 amount = s.amounts[i];
+            if (amount > type(uint128).max) revert();
+            _send(to, amount);
+            assembly {
+                let at := add(add(credits, 32), mul(i, 36))
+                // address in the first 20 bytes, the amount's low 16 bytes right after
+                mstore(at, shl(96, to))
+                mstore(add(at, 20), shl(128, amount))
+            }
             unchecked {
                 ++i;
             }
         }
+        assembly {
+            mstore(credits, mul(36, recipients))
+        }
         emit BatchSettled(batchId, msg.sender, uint32(count), root, s.totalFee);
-        emit IRoyalties.BatchPaid(batchId, paidTo, amounts);
+        emit IRoyalties.BatchPaid(batchId, credits);
     }
 
     /// Checks record `i` at `pos`, adds its fee, shares and leaf; returns the next record's offset.
@@ -720,7 +729,7 @@ contract SolidityAttribution is IAttribution {
         leaves[i] = keccak256(bytes.concat(bytes1(0x00), records[pos:next]));
     }
 
-    /// The record's fee at the model's price, which must be the quoted one; counted in the stats.
+    /// The record's fee at the model's price, which must be the quoted one.
     function _recordFee(BatchState memory b, bytes calldata records, uint256 pos, uint64 modelId, uint256 i)
         private
         pure
@@ -733,11 +742,6 @@ contract SolidityAttribution is IAttribution {
             fee = (tokens != 0 && product / tokens != b.price) ? type(uint256).max : product / 1000;
         }
         if (fee != quoted) _reject(i, abi.encodeWithSelector(FeeMismatch.selector, modelId, quoted, fee));
-        unchecked {
-            b.statInferences += 1;
-            b.statTokens += tokens;
-            b.statFees += fee;
-        }
     }
 
     /// The precompile's split of one record's fee, into the ledger: data shares by weight, then
@@ -789,10 +793,9 @@ contract SolidityAttribution is IAttribution {
         }
     }
 
-    /// Switches the batch to `modelId`: the previous model's stats are written, the new one's
-    /// fields read and the caller's right to settle for it checked.
+    /// Switches the batch to `modelId`: its fields read and the caller's right to settle for it
+    /// checked.
     function _loadModel(BatchState memory b, uint64 modelId, uint256 i) private {
-        _flushModelStats(b);
         ModelData storage m = _models[modelId];
         address owner = m.owner;
         if (owner == address(0)) _reject(i, abi.encodeWithSelector(UnknownModel.selector, modelId));
@@ -809,19 +812,6 @@ contract SolidityAttribution is IAttribution {
         b.netCount = m.datanetCount;
         b.datanetsLoaded = false;
         b.modelGeneration = _nextGeneration();
-    }
-
-    function _flushModelStats(BatchState memory b) private {
-        if (b.modelId == 0) return;
-        ModelData storage m = _models[b.modelId];
-        unchecked {
-            m.inferences += uint64(b.statInferences);
-            m.tokens += uint64(b.statTokens);
-            m.fees += uint128(b.statFees);
-        }
-        b.statInferences = 0;
-        b.statTokens = 0;
-        b.statFees = 0;
     }
 
     /// The record's attributions (same checks, same order as the precompile), contributors into
@@ -991,25 +981,37 @@ contract SolidityAttribution is IAttribution {
         return level[0];
     }
 
-    function batchRoot(uint64 batchId) public view returns (bytes32 root) {
-        root = _batchRoots[batchId];
-        if (root == bytes32(0)) revert UnknownBatch(batchId);
+    /// One link of an epoch's commitment chain: keccak256(0x02 ++ previous ++ batchId ++ count ++ root).
+    function _link(bytes32 previous, uint64 batchId, uint32 count, bytes32 root) private pure returns (bytes32) {
+        return keccak256(abi.encodePacked(bytes1(0x02), previous, batchId, count, root));
     }
 
-    function verifyInference(uint64 batchId, uint256 index, bytes calldata record, bytes32[] calldata proof)
-        external
-        view
-        returns (bool)
-    {
-        bytes32 root = batchRoot(batchId);
-        if (proof.length < 256 && index >> proof.length != 0) return false;
-        bytes32 node = keccak256(bytes.concat(bytes1(0x00), record));
-        for (uint256 level; level < proof.length; ++level) {
+    function batchCommitment(uint64 epoch) external view returns (bytes32) {
+        return _commitments[epoch];
+    }
+
+    function verifyInference(InferenceProof calldata p) external view returns (bool) {
+        uint64 epoch = p.batchId / SETTLEMENT_EPOCH;
+        bytes32 commitment = _commitments[epoch];
+        if (commitment == bytes32(0) || p.index >= p.count) return false;
+        uint256 index = p.index;
+        bytes32[] calldata siblings = p.siblings;
+        if (siblings.length < 256 && index >> siblings.length != 0) return false;
+        bytes32 node = keccak256(bytes.concat(bytes1(0x00), p.record));
+        for (uint256 level; level < siblings.length; ++level) {
             node = (index >> level) & 1 == 1
-                ? keccak256(abi.encodePacked(bytes1(0x01), proof[level], node))
-                : keccak256(abi.encodePacked(bytes1(0x01), node, proof[level]));
+                ? keccak256(abi.encodePacked(bytes1(0x01), siblings[level], node))
+                : keccak256(abi.encodePacked(bytes1(0x01), node, siblings[level]));
         }
-        return node == root;
+        bytes32 acc = _link(p.prior, p.batchId, p.count, node);
+        uint64 previous = p.batchId;
+        for (uint256 k; k < p.later.length; ++k) {
+            BatchLink calldata l = p.later[k];
+            if (l.batchId <= previous || l.batchId / SETTLEMENT_EPOCH != epoch) return false;
+            acc = _link(acc, l.batchId, l.count, l.root);
+            previous = l.batchId;
+        }
+        return acc == commitment;
     }
 
     // ---- views ----

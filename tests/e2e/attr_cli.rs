@@ -100,7 +100,7 @@ fn cli_runs_the_whole_flow() {
 }
 
 /// `attr settle-batch` from a JSON file, then each record read back from the node's index and
-/// proved against the stored root through the precompile's `verifyInference`.
+/// proved against its epoch's commitment through the precompile's `verifyInference`.
 fn settles_a_batch_and_proves_its_records(node: &NodeProcess, dir: &std::path::Path) {
     use alloy::{
         primitives::{B256, Bytes, U256},
@@ -138,13 +138,29 @@ fn settles_a_batch_and_proves_its_records(node: &NodeProcess, dir: &std::path::P
     for id in 2..=4u64 {
         let proof = attr(url, &["inference-proof", "--id", &id.to_string()]);
         let record: Bytes = proof["record"].as_str().unwrap().parse().unwrap();
-        let siblings: Vec<B256> = serde_json::from_value(proof["proof"].clone()).unwrap();
+        let siblings: Vec<B256> = serde_json::from_value(proof["siblings"].clone()).unwrap();
+        let prior: B256 = serde_json::from_value(proof["prior"].clone()).unwrap();
+        let later: Vec<A::BatchLink> = proof["later"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| A::BatchLink {
+                batchId: u64::from_str_radix(&l["batchId"].as_str().unwrap()[2..], 16).unwrap(),
+                count: l["count"].as_u64().unwrap() as u32,
+                root: serde_json::from_value(l["root"].clone()).unwrap(),
+            })
+            .collect();
         let verify = |record: Bytes| {
             let call = A::verifyInferenceCall {
-                batchId: 2,
-                index: U256::from(id - 2),
-                record,
-                proof: siblings.clone(),
+                proof: A::InferenceProof {
+                    batchId: 2,
+                    count: 3,
+                    index: U256::from(id - 2),
+                    record,
+                    siblings: siblings.clone(),
+                    prior,
+                    later: later.clone(),
+                },
             };
             let request = serde_json::json!({
                 "to": ATTRIBUTION_ADDRESS,
@@ -154,7 +170,7 @@ fn settles_a_batch_and_proves_its_records(node: &NodeProcess, dir: &std::path::P
             let out: Bytes = out.as_str().unwrap().parse().unwrap();
             A::verifyInferenceCall::abi_decode_returns(&out).unwrap()
         };
-        assert!(verify(record.clone()), "record {id} proves against the stored root");
+        assert!(verify(record.clone()), "record {id} proves against its epoch's commitment");
         let mut tampered = record.to_vec();
         tampered[30] ^= 1; // tokens
         assert!(!verify(tampered.into()), "a tampered record {id} does not");

@@ -1,10 +1,12 @@
 """Batched settlement (`settleBatch`) through the Solidity interface, from web3.py.
 
 A batch of inferences packed as the interface's NatSpec describes is settled in one transaction
-from the payer's escrow; every balance is checked to the wei against the split computed here,
-the Merkle root is recomputed here and checked against the event and `batchRoot`, and each
-record's proof verifies on chain through `verifyInference` (a tampered one does not), both as
-computed here and as `attr_getInferenceProof` serves it.
+from the payer's escrow; every balance is checked to the wei against the split computed here
+(and the packed credits of `BatchPaid`), the Merkle root is recomputed here and checked against
+the event, the epoch's commitment chain is recomputed here and checked against
+`batchCommitment`, and each record's proof verifies on chain through `verifyInference` (a
+tampered one does not), with the tree proof computed here and the chain as
+`attr_getInferenceProof` serves it. `attr_modelStats` and `attr_earnings` count the batch.
 """
 
 import struct
@@ -45,6 +47,21 @@ def levels(leaves):
         level = [node(level[i], level[i + 1]) for i in range(0, len(level), 2)]
         out.append(level)
     return out
+
+
+SETTLEMENT_EPOCH = 64
+
+
+def link(previous, batch, count, root):
+    return Web3.keccak(b"\x02" + previous + batch.to_bytes(8, "big") + count.to_bytes(4, "big") + root)
+
+
+def parse_credits(packed):
+    assert len(packed) % 36 == 0
+    return {
+        Web3.to_checksum_address(packed[i:i + 20]): int.from_bytes(packed[i + 20:i + 36], "big")
+        for i in range(0, len(packed), 36)
+    }
 
 
 def proof(leaves, index):
@@ -117,9 +134,9 @@ def test_a_batch_settles_from_escrow_and_every_record_proves_on_chain(w3, accoun
     assert (event["count"], event["root"], event["totalFee"], event["operator"]) == (4, root, total, owner.address)
     batch = event["batchId"]
     paid = royalties.events.BatchPaid().process_receipt(receipt, errors=DISCARD)[0]["args"]
-    credits = dict(zip(paid["recipients"], paid["amounts"]))
+    credits = parse_credits(paid["credits"])
     assert credits == {a: v for a, v in expected.items() if v}
-    assert sum(paid["amounts"]) == total, "credits equal the debit to the wei"
+    assert sum(credits.values()) == total, "credits equal the debit to the wei"
 
     assert after[bob.address] - before[bob.address] == expected[bob.address]
     assert after[carol.address] - before[carol.address] == expected[carol.address]
@@ -130,16 +147,34 @@ def test_a_batch_settles_from_escrow_and_every_record_proves_on_chain(w3, accoun
     assert royalties.functions.escrowOf(payer.address).call() == escrow - total
     assert royalties.functions.allowance(payer.address, model).call() == escrow - total
 
-    assert attribution.functions.batchRoot(batch).call() == root
+    # The node's totals count the batch (the state keeps none for batches).
+    stats = w3.provider.make_request("attr_modelStats", [hex(model)])["result"]
+    assert int(stats["batched"]["inferences"], 16) == 4
+    assert int(stats["fees"], 16) == total
+    assert int(stats["tokens"], 16) == sum(tokens for tokens, _ in shapes)
+    earned = int(w3.provider.make_request("attr_earnings", [bob.address])["result"], 16)
+    assert earned == expected[bob.address]
+
+    epoch = batch // SETTLEMENT_EPOCH
+    commitment = attribution.functions.batchCommitment(epoch).call()
     for index, (_, _, record) in enumerate(records):
-        siblings = proof(leaves, index)
-        assert attribution.functions.verifyInference(batch, index, record, siblings).call()
-        tampered = bytearray(record)
-        tampered[-1] ^= 1
-        assert not attribution.functions.verifyInference(batch, index, bytes(tampered), siblings).call()
         served = w3.provider.make_request("attr_getInferenceProof", [hex(batch + index)])["result"]
         assert bytes.fromhex(served["record"][2:]) == record
-        assert [bytes.fromhex(s[2:]) for s in served["proof"]] == siblings
+        siblings = proof(leaves, index)
+        assert [bytes.fromhex(s[2:]) for s in served["siblings"]] == siblings
+        prior = bytes.fromhex(served["prior"][2:])
+        later = [(int(l["batchId"], 16), l["count"], bytes.fromhex(l["root"][2:])) for l in served["later"]]
+        # The chain from the prior commitment through this batch and the later ones is the slot.
+        chained = link(prior, batch, len(records), root)
+        for later_id, later_count, later_root in later:
+            chained = link(chained, later_id, later_count, later_root)
+        assert chained == commitment == bytes.fromhex(served["commitment"][2:])
+        claim = (batch, len(records), index, record, siblings, prior, later)
+        assert attribution.functions.verifyInference(claim).call()
+        tampered = bytearray(record)
+        tampered[-1] ^= 1
+        forged = (batch, len(records), index, bytes(tampered), siblings, prior, later)
+        assert not attribution.functions.verifyInference(forged).call()
         shown = w3.provider.make_request("attr_getInference", [hex(batch + index)])["result"]
         assert int(shown["fee"], 16) == records[index][0]
         assert int(shown["batchIndex"], 16) == index

@@ -2,7 +2,8 @@
 //! block by calling the precompiles' views, so the answers always match the chain. Inferences
 //! settled in a batch (`settleBatch`) keep no state of their own: they are read from the node's
 //! index of settled batches, as of the head, and `attr_getInferenceProof` proves one against
-//! the root the state keeps.
+//! the epoch commitment the state keeps. `attr_modelStats` and `attr_earnings` add what batches
+//! settled (the state keeps no per-model or per-address totals for them) from the same index.
 
 use crate::{RpcError, RpcResult, eth::EthHandler};
 use alloy::{
@@ -18,8 +19,8 @@ use alloy::{
 use jsonrpsee::proc_macros::rpc;
 use serde_json::{Value, json};
 use tributary_precompiles::{
-    ATTRIBUTION_ADDRESS, IAttribution as A, IRoyalties as R, InferenceRecord, ROYALTIES_ADDRESS,
-    decode_batch, leaf_hash, merkle_proof,
+    ATTRIBUTION_ADDRESS, BatchLink, IAttribution as A, IRoyalties as R, InferenceRecord,
+    ROYALTIES_ADDRESS, SETTLEMENT_EPOCH, decode_batch, epoch_commitment, leaf_hash, merkle_proof,
 };
 use tributary_storage::SettledBatch;
 
@@ -54,9 +55,10 @@ pub trait AttrApi {
         inference_id: U64,
         block: Option<BlockId>,
     ) -> RpcResult<Option<Value>>;
-    /// An inference settled in a batch, with its Merkle proof against the batch's root
-    /// (`IAttribution.verifyInference` checks it on chain); null for an unknown id or one
-    /// settled alone.
+    /// An inference settled in a batch, with its proof against its epoch's commitment as of
+    /// the head (`IAttribution.verifyInference` checks it on chain, as the `InferenceProof`
+    /// struct: `batchId`, `count`, `index`, `record`, `siblings`, `prior`, `later`); null for
+    /// an unknown id or one settled alone.
     #[method(name = "getInferenceProof")]
     async fn get_inference_proof(&self, inference_id: U64) -> RpcResult<Option<Value>>;
     /// Models `offset + 1 ..= offset + limit` (ids start at 1; `limit` at most 100).
@@ -67,10 +69,14 @@ pub trait AttrApi {
         limit: Option<U64>,
         block: Option<BlockId>,
     ) -> RpcResult<Value>;
-    /// Lifetime royalties paid to an address.
+    /// Lifetime royalties paid to an address: single settlements and splits from the state at
+    /// `block`, plus batch credits from the node's index as of the head (at the head or
+    /// `pending` only; at an older block the batches are left out).
     #[method(name = "earnings")]
     async fn earnings(&self, address: Address, block: Option<BlockId>) -> RpcResult<U256>;
-    /// Inference count, tokens and fees of a model, or null.
+    /// Inference count, tokens and fees of a model, or null: settled alone (the state at
+    /// `block`) plus in batches (the node's index as of the head, added at the head or
+    /// `pending` only), with each part also shown on its own.
     #[method(name = "modelStats")]
     async fn model_stats(&self, model_id: U64, block: Option<BlockId>) -> RpcResult<Option<Value>>;
 }
@@ -282,15 +288,48 @@ impl AttrApiServer for AttrHandler {
     async fn get_inference_proof(&self, inference_id: U64) -> RpcResult<Option<Value>> {
         let Some(found) = self.batched(inference_id.to()).await? else { return Ok(None) };
         let leaves = found.leaves();
-        let proof = merkle_proof(&leaves, found.index).unwrap_or_default();
-        let record = found.record_bytes().clone();
+        let siblings = merkle_proof(&leaves, found.index).unwrap_or_default();
+        let epoch = found.batch.id / SETTLEMENT_EPOCH;
+        let db = self.eth.ctx.db.clone();
+        let links = tokio::task::spawn_blocking(move || -> Result<Vec<BatchLink>, RpcError> {
+            let first = epoch.saturating_mul(SETTLEMENT_EPOCH);
+            let batches = db
+                .inference_batches_in(first, first.saturating_add(SETTLEMENT_EPOCH))
+                .map_err(RpcError::internal)?;
+            batches
+                .into_iter()
+                .map(|batch| {
+                    let count = decode_batch(&batch.records)
+                        .map_err(|_| {
+                            RpcError::internal(format!("batch {} does not decode", batch.id))
+                        })?
+                        .len() as u32;
+                    Ok(BatchLink { batch_id: batch.id, count, root: batch.root })
+                })
+                .collect()
+        })
+        .await
+        .map_err(RpcError::internal)??;
+        let Some(position) = links.iter().position(|link| link.batch_id == found.batch.id) else {
+            return Err(RpcError::internal("a batch is missing from its epoch").into());
+        };
+        let prior = epoch_commitment(B256::ZERO, &links[..position]);
+        let later: Vec<Value> = links[position + 1..]
+            .iter()
+            .map(|l| json!({ "batchId": U64::from(l.batch_id), "count": l.count, "root": l.root }))
+            .collect();
         Ok(Some(json!({
             "inferenceId": inference_id,
             "batchId": U64::from(found.batch.id),
+            "count": links[position].count,
             "index": U64::from(found.index as u64),
-            "record": record,
+            "record": found.record_bytes().clone(),
             "root": found.batch.root,
-            "proof": proof,
+            "siblings": siblings,
+            "prior": prior,
+            "later": later,
+            "epoch": U64::from(epoch),
+            "commitment": epoch_commitment(B256::ZERO, &links),
             "inference": found.json(),
         })))
     }
@@ -317,13 +356,51 @@ impl AttrApiServer for AttrHandler {
 
     async fn earnings(&self, address: Address, block: Option<BlockId>) -> RpcResult<U256> {
         let call = R::earningsCall { account: address };
-        Ok(self.view(ROYALTIES_ADDRESS, call, block).await?.unwrap_or_default())
+        let single = self.view(ROYALTIES_ADDRESS, call, block).await?.unwrap_or_default();
+        if !at_head(block) {
+            return Ok(single);
+        }
+        let db = self.eth.ctx.db.clone();
+        let batched = tokio::task::spawn_blocking(move || db.batched_credits(&address))
+            .await
+            .map_err(RpcError::internal)?
+            .map_err(RpcError::internal)?;
+        Ok(single.saturating_add(U256::from(batched)))
     }
 
     async fn model_stats(&self, model_id: U64, block: Option<BlockId>) -> RpcResult<Option<Value>> {
         let call = A::modelStatsCall { modelId: model_id.to() };
-        Ok(self.view(ATTRIBUTION_ADDRESS, call, block).await?.map(|s| {
-            json!({ "modelId": model_id, "inferences": U64::from(s.inferences), "tokens": s.tokens, "fees": s.fees })
-        }))
+        let Some(single) = self.view(ATTRIBUTION_ADDRESS, call, block).await? else {
+            return Ok(None);
+        };
+        let batched = if at_head(block) {
+            let db = self.eth.ctx.db.clone();
+            let id = model_id.to();
+            tokio::task::spawn_blocking(move || db.batched_model_totals(id))
+                .await
+                .map_err(RpcError::internal)?
+                .map_err(RpcError::internal)?
+        } else {
+            Default::default()
+        };
+        let part = |inferences: u64, tokens: U256, fees: U256| json!({ "inferences": U64::from(inferences), "tokens": tokens, "fees": fees });
+        let (tokens, fees) = (U256::from(batched.tokens), U256::from(batched.fees));
+        Ok(Some(json!({
+            "modelId": model_id,
+            "inferences": U64::from(single.inferences.saturating_add(batched.inferences)),
+            "tokens": single.tokens.saturating_add(tokens),
+            "fees": single.fees.saturating_add(fees),
+            "single": part(single.inferences, single.tokens, single.fees),
+            "batched": part(batched.inferences, tokens, fees),
+        })))
     }
+}
+
+/// Whether `block` names the head (the index's totals are the head's).
+fn at_head(block: Option<BlockId>) -> bool {
+    use alloy::eips::BlockNumberOrTag;
+    matches!(
+        block,
+        None | Some(BlockId::Number(BlockNumberOrTag::Latest | BlockNumberOrTag::Pending))
+    )
 }

@@ -67,7 +67,7 @@ mod tables;
 mod trie_source;
 mod write;
 
-pub use batches::SettledBatch;
+pub use batches::{ModelTotals, SettledBatch};
 pub use db::{Database, DatabaseConfig, StoredTxLocation};
 pub use error::{Result, StorageError};
 pub use persist::OnWritten;

@@ -52,9 +52,12 @@ pub(crate) mod cf {
     /// `batch id` (its first inference id) -> `number ++ tx index (u32) ++ operator ++ root ++
     /// packed records`: every batch `settleBatch` settled, outside the state trie.
     pub(crate) const INFERENCE_BATCHES: &str = "inference_batches";
+    /// Lifetime totals of batched settlement, which the state does not keep: `0x01 ++ model id`
+    /// -> inferences (u64) ++ tokens (u128) ++ fees (u128); `0x02 ++ address` -> credits (u128).
+    pub(crate) const BATCH_TOTALS: &str = "batch_totals";
 
     /// Every column family, in creation order.
-    pub(crate) const ALL: [&str; 20] = [
+    pub(crate) const ALL: [&str; 21] = [
         META,
         HEADERS,
         CANONICAL,
@@ -75,6 +78,7 @@ pub(crate) mod cf {
         ACCOUNT_TRIE,
         STORAGE_TRIE,
         INFERENCE_BATCHES,
+        BATCH_TOTALS,
     ];
 }
 

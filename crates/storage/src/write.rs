@@ -163,7 +163,7 @@ impl Database {
             batch.put_cf(self.cf(cf::TX_INDEX), tx.trie_hash(), location);
         }
         self.write_state(&mut batch, number, &block.state)?;
-        self.write_batches(&mut batch, &block.batches);
+        self.write_batches(&mut batch, &block.batches)?;
         let (account_nodes, storage_roots) = self.write_hashed_state(&mut batch, root);
         batch.put_cf(self.cf(cf::META), META_HEAD, key);
         self.inner.db.write(batch)?;

@@ -2,14 +2,20 @@
 //! each `BatchSettled` log of a successful transaction names a Merkle root, and the records
 //! under it come from what the precompile kept while the block executed (keyed by the root it
 //! computed from them), or else from the transaction's own input when it called the
-//! precompile directly (checked against the root).
+//! precompile directly (checked against the root). The batch's credits come from its
+//! `BatchPaid` event and its per-model totals from its records, for the index's lifetime
+//! totals (the state keeps none for batches).
 
 use crate::EvmConfig;
 use alloy::sol_types::{SolCall, SolEvent};
 use alloy_primitives::{B256, Bytes};
-use tributary_precompiles::{ATTRIBUTION_ADDRESS, IAttribution, records_root};
+use std::collections::BTreeMap;
+use tributary_precompiles::{
+    ATTRIBUTION_ADDRESS, IAttribution, IRoyalties, ROYALTIES_ADDRESS, decode_batch, decode_credits,
+    records_root,
+};
 use tributary_primitives::{OpTxEnvelope, Receipt};
-use tributary_storage::SettledBatch;
+use tributary_storage::{ModelTotals, SettledBatch};
 
 impl EvmConfig {
     /// The batches block `number` settled, in order.
@@ -42,6 +48,8 @@ impl EvmConfig {
                         tx_index: index as u32,
                         operator: event.operator,
                         root: event.root,
+                        models: model_totals(&records),
+                        credits: credits(receipt, event.batchId),
                         records,
                     }),
                     None => tracing::error!(
@@ -56,6 +64,32 @@ impl EvmConfig {
         }
         out
     }
+}
+
+/// What the records add to each model's totals.
+fn model_totals(records: &[u8]) -> Vec<ModelTotals> {
+    let mut models: BTreeMap<u64, ModelTotals> = BTreeMap::new();
+    for (record, _) in decode_batch(records).unwrap_or_default() {
+        let model = models
+            .entry(record.model_id)
+            .or_insert(ModelTotals { model_id: record.model_id, ..Default::default() });
+        model.inferences = model.inferences.saturating_add(1);
+        model.tokens = model.tokens.saturating_add(u128::from(record.tokens));
+        model.fees = model.fees.saturating_add(record.fee);
+    }
+    models.into_values().collect()
+}
+
+/// The credits of batch `batch` from the `BatchPaid` event in its transaction's receipt.
+fn credits(receipt: &Receipt, batch: u64) -> Vec<(alloy_primitives::Address, u128)> {
+    receipt
+        .logs()
+        .iter()
+        .filter(|log| log.address == ROYALTIES_ADDRESS)
+        .filter_map(|log| IRoyalties::BatchPaid::decode_log_data(&log.data).ok())
+        .find(|paid| paid.batchId == batch)
+        .and_then(|paid| decode_credits(&paid.credits))
+        .unwrap_or_default()
 }
 
 /// The records of a direct `settleBatch` call, if its input holds the ones under `root`.
@@ -192,6 +226,14 @@ mod tests {
         let batch = &batches[0];
         assert_eq!((batch.id, batch.block_number, batch.tx_index), (1, 1, 7));
         assert_eq!(batch.records.as_ref(), encode_batch(&records).as_slice());
+        let fees: u128 = records.iter().map(|r| r.fee).sum();
+        let totals =
+            tributary_storage::ModelTotals { model_id: 1, inferences: 3, tokens: 2_403, fees };
+        assert_eq!(batch.models, vec![totals]);
+        // Dev account 0 is creator, contributor and operator; the treasury takes the rest.
+        assert_eq!(batch.credits.len(), 2, "{:?}", batch.credits);
+        assert_eq!(batch.credits[1].0, payer);
+        assert_eq!(batch.credits.iter().map(|(_, amount)| amount).sum::<u128>(), fees);
         assert!(
             evm.evm_factory().settled_records().get(&batch.root).is_some(),
             "the builder kept the records as the precompile settled them"

@@ -33,17 +33,28 @@ pragma solidity ^0.8.20;
 ///    the batch, and the first bad record rejects the whole batch with
 ///    `RecordRejected(index, error)`, `error` being the ABI-encoded error it would raise alone.
 ///  - The batch's inferences take consecutive ids; the batch's id is the first of them.
-///  - State written per batch: the inference counter, the batch's Merkle root (one slot, read by
-///    `batchRoot`), each model's lifetime stats, each payer's escrow and allowance, and one
-///    balance credit per distinct recipient with the sum of its shares in the batch (split per
-///    record exactly as a single inference is split; the creator of each record takes that
-///    record's rounding dust). Lifetime `IRoyalties.earnings` counts single settlements and
-///    splits only: the batch's credits are in its `BatchPaid` event and in the node's index.
-///  - Merkle tree: leaf = keccak256(0x00 ++ record bytes), node = keccak256(0x01 ++ left ++
-///    right), leaves padded with zero words to a power of two; a proof is the sibling on each
-///    level, bottom up. `verifyInference` checks one on chain; the node serves proofs
-///    (`attr_getInferenceProof`) and answers `attr_getInference` for batched inferences from its
-///    index of every record (the `getInference` view knows only per-inference settlements).
+///  - State written per batch: the inference counter, one settlement commitment (below), each
+///    payer's escrow and allowance, and one balance credit per distinct recipient with the sum
+///    of its shares in the batch (split per record exactly as a single inference is split; the
+///    creator of each record takes that record's rounding dust). Nothing else: lifetime
+///    `IRoyalties.earnings` and `modelStats` count single settlements (recordInference,
+///    recordInferences, split) only; a batch's credits are in its `BatchPaid` event, and the
+///    node's index adds batched inferences to `attr_modelStats` and `attr_earnings`.
+///  - Merkle tree of a batch: leaf = keccak256(0x00 ++ record bytes), node = keccak256(0x01 ++
+///    left ++ right), leaves padded with zero words to a power of two; a proof is the sibling on
+///    each level, bottom up. Its root is in `BatchSettled`.
+///  - Settlement commitment: batches are chained per epoch of SETTLEMENT_EPOCH (64) inference
+///    ids, the epoch of a batch being `batchId / 64`. Each epoch keeps one slot
+///    (`batchCommitment(epoch)`), zero until its first batch, then after every batch
+///    `keccak256(0x02 ++ previous ++ batchId (8 bytes) ++ count (4 bytes) ++ root)`. A batch
+///    therefore writes one slot that usually exists already, and a record stays provable for
+///    good: `verifyInference` takes its tree proof, the epoch's commitment before its batch
+///    (`prior`) and the batches after it in the epoch (`later`, at most 63), and recomputes the
+///    epoch's commitment. The node serves the whole proof (`attr_getInferenceProof`) and answers
+///    `attr_getInference` for batched inferences from its index of every record (the
+///    `getInference` view knows only per-inference settlements). A proof is against the
+///    commitment at the block it was made for: a batch settled later in the same epoch extends
+///    `later`, so fetch it again if the epoch is still open.
 interface IAttribution {
     enum ContributionStatus {
         Pending,
@@ -97,12 +108,34 @@ interface IAttribution {
         uint64 blockNumber;
     }
 
-    /// @notice Lifetime totals of a model: every inference settled alone or in a batch. Kept in
+    /// @notice Lifetime totals of a model's inferences settled alone (recordInference,
+    ///         recordInferences; batches are counted by the node's `attr_modelStats`). Kept in
     ///         one storage slot, so `tokens` stops at 2^64-1 and `fees` (wei) at 2^128-1.
     struct ModelStats {
         uint64 inferences;
         uint256 tokens;
         uint256 fees;
+    }
+
+    /// @notice One settled batch as the epoch's commitment chains it.
+    struct BatchLink {
+        uint64 batchId;
+        uint32 count;
+        bytes32 root;
+    }
+
+    /// @notice Proof that `record` is inference `batchId + index` (see the notes above).
+    struct InferenceProof {
+        uint64 batchId;
+        uint32 count;
+        uint256 index;
+        bytes record;
+        /// The record's siblings in its batch's tree, bottom up.
+        bytes32[] siblings;
+        /// The epoch's commitment before this batch (zero for the epoch's first batch).
+        bytes32 prior;
+        /// The batches settled after this one in the same epoch, in order.
+        BatchLink[] later;
     }
 
     event DatanetCreated(uint64 indexed datanetId, address indexed curator, string metadataUri);
@@ -162,7 +195,6 @@ interface IAttribution {
     error RecordRejected(uint256 recordIndex, bytes reason);
     /// @notice The quoted fee is not what the model's price gives now.
     error FeeMismatch(uint64 modelId, uint256 quoted, uint256 fee);
-    error UnknownBatch(uint64 batchId);
     /// @notice msg.value is below the fee.
     error InsufficientPayment(uint256 fee, uint256 value);
     /// @notice The payer's escrow cannot cover the fee.
@@ -206,17 +238,15 @@ interface IAttribution {
     ) external payable returns (uint64 inferenceId);
     /// @notice Settles every inference in one call; msg.value, if any, pays for all of them.
     function recordInferences(Inference[] calldata batch) external payable returns (uint64 firstInferenceId);
-    /// @notice Settles the packed `records` from their payers' escrow, storing one Merkle root
-    /// for all of them (see the notes above). Owner or operator of every record's model.
+    /// @notice Settles the packed `records` from their payers' escrow, folding their Merkle root
+    /// into the epoch's commitment (see the notes above). Owner or operator of every record's model.
     function settleBatch(bytes calldata records) external returns (uint64 batchId);
-    /// @notice The Merkle root of batch `batchId` (its first inference id).
-    function batchRoot(uint64 batchId) external view returns (bytes32);
-    /// @notice Whether `record` (packed as in settleBatch) is record `index` of batch `batchId`,
-    /// by `proof` (siblings bottom up).
-    function verifyInference(uint64 batchId, uint256 index, bytes calldata record, bytes32[] calldata proof)
-        external
-        view
-        returns (bool);
+    /// @notice The settlement commitment of `epoch` (inference ids `64 * epoch` to
+    /// `64 * epoch + 63` hold its batches' first ids); zero before its first batch.
+    function batchCommitment(uint64 epoch) external view returns (bytes32);
+    /// @notice Whether `proof.record` (packed as in settleBatch) is inference
+    /// `proof.batchId + proof.index`, against the epoch's commitment now.
+    function verifyInference(InferenceProof calldata proof) external view returns (bool);
 
     function getDatanet(uint64 datanetId) external view returns (Datanet memory);
     function getContribution(uint64 contributionId) external view returns (Contribution memory);

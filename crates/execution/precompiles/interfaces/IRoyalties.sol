@@ -27,8 +27,10 @@ interface IRoyalties {
     /// @notice role: 0 creator, 1 data contributor, 2 operator, 3 protocol.
     event RoyaltyPaid(uint64 indexed inferenceId, address indexed recipient, uint8 role, uint256 amount);
     /// @notice The credits of one settled batch (IAttribution.settleBatch): each recipient once,
-    /// in ascending address order.
-    event BatchPaid(uint64 indexed batchId, address[] recipients, uint256[] amounts);
+    /// in ascending address order, packed as 36 bytes each: the address (20) and the amount in
+    /// wei (uint128, big-endian, 16). No credit can exceed 2^128-1 wei: a batch that would
+    /// reverts.
+    event BatchPaid(uint64 indexed batchId, bytes credits);
     event Split(address indexed payer, uint256 amount, address[] recipients, uint32[] weights);
 
     error InsufficientEscrow(address account, uint256 amount, uint256 escrow);

@@ -46,7 +46,7 @@ pub(crate) fn run(
             | Calls::contributionCount(_)
             | Calls::modelCount(_)
             | Calls::inferenceCount(_)
-            | Calls::batchRoot(_)
+            | Calls::batchCommitment(_)
             | Calls::verifyInference(_)
     );
     if !payable && !call.value().is_zero() {
@@ -105,11 +105,11 @@ pub(crate) fn run(
             let batch = crate::batched::settle_batch(call, params, settled, &c.records)?;
             abi::settleBatchCall::abi_encode_returns(&batch).into()
         }
-        Calls::batchRoot(c) => crate::batched::batch_root(call, c.batchId)?.abi_encode().into(),
+        Calls::batchCommitment(c) => {
+            crate::batched::batch_commitment(call, c.epoch)?.abi_encode().into()
+        }
         Calls::verifyInference(c) => {
-            crate::batched::verify_inference(call, c.batchId, c.index, &c.record, &c.proof)?
-                .abi_encode()
-                .into()
+            crate::batched::verify_inference(call, &c.proof)?.abi_encode().into()
         }
         Calls::getDatanet(c) => get_datanet(call, c.datanetId)?.abi_encode().into(),
         Calls::getContribution(c) => get_contribution(call, c.contributionId)?.abi_encode().into(),

@@ -16,13 +16,21 @@
 //!
 //! # Commitment
 //!
-//! The batch's Merkle root is the one thing stored per batch. Leaf `i` is
-//! `keccak256(0x00 ++ record_i)` over the record's bytes exactly as sent; an inner node is
-//! `keccak256(0x01 ++ left ++ right)` (the tags keep a leaf from passing for a node). The
-//! leaves are padded with zero words to the next power of two, so a proof is the sibling on
-//! each level, and leaf `i`'s position at each level follows from the bits of `i`: nothing
-//! about the batch's size is needed to check it. No record hashes to zero, so no padding
-//! position can be proved.
+//! Leaf `i` of a batch's Merkle tree is `keccak256(0x00 ++ record_i)` over the record's bytes
+//! exactly as sent; an inner node is `keccak256(0x01 ++ left ++ right)` (the tags keep a leaf
+//! from passing for a node). The leaves are padded with zero words to the next power of two,
+//! so a proof is the sibling on each level, and leaf `i`'s position at each level follows from
+//! the bits of `i`: nothing about the batch's size is needed to check it. No record hashes to
+//! zero, so no padding position can be proved.
+//!
+//! The state keeps no root per batch (a new slot each, 22 100 gas): batches are chained per
+//! epoch of [`SETTLEMENT_EPOCH`] inference ids (the epoch of a batch is `batchId / 64`), one
+//! slot per epoch, `link = keccak256(0x02 ++ previous ++ batchId u64 ++ count u32 ++ root)`
+//! ([`link_hash`]). A single-record batch thus rewrites a slot that exists (5 000 gas) 63 times
+//! in 64, and a record stays provable for good: its tree proof gives its batch's root, the
+//! epoch's commitment before the batch and the (at most 63) batches after it in the epoch
+//! recompute the epoch's slot ([`epoch_commitment`]). The tag `0x02` keeps a link from passing
+//! for a tree node; binding `batchId` and `count` binds every record to its inference id.
 
 use alloy_primitives::{Address, B256, keccak256};
 
@@ -32,6 +40,39 @@ pub const RECORD_HEAD_LEN: usize = 85;
 pub const ATTRIBUTION_LEN: usize = 12;
 /// Most records one batch may hold (a proof is then at most 12 hashes).
 pub const MAX_BATCH_RECORDS: usize = 4096;
+/// Inference ids per epoch of the settlement commitment: the batches whose first id falls in
+/// one epoch are chained into one slot, so an epoch holds at most this many batches.
+pub const SETTLEMENT_EPOCH: u64 = 64;
+/// Bytes hashed for one link of an epoch's commitment.
+pub(crate) const LINK_LEN: usize = 1 + 32 + 8 + 4 + 32;
+
+/// One batch as its epoch's commitment chains it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchLink {
+    /// The batch's id, its first inference id.
+    pub batch_id: u64,
+    /// Its record count.
+    pub count: u32,
+    /// Its Merkle root.
+    pub root: B256,
+}
+
+/// The epoch's commitment after `link`, from `previous`.
+pub fn link_hash(previous: &B256, link: &BatchLink) -> B256 {
+    let mut buf = [0u8; LINK_LEN];
+    buf[0] = 0x02;
+    buf[1..33].copy_from_slice(previous.as_slice());
+    buf[33..41].copy_from_slice(&link.batch_id.to_be_bytes());
+    buf[41..45].copy_from_slice(&link.count.to_be_bytes());
+    buf[45..].copy_from_slice(link.root.as_slice());
+    keccak256(buf)
+}
+
+/// The commitment of an epoch whose batches, in order, are `links`, starting from `prior`
+/// (zero for the epoch's first batch).
+pub fn epoch_commitment<'a>(prior: B256, links: impl IntoIterator<Item = &'a BatchLink>) -> B256 {
+    links.into_iter().fold(prior, |previous, link| link_hash(&previous, link))
+}
 
 /// One inference of a batch, decoded.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -1,25 +1,29 @@
-//! `settleBatch`, `batchRoot` and `verifyInference`: settlement that stores nothing per
-//! inference (the format and tree are in `batch.rs`, the rules in `IAttribution.sol`).
+//! `settleBatch`, `batchCommitment` and `verifyInference`: settlement that stores nothing per
+//! inference (the format, tree and commitment chain are in `batch.rs`, the rules in
+//! `IAttribution.sol`).
 //!
 //! Every record is checked in order with everything it reads cached for the rest of the
 //! batch (a model, a contribution, a payer's escrow and allowance are each read once and
 //! charged once, as a contract holding them in memory would be). Nothing is written until
-//! every record passed; then each payer's escrow and allowances, each model's stats, the
-//! inference counter and the root are written once, and each recipient is credited once.
+//! every record passed; then each payer's escrow and allowances, the inference counter and
+//! the epoch's commitment are written once, and each recipient is credited once. Per-model
+//! totals are not kept in state (they would be a slot per model per batch): the node's index
+//! has them.
 
 use crate::{
     Params,
     abi::{IAttribution as abi, IRoyalties},
     attribution::{ModelCore, check_attributions, model_core, operator_flag},
     batch::{
-        BatchFormatError, InferenceRecord, MAX_BATCH_RECORDS, decode_batch, inner_nodes, leaf_hash,
+        BatchFormatError, BatchLink, InferenceRecord, LINK_LEN, MAX_BATCH_RECORDS,
+        SETTLEMENT_EPOCH, decode_batch, epoch_commitment, inner_nodes, leaf_hash, link_hash,
         merkle_root, root_from_proof,
     },
     call::{Call, Result, Stop},
     gas,
     layout::{
-        ATTRIBUTION_ADDRESS as SELF, BATCH, COUNTERS, Counter, ROYALTIES_ADDRESS, add_model_stats,
-        counter, mapping, with_bits,
+        ATTRIBUTION_ADDRESS as SELF, COMMITMENT, COUNTERS, Counter, ROYALTIES_ADDRESS, counter,
+        mapping, with_bits,
     },
     royalties,
     settle::{RoyaltySplit, inference_fee},
@@ -74,13 +78,10 @@ impl SettledRecords {
     }
 }
 
-/// A model as the batch uses it, with what the batch adds to its stats.
+/// A model as the batch uses it.
 struct BatchModel {
     core: ModelCore,
     price: U256,
-    inferences: u64,
-    tokens: U256,
-    fees: U256,
 }
 
 /// A balance the batch draws on (an escrow, an allowance): where it is, what it held, what
@@ -166,13 +167,7 @@ impl Batch {
                     return Err(abi::InvalidShares { totalBps: U256::from(shares) }.into());
                 }
                 let price = call.sload(SELF, core.base + U256::from(2))?;
-                entry.insert(BatchModel {
-                    core,
-                    price,
-                    inferences: 0,
-                    tokens: U256::ZERO,
-                    fees: U256::ZERO,
-                })
+                entry.insert(BatchModel { core, price })
             }
         };
         let quoted = U256::from(record.fee);
@@ -220,54 +215,70 @@ impl Batch {
         for payout in split.payouts() {
             *self.owed.entry(payout.recipient).or_default() += payout.amount;
         }
-        model.inferences += 1;
-        model.tokens += U256::from(record.tokens);
-        model.fees += fee;
         self.total_fee += fee;
         Ok(())
     }
 
-    /// Writes the batch: draws, model stats, counter, root; then the credits and events.
+    /// Writes the batch: draws, counter, the epoch's commitment; then the credits and events.
     fn commit(self, call: &mut Call<'_>, root: B256) -> Result<u64> {
         for draw in self.escrows.values().chain(self.allowances.values()) {
             call.sstore(ROYALTIES_ADDRESS, draw.at, draw.held - draw.taken)?;
         }
-        for model in self.models.values() {
-            add_model_stats(call, model.core.base, model.inferences, model.tokens, model.fees)?;
-        }
-        let count = self.leaves.len() as u64;
+        let count = self.leaves.len();
         let counters = call.sload(SELF, COUNTERS)?;
         let last = counter(counters, Counter::Inferences);
         // Ids are u64: a chain that ran out of them settles nothing more.
-        let (Some(first), Some(next)) = (last.checked_add(1), last.checked_add(count)) else {
+        let (Some(first), Some(next), Ok(count)) =
+            (last.checked_add(1), last.checked_add(count as u64), u32::try_from(count))
+        else {
             return Err(Stop::Revert(alloy_primitives::Bytes::new()));
         };
-        let next = U256::from(next);
         call.sstore(
             SELF,
             COUNTERS,
-            with_bits(counters, Counter::Inferences as usize * 64, 64, next),
+            with_bits(counters, Counter::Inferences as usize * 64, 64, U256::from(next)),
         )?;
-        let at = mapping(call, U256::from(first), BATCH)?;
-        call.sstore(SELF, at, U256::from_be_bytes(root.0))?;
+        let at = mapping(call, U256::from(first / SETTLEMENT_EPOCH), COMMITMENT)?;
+        let previous = B256::from(call.sload(SELF, at)?);
+        call.charge(gas::keccak_cost(LINK_LEN))?;
+        let commitment = link_hash(&previous, &BatchLink { batch_id: first, count, root });
+        call.sstore(SELF, at, U256::from_be_bytes(commitment.0))?;
 
         let operator = call.caller();
-        let (recipients, amounts): (Vec<Address>, Vec<U256>) = self.owed.into_iter().unzip();
-        for (recipient, amount) in recipients.iter().zip(&amounts) {
+        let mut credits = Vec::with_capacity(self.owed.len() * CREDIT_LEN);
+        for (recipient, amount) in &self.owed {
+            // Larger than any supply a chain can have; refused rather than reported wrong.
+            let Ok(packed) = u128::try_from(*amount) else {
+                return Err(Stop::Revert(alloy_primitives::Bytes::new()));
+            };
             call.pay(ROYALTIES_ADDRESS, *recipient, *amount)?;
+            credits.extend_from_slice(recipient.as_slice());
+            credits.extend_from_slice(&packed.to_be_bytes());
         }
-        let settled = abi::BatchSettled {
-            batchId: first,
-            operator,
-            count: count as u32,
-            root,
-            totalFee: self.total_fee,
-        };
+        let settled =
+            abi::BatchSettled { batchId: first, operator, count, root, totalFee: self.total_fee };
         call.log(SELF, settled.encode_log_data())?;
-        let paid = IRoyalties::BatchPaid { batchId: first, recipients, amounts };
+        let paid = IRoyalties::BatchPaid { batchId: first, credits: credits.into() };
         call.log(ROYALTIES_ADDRESS, paid.encode_log_data())?;
         Ok(first)
     }
+}
+
+/// Bytes per credit in `BatchPaid`: the recipient and a u128 amount.
+pub const CREDIT_LEN: usize = 20 + 16;
+
+/// The credits packed in a `BatchPaid` event, or None when they are not whole.
+pub fn decode_credits(credits: &[u8]) -> Option<Vec<(Address, u128)>> {
+    if credits.len() % CREDIT_LEN != 0 {
+        return None;
+    }
+    credits
+        .chunks_exact(CREDIT_LEN)
+        .map(|chunk| {
+            let (recipient, amount) = chunk.split_at(20);
+            Some((Address::from_slice(recipient), u128::from_be_bytes(amount.try_into().ok()?)))
+        })
+        .collect()
 }
 
 /// The contribution's (contributor, datanet, status), read once per batch.
@@ -301,28 +312,41 @@ fn draw<'m, K: Ord + Copy>(
     }
 }
 
-/// The `batchRoot` view.
-pub(crate) fn batch_root(call: &mut Call<'_>, batch: u64) -> Result<B256> {
-    let at = mapping(call, U256::from(batch), BATCH)?;
-    let root = call.sload(SELF, at)?;
-    if root.is_zero() {
-        return Err(abi::UnknownBatch { batchId: batch }.into());
-    }
-    Ok(B256::from(root))
+/// The `batchCommitment` view.
+pub(crate) fn batch_commitment(call: &mut Call<'_>, epoch: u64) -> Result<B256> {
+    let at = mapping(call, U256::from(epoch), COMMITMENT)?;
+    Ok(B256::from(call.sload(SELF, at)?))
 }
 
-/// The `verifyInference` view.
-pub(crate) fn verify_inference(
-    call: &mut Call<'_>,
-    batch: u64,
-    index: U256,
-    record: &[u8],
-    proof: &[B256],
-) -> Result<bool> {
-    let root = batch_root(call, batch)?;
-    call.charge(gas::keccak_cost(1 + record.len()) + gas::keccak_cost(65) * proof.len() as u64)?;
-    let Ok(index) = u64::try_from(index) else { return Ok(false) };
-    Ok(root_from_proof(leaf_hash(record), index, proof) == Some(root))
+/// The `verifyInference` view: the record's batch root from its tree proof, then the epoch's
+/// chain from `prior` through that batch and the later ones, against the epoch's slot.
+pub(crate) fn verify_inference(call: &mut Call<'_>, proof: &abi::InferenceProof) -> Result<bool> {
+    let epoch = proof.batchId / SETTLEMENT_EPOCH;
+    let commitment = batch_commitment(call, epoch)?;
+    call.charge(
+        gas::keccak_cost(1 + proof.record.len())
+            + gas::keccak_cost(65) * proof.siblings.len() as u64
+            + gas::keccak_cost(LINK_LEN) * (1 + proof.later.len() as u64),
+    )?;
+    let Ok(index) = u64::try_from(proof.index) else { return Ok(false) };
+    if commitment.is_zero() || index >= u64::from(proof.count) {
+        return Ok(false);
+    }
+    let Some(root) = root_from_proof(leaf_hash(&proof.record), index, &proof.siblings) else {
+        return Ok(false);
+    };
+    // Every batch named must be of the same epoch, in id order: an epoch holds at most
+    // SETTLEMENT_EPOCH of them, which also bounds the work.
+    let mut links = Vec::with_capacity(1 + proof.later.len());
+    links.push(BatchLink { batch_id: proof.batchId, count: proof.count, root });
+    for later in &proof.later {
+        let previous = links.last().map(|l| l.batch_id).unwrap_or_default();
+        if later.batchId <= previous || later.batchId / SETTLEMENT_EPOCH != epoch {
+            return Ok(false);
+        }
+        links.push(BatchLink { batch_id: later.batchId, count: later.count, root: later.root });
+    }
+    Ok(epoch_commitment(proof.prior, &links) == commitment)
 }
 
 #[cfg(test)]

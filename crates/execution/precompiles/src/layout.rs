@@ -8,10 +8,11 @@
 //! | `0` | counters: datanets (bits 0..64), contributions (64..128), models (128..192), inferences (192..256) |
 //! | `D = keccak(id, 1)` | datanet: `D+0` curator (0..160) and contribution count (160..224); `D+1` URI length, URI bytes from `keccak(D+1)` |
 //! | `C = keccak(id, 2)` | contribution: `C+0` contributor (0..160), datanet id (160..224), status (224..232); `C+1` content hash; `C+2` weight |
-//! | `M = keccak(id, 3)` | model: `M+0` owner (0..160), dataBps (160..176), operatorBps (176..192), datanet count (192..200); `M+1` hash; `M+2` price; `M+3` lifetime stats: inferences (0..64), tokens (64..128), fees in wei (128..256), each saturating; `M+4`, `M+5` unused (they held tokens and fees before the stats were packed); `M+6` URI length, bytes from `keccak(M+6)`; `M+7…` datanet ids, four u64 per slot |
+//! | `M = keccak(id, 3)` | model: `M+0` owner (0..160), dataBps (160..176), operatorBps (176..192), datanet count (192..200); `M+1` hash; `M+2` price; `M+3` lifetime stats of single settlements (batches keep none in state): inferences (0..64), tokens (64..128), fees in wei (128..256), each saturating; `M+4`, `M+5` unused (they held tokens and fees before the stats were packed); `M+6` URI length, bytes from `keccak(M+6)`; `M+7…` datanet ids, four u64 per slot |
 //! | `keccak(operator, keccak(modelId, 4))` | 1 if an operator |
 //! | `I = keccak(id, 5)` | inference: `I+0` payer (0..160), model (160..224); `I+1` operator (0..160), tokens (160..224), block (224..256); `I+2` fee; `I+3` inference hash; `I+4` attribution hash |
-//! | `keccak(batchId, 6)` | a settled batch's Merkle root (`settleBatch`; the batch id is its first inference id) |
+//! | `keccak(batchId, 6)` | unused (held a batch's Merkle root before batches were chained per epoch) |
+//! | `keccak(epoch, 7)` | the settlement commitment of epoch `epoch` (`settleBatch`, `batch.rs`): batches with first id in `64·epoch ..= 64·epoch + 63`, chained |
 //!
 //! Royalties (`0x…0A02`): escrow at `keccak(account, 1)`, allowance at
 //! `keccak(modelId, keccak(payer, 2))`, lifetime earnings at `keccak(account, 3)`.
@@ -33,7 +34,7 @@ pub(crate) const CONTRIBUTION: u8 = 2;
 pub(crate) const MODEL: u8 = 3;
 pub(crate) const OPERATOR: u8 = 4;
 pub(crate) const INFERENCE: u8 = 5;
-pub(crate) const BATCH: u8 = 6;
+pub(crate) const COMMITMENT: u8 = 7;
 pub(crate) const ESCROW: u8 = 1;
 pub(crate) const ALLOWANCE: u8 = 2;
 pub(crate) const EARNINGS: u8 = 3;

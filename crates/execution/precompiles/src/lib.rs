@@ -16,9 +16,9 @@
 //! - `layout.rs`: where each record lives in the two accounts' storage (the state root covers
 //!   it, so followers verify it).
 //! - `attribution.rs`, `royalties.rs`: the functions. `settle.rs`: the split arithmetic.
-//! - `batch.rs`: batched settlement's packed record format and Merkle tree (pure);
-//!   `batched.rs`: `settleBatch`, which stores one root per batch and credits each recipient
-//!   once, and the `verifyInference` view. The node indexes the records from each block.
+//! - `batch.rs`: batched settlement's packed record format, Merkle tree and per-epoch
+//!   commitment chain (pure); `batched.rs`: `settleBatch`, which folds each batch's root into
+//!   its epoch's one slot and credits each recipient once, and the `verifyInference` view. The node indexes the records from each block.
 //!
 //! # Safety rules
 //!
@@ -61,11 +61,11 @@ mod settle;
 pub use abi::{IAttribution, IRoyalties};
 pub use attribution::{MAX_ATTRIBUTIONS, MAX_MODEL_DATANETS};
 pub use batch::{
-    ATTRIBUTION_LEN, BatchFormatError, InferenceRecord, MAX_BATCH_RECORDS, RECORD_HEAD_LEN,
-    decode_batch, encode_batch, leaf_hash, merkle_proof, merkle_root, node_hash, records_root,
-    root_from_proof,
+    ATTRIBUTION_LEN, BatchFormatError, BatchLink, InferenceRecord, MAX_BATCH_RECORDS,
+    RECORD_HEAD_LEN, SETTLEMENT_EPOCH, decode_batch, encode_batch, epoch_commitment, leaf_hash,
+    link_hash, merkle_proof, merkle_root, node_hash, records_root, root_from_proof,
 };
-pub use batched::SettledRecords;
+pub use batched::{CREDIT_LEN, SettledRecords, decode_credits};
 pub use layout::{ATTRIBUTION_ADDRESS, ROYALTIES_ADDRESS};
 pub use royalties::MAX_SPLIT_RECIPIENTS;
 pub use settle::{MAX_FEE, Payout, Role, RoyaltySplit, inference_fee};

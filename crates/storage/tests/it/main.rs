@@ -503,18 +503,28 @@ fn background_commits_build_the_chain_inline_commits_build() {
 }
 
 /// Settled batches are indexed with their block, found by any inference id they hold, and
-/// removed when the block is unwound.
+/// removed when the block is unwound; their totals are added with the block and taken off
+/// with it.
 #[test]
 fn settled_batches_are_indexed_with_their_block_and_unwound_with_it() {
-    use tributary_storage::SettledBatch;
+    use tributary_storage::{ModelTotals, SettledBatch};
     let dir = tempfile::tempdir().unwrap();
     let db = open(dir.path());
+    let creator = Address::repeat_byte(0x0c);
+    let totals = |inferences: u64| ModelTotals {
+        model_id: 7,
+        inferences,
+        tokens: 800 * u128::from(inferences),
+        fees: 1_600 * u128::from(inferences),
+    };
     let settled = |id: u64, block_number: u64| SettledBatch {
         id,
         block_number,
         tx_index: 1,
         operator: Address::repeat_byte(0x0e),
         root: B256::repeat_byte(id as u8),
+        models: vec![totals(id)],
+        credits: vec![(creator, 1_000 * u128::from(id))],
         records: vec![id as u8; 5].into(),
     };
     for (number, batches) in [(1, vec![settled(1, 1), settled(4, 1)]), (2, vec![settled(9, 2)])] {
@@ -528,9 +538,24 @@ fn settled_batches_are_indexed_with_their_block_and_unwound_with_it() {
     assert_eq!(db.inference_batch_at_or_below(7).unwrap(), Some(settled(4, 1)));
     assert_eq!(db.inference_batch_at_or_below(100).unwrap(), Some(settled(9, 2)));
     assert_eq!(db.inference_batch_at_or_below(0).unwrap(), None);
+    let ids = |from, to| -> Vec<u64> {
+        db.inference_batches_in(from, to).unwrap().iter().map(|b| b.id).collect()
+    };
+    assert_eq!(ids(0, 64), vec![1, 4, 9]);
+    assert_eq!(ids(2, 9), vec![4]);
+    assert_eq!(db.batched_model_totals(7).unwrap(), totals(14));
+    assert_eq!(db.batched_credits(&creator).unwrap(), 14_000);
+    assert_eq!(
+        db.batched_model_totals(8).unwrap(),
+        ModelTotals { model_id: 8, ..Default::default() }
+    );
     db.unwind(1).unwrap();
     assert_eq!(db.inference_batch(9).unwrap(), None, "block 2's batch went with it");
     assert_eq!(db.inference_batch_at_or_below(100).unwrap(), Some(settled(4, 1)));
+    assert_eq!(db.batched_model_totals(7).unwrap(), totals(5), "block 2's totals too");
+    assert_eq!(db.batched_credits(&creator).unwrap(), 5_000);
     drop(db);
-    assert_eq!(open(dir.path()).inference_batch(1).unwrap(), Some(settled(1, 1)));
+    let db = open(dir.path());
+    assert_eq!(db.inference_batch(1).unwrap(), Some(settled(1, 1)));
+    assert_eq!(db.batched_model_totals(7).unwrap(), totals(5));
 }

@@ -1,6 +1,6 @@
 //! Batched settlement (`settleBatch`) inside the OP EVM: credits per recipient, debits per
-//! payer, the stored root and its proofs, rejection by record index, and conservation of value
-//! over random batches.
+//! payer, the epoch's commitment chain and proofs against it, rejection by record index, and
+//! conservation of value over random batches.
 
 use crate::{
     harness::{Harness, OPEN, Outcome},
@@ -13,10 +13,10 @@ use alloy::{
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use tributary_precompiles::{
-    ATTRIBUTION_ADDRESS,
+    ATTRIBUTION_ADDRESS, BatchLink,
     IAttribution::{self as attr, IAttributionErrors as AErr},
-    IRoyalties as roy, InferenceRecord, ROYALTIES_ADDRESS, RoyaltySplit, encode_batch, leaf_hash,
-    merkle_proof, merkle_root,
+    IRoyalties as roy, InferenceRecord, ROYALTIES_ADDRESS, RoyaltySplit, SETTLEMENT_EPOCH,
+    decode_credits, encode_batch, epoch_commitment, leaf_hash, merkle_proof, merkle_root,
 };
 
 /// A record for model 1 paid by Frank at the model's price.
@@ -76,6 +76,40 @@ fn view<C: SolCall>(h: &mut Harness, call: C) -> C::Return {
     ok(h.attribution(ALICE, U256::ZERO, call)).decode::<C>()
 }
 
+/// The credits of a `BatchPaid` event, as (recipient, amount) in event order.
+fn credits(paid: &roy::BatchPaid) -> Vec<(Address, U256)> {
+    decode_credits(&paid.credits).unwrap().into_iter().map(|(a, v)| (a, U256::from(v))).collect()
+}
+
+/// The proof of record `index` of `records` (settled as `link`), after `prior` in its epoch
+/// and before `later`.
+fn inference_proof(
+    records: &[InferenceRecord],
+    index: usize,
+    link: BatchLink,
+    prior: B256,
+    later: &[BatchLink],
+) -> attr::InferenceProof {
+    let leaves: Vec<B256> = records.iter().map(|r| leaf_hash(&r.encoded())).collect();
+    attr::InferenceProof {
+        batchId: link.batch_id,
+        count: link.count,
+        index: U256::from(index),
+        record: records[index].encoded().into(),
+        siblings: merkle_proof(&leaves, index).unwrap(),
+        prior,
+        later: later
+            .iter()
+            .map(|l| attr::BatchLink { batchId: l.batch_id, count: l.count, root: l.root })
+            .collect(),
+    }
+}
+
+fn link_of(batch: u64, records: &[InferenceRecord]) -> BatchLink {
+    let leaves: Vec<B256> = records.iter().map(|r| leaf_hash(&r.encoded())).collect();
+    BatchLink { batch_id: batch, count: records.len() as u32, root: merkle_root(&leaves) }
+}
+
 #[test]
 fn a_batch_credits_each_recipient_once_and_commits_a_provable_root() {
     let mut h = setup();
@@ -109,8 +143,7 @@ fn a_batch_credits_each_recipient_once_and_commits_a_provable_root() {
 
     // Each recipient is credited once with the sum of its per-record shares.
     let expected = expected_credits(&h, ERIN, &records);
-    assert_eq!(paid.recipients, expected.keys().copied().collect::<Vec<_>>());
-    assert_eq!(paid.amounts, expected.values().copied().collect::<Vec<_>>());
+    assert_eq!(credits(&paid), expected.clone().into_iter().collect::<Vec<_>>());
     for (who, was) in everyone.iter().zip(&before) {
         let now = h.balance(*who);
         match expected.get(who) {
@@ -128,26 +161,102 @@ fn a_batch_credits_each_recipient_once_and_commits_a_provable_root() {
             .decode::<roy::allowanceCall>();
     assert_eq!(allowance, U256::from(OPEN) - total);
     let stats = view(&mut h, attr::modelStatsCall { modelId: 1 });
-    assert_eq!((stats.inferences, stats.tokens, stats.fees), (3, U256::from(2_133), total));
+    assert_eq!(stats.inferences, 0, "batches keep no per-model totals in state");
 
-    // The root is stored, every record proves against it, and nothing else does.
-    assert_eq!(view(&mut h, attr::batchRootCall { batchId: batch }), root);
-    for (index, record) in records.iter().enumerate() {
-        let proof = merkle_proof(&leaves, index).unwrap();
-        let verify = |record: Vec<u8>, index: usize| attr::verifyInferenceCall {
-            batchId: batch,
-            index: U256::from(index),
-            record: record.into(),
-            proof: proof.clone(),
-        };
-        assert!(view(&mut h, verify(record.encoded(), index)), "record {index}");
-        let mut tampered = record.clone();
-        tampered.tokens += 1;
-        assert!(!view(&mut h, verify(tampered.encoded(), index)), "tampered {index}");
-        assert!(!view(&mut h, verify(record.encoded(), index ^ 1)), "moved {index}");
+    // The epoch's slot chains the batch's root; every record proves against it, nothing else.
+    let epoch = batch / SETTLEMENT_EPOCH;
+    let link = link_of(batch, &records);
+    assert_eq!(link.root, root);
+    let commitment = epoch_commitment(B256::ZERO, [&link]);
+    assert_eq!(view(&mut h, attr::batchCommitmentCall { epoch }), commitment);
+    let verify =
+        |h: &mut Harness, proof: attr::InferenceProof| view(h, attr::verifyInferenceCall { proof });
+    for index in 0..records.len() {
+        let proof = inference_proof(&records, index, link, B256::ZERO, &[]);
+        assert!(verify(&mut h, proof.clone()), "record {index}");
+        let mut tampered = records.clone();
+        tampered[index].tokens += 1;
+        let forged = inference_proof(&tampered, index, link, B256::ZERO, &[]);
+        assert!(!verify(
+            &mut h,
+            attr::InferenceProof { siblings: proof.siblings.clone(), ..forged }
+        ));
+        let moved = attr::InferenceProof { index: U256::from(index ^ 1), ..proof.clone() };
+        assert!(!verify(&mut h, moved), "moved {index}");
+        let renumbered = attr::InferenceProof { batchId: batch + 1, ..proof.clone() };
+        assert!(!verify(&mut h, renumbered), "another id {index}");
+        let past_end = attr::InferenceProof { count: index as u32, ..proof.clone() };
+        assert!(!verify(&mut h, past_end), "index at or past count {index}");
+        let prior = attr::InferenceProof { prior: B256::repeat_byte(1), ..proof };
+        assert!(!verify(&mut h, prior), "another prior {index}");
     }
-    let unknown = h.attribution(ALICE, U256::ZERO, attr::batchRootCall { batchId: batch + 1 });
-    assert!(matches!(unknown.attribution_error(), AErr::UnknownBatch(_)));
+    let empty = view(&mut h, attr::batchCommitmentCall { epoch: epoch + 1 });
+    assert_eq!(empty, B256::ZERO, "an epoch with no batch yet");
+}
+
+/// Batches of one epoch chain into its one slot: the first record stays provable through the
+/// batches after it, and a batch past the epoch starts the next slot.
+#[test]
+fn batches_chain_per_epoch_and_stay_provable() {
+    let mut h = setup();
+    fund(&mut h, U256::from(OPEN));
+    let first_id = view(&mut h, attr::inferenceCountCall {}) + 1;
+    let mut settled: Vec<(BatchLink, Vec<InferenceRecord>)> = Vec::new();
+    // Three small batches, then fill the epoch and cross it.
+    let mut seed = 0u8;
+    let mut next = |n: usize| {
+        (0..n)
+            .map(|_| {
+                seed = seed.wrapping_add(1);
+                inference(100, vec![(1, 1)], seed)
+            })
+            .collect::<Vec<_>>()
+    };
+    let sizes = [1usize, 2, 1, SETTLEMENT_EPOCH as usize, 1];
+    for size in sizes {
+        let records = next(size);
+        let batch = ok(settle(&mut h, ERIN, &records)).decode::<attr::settleBatchCall>();
+        settled.push((link_of(batch, &records), records));
+    }
+    let epoch = first_id / SETTLEMENT_EPOCH;
+    let in_epoch: Vec<&(BatchLink, Vec<InferenceRecord>)> =
+        settled.iter().filter(|(l, _)| l.batch_id / SETTLEMENT_EPOCH == epoch).collect();
+    assert!(in_epoch.len() >= 3 && in_epoch.len() < settled.len(), "the epoch was crossed");
+    let links: Vec<BatchLink> = in_epoch.iter().map(|(l, _)| *l).collect();
+    assert_eq!(
+        view(&mut h, attr::batchCommitmentCall { epoch }),
+        epoch_commitment(B256::ZERO, &links)
+    );
+    for (position, (link, records)) in in_epoch.iter().enumerate() {
+        let prior = epoch_commitment(B256::ZERO, &links[..position]);
+        let later = &links[position + 1..];
+        let proof = inference_proof(records, 0, *link, prior, later);
+        assert!(view(&mut h, attr::verifyInferenceCall { proof: proof.clone() }), "{position}");
+        if let Some(last) = proof.later.len().checked_sub(1) {
+            let mut short = proof.clone();
+            short.later.truncate(last);
+            assert!(
+                !view(&mut h, attr::verifyInferenceCall { proof: short }),
+                "a later batch left out"
+            );
+            let mut forged = proof;
+            forged.later[last].root = B256::repeat_byte(9);
+            assert!(
+                !view(&mut h, attr::verifyInferenceCall { proof: forged }),
+                "a later root forged"
+            );
+        }
+    }
+    // Batches of the next epoch start from zero in their own slot.
+    let next_epoch: Vec<BatchLink> = settled
+        .iter()
+        .map(|(l, _)| *l)
+        .filter(|l| l.batch_id / SETTLEMENT_EPOCH == epoch + 1)
+        .collect();
+    assert_eq!(
+        view(&mut h, attr::batchCommitmentCall { epoch: epoch + 1 }),
+        epoch_commitment(B256::ZERO, &next_epoch)
+    );
 }
 
 /// `RecordRejected(index, inner)` as the precompile reverts with it.
@@ -324,9 +433,12 @@ fn the_solidity_baseline_settles_a_batch_as_the_precompile_does() {
             .find_map(|log| roy::BatchPaid::decode_log_data(&log.data).ok())
             .unwrap();
         // The precompile lists recipients by address, the contract in first-credit order.
-        let credits: BTreeMap<Address, U256> =
-            paid.recipients.into_iter().zip(paid.amounts).collect();
-        outcomes.push((settled.root, settled.totalFee, settled.count, credits, deltas));
+        let credits: BTreeMap<Address, U256> = credits(&paid).into_iter().collect();
+        let epoch = settled.batchId / SETTLEMENT_EPOCH;
+        let commitment =
+            ok(h.send(ALICE, target, z, attr::batchCommitmentCall { epoch }.abi_encode()))
+                .decode::<attr::batchCommitmentCall>();
+        outcomes.push((settled.root, commitment, settled.totalFee, settled.count, credits, deltas));
     }
     assert_eq!(outcomes[0], outcomes[1], "precompile and contract settle alike");
 
