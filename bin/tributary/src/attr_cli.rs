@@ -160,7 +160,7 @@ enum AttrCommand {
         #[arg(long)]
         id: u64,
     },
-    /// Show a batched inference's Merkle proof against its batch's root.
+    /// Show a batched inference's proof against its epoch's commitment (`verifyInference`).
     InferenceProof {
         #[arg(long)]
         id: u64,

@@ -269,7 +269,7 @@ pub const CREDIT_LEN: usize = 20 + 16;
 
 /// The credits packed in a `BatchPaid` event, or None when they are not whole.
 pub fn decode_credits(credits: &[u8]) -> Option<Vec<(Address, u128)>> {
-    if credits.len() % CREDIT_LEN != 0 {
+    if !credits.len().is_multiple_of(CREDIT_LEN) {
         return None;
     }
     credits
