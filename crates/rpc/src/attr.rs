@@ -134,6 +134,12 @@ impl Batched {
 }
 
 impl AttrHandler {
+    /// The block the index of settled batches is at: the last block written (a block still
+    /// being written is in "latest" state reads but not yet in the index).
+    fn index_head(&self) -> Option<BlockId> {
+        Some(BlockId::number(self.eth.ctx.db.head().number))
+    }
+
     /// Inference `id` from the index of settled batches.
     async fn batched(&self, id: u64) -> RpcResult<Option<Batched>> {
         let db = self.eth.ctx.db.clone();
@@ -313,6 +319,18 @@ impl AttrApiServer for AttrHandler {
         let Some(position) = links.iter().position(|link| link.batch_id == found.batch.id) else {
             return Err(RpcError::internal("a batch is missing from its epoch").into());
         };
+        // The index answers as of the written head: check the chain against the state there,
+        // so a batch missing from the index (its records were not at hand) is an error, not
+        // a proof that cannot verify.
+        let commitment = epoch_commitment(B256::ZERO, &links);
+        let head = self.index_head();
+        let stored = self.view(ATTRIBUTION_ADDRESS, A::batchCommitmentCall { epoch }, head).await?;
+        if stored != Some(commitment) {
+            return Err(RpcError::internal(format!(
+                "the index of epoch {epoch}'s batches does not match the state's commitment"
+            ))
+            .into());
+        }
         let prior = epoch_commitment(B256::ZERO, &links[..position]);
         let later: Vec<Value> = links[position + 1..]
             .iter()
@@ -329,7 +347,7 @@ impl AttrApiServer for AttrHandler {
             "prior": prior,
             "later": later,
             "epoch": U64::from(epoch),
-            "commitment": epoch_commitment(B256::ZERO, &links),
+            "commitment": commitment,
             "inference": found.json(),
         })))
     }
@@ -356,10 +374,12 @@ impl AttrApiServer for AttrHandler {
 
     async fn earnings(&self, address: Address, block: Option<BlockId>) -> RpcResult<U256> {
         let call = R::earningsCall { account: address };
-        let single = self.view(ROYALTIES_ADDRESS, call, block).await?.unwrap_or_default();
         if !at_head(block) {
-            return Ok(single);
+            return Ok(self.view(ROYALTIES_ADDRESS, call, block).await?.unwrap_or_default());
         }
+        // The state at the index's head, so both parts are of one block.
+        let single =
+            self.view(ROYALTIES_ADDRESS, call, self.index_head()).await?.unwrap_or_default();
         let db = self.eth.ctx.db.clone();
         let batched = tokio::task::spawn_blocking(move || db.batched_credits(&address))
             .await
@@ -370,7 +390,9 @@ impl AttrApiServer for AttrHandler {
 
     async fn model_stats(&self, model_id: U64, block: Option<BlockId>) -> RpcResult<Option<Value>> {
         let call = A::modelStatsCall { modelId: model_id.to() };
-        let Some(single) = self.view(ATTRIBUTION_ADDRESS, call, block).await? else {
+        // At the head, the state at the index's head, so both parts are of one block.
+        let at = if at_head(block) { self.index_head() } else { block };
+        let Some(single) = self.view(ATTRIBUTION_ADDRESS, call, at).await? else {
             return Ok(None);
         };
         let batched = if at_head(block) {
