@@ -262,6 +262,9 @@ async fn dev_node_takes_deposits_and_l1_rebuilds_every_block() {
     let dir = tempfile::tempdir().unwrap();
     let metrics_port = free_port();
     let mut args = dev_node_args(dir.path());
+    // `auto` data availability: the dev L1 has no blobs (no `eth_blobBaseFee`), so every
+    // channel goes as calldata and the L1 still rebuilds every block.
+    args.extend(strings(&["--batcher.data-availability-type", "auto"]));
     args.extend(strings(&["--batcher.batch-type", "singular", "--metrics"]));
     args.push(format!("127.0.0.1:{metrics_port}"));
     let (l2, urls) = NodeProcess::spawn(&args, &["L1 RPC: ", "L2 RPC: "]);
@@ -354,6 +357,7 @@ async fn dev_node_takes_deposits_and_l1_rebuilds_every_block() {
     ] {
         assert!(body.contains(name), "{name} missing from the metrics:\n{body}");
     }
+    assert!(!body.contains("tributary_batcher_blobs_posted_total"), "no blobs on this L1");
     l2.terminate();
 }
 

@@ -11,7 +11,7 @@ use std::{
     sync::Arc,
     time::Duration,
 };
-use tributary_batcher::{BatchType, BatcherConfig};
+use tributary_batcher::{BatchType, BatcherConfig, DataAvailability};
 use tributary_chainspec::{ChainSpec, RollupConfig};
 use tributary_devnet::{Devnet, InitConfig, accounts::dev_signer};
 use tributary_l1::L1Client;
@@ -286,6 +286,13 @@ pub(crate) struct BatcherArgs {
     /// Largest batcher transaction calldata, bytes.
     #[arg(long = "batcher.max-l1-tx-size", default_value_t = BatcherConfig::DEFAULT_MAX_L1_TX_SIZE)]
     pub(crate) max_l1_tx_size: usize,
+    /// Where batches go: calldata, blobs (EIP-4844; needs --l1.beacon), or auto (blobs while
+    /// the L1 has them and they cost less).
+    #[arg(long = "batcher.data-availability-type", default_value = "calldata")]
+    pub(crate) data_availability: DataAvailability,
+    /// Blobs per batcher transaction with blobs (1 to 6).
+    #[arg(long = "batcher.target-num-frames", default_value_t = BatcherConfig::DEFAULT_BLOBS_PER_TX)]
+    pub(crate) blobs_per_tx: usize,
     /// L1 blocks on top of a batcher transaction before it counts.
     #[arg(long = "batcher.confirmations", default_value_t = BatcherConfig::DEFAULT_CONFIRMATIONS)]
     pub(crate) confirmations: u64,
@@ -327,12 +334,22 @@ impl BatcherArgs {
         if self.max_l1_tx_size < 1_000 {
             eyre::bail!("--batcher.max-l1-tx-size must be at least 1000 bytes");
         }
+        if !(1..=tributary_batcher::MAX_BLOBS_PER_TX).contains(&self.blobs_per_tx) {
+            eyre::bail!(
+                "--batcher.target-num-frames must be 1 to {}",
+                tributary_batcher::MAX_BLOBS_PER_TX
+            );
+        }
         Ok(BatcherConfig {
             rollup: rollup.clone(),
             key,
             compression: self.compression.0,
             batch_type: self.batch_type,
             max_l1_tx_size: self.max_l1_tx_size,
+            data_availability: self.data_availability,
+            max_blobs_per_tx: self.blobs_per_tx,
+            // Filled in by the caller, from --l1.beacon.
+            l1_beacon: None,
             confirmations: self.confirmations.max(1),
             max_channel_duration: self.max_channel_duration,
             resubmit_after: Duration::from_secs(self.resubmit_after.max(1)),
@@ -422,8 +439,14 @@ impl RollupArgs {
         let sequencer = self
             .sequencer
             .then(|| SequencerConfig { rollup: rollup.clone(), l1_confs: self.l1_confs });
-        let batcher =
-            if self.batcher { Some(self.batcher_args.config(&rollup, None)?) } else { None };
+        let batcher = match self.batcher {
+            true => {
+                let mut config = self.batcher_args.config(&rollup, None)?;
+                config.l1_beacon = self.l1_beacon.clone();
+                Some(config)
+            }
+            false => None,
+        };
         Ok(RollupNodeConfig {
             rollup,
             l1_rpc,
@@ -484,6 +507,7 @@ pub(crate) async fn embedded_devnet(
     if batcher.max_pending_tx.is_none() {
         batcher_config.max_pending_tx = BatcherConfig::DEV_MAX_PENDING_TX;
     }
+    batcher_config.l1_beacon = Some(l1_url.clone());
     let batcher = Some(batcher_config);
     Ok((
         l1,
@@ -520,6 +544,9 @@ pub(crate) struct StandaloneBatcherArgs {
     /// The sequencer's L2 JSON-RPC URL.
     #[arg(long = "l2.rpc", env = "TRIBUTARY_L2_RPC")]
     pub(crate) l2_rpc: String,
+    /// L1 beacon API URL (batches in blobs are read back from it after a restart).
+    #[arg(long = "l1.beacon", env = "TRIBUTARY_L1_BEACON")]
+    pub(crate) l1_beacon: Option<String>,
     #[command(flatten)]
     pub(crate) batcher: BatcherArgs,
     /// Serve Prometheus metrics on this address.
@@ -529,13 +556,14 @@ pub(crate) struct StandaloneBatcherArgs {
 
 pub(crate) async fn run_batcher(args: StandaloneBatcherArgs) -> eyre::Result<()> {
     let rollup = RollupConfig::from_file(&args.config)?;
-    let config = args.batcher.config(&rollup, None)?;
+    let mut config = args.batcher.config(&rollup, None)?;
+    config.l1_beacon = args.l1_beacon.clone();
     if let Some(addr) = args.metrics {
         tributary_node::install_exporter(addr).map_err(|err| eyre::eyre!(err))?;
     }
     let l1 = L1Client::new(&args.l1_rpc)?;
     let l2 = tributary_batcher::RpcL2Source::new(&args.l2_rpc)?;
-    let (batcher, _status) = tributary_batcher::Batcher::new(l1, l2, config);
+    let (batcher, _status) = tributary_batcher::Batcher::new(l1, l2, config)?;
     println!("Batcher: {}", batcher.address());
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let stop = async move {
@@ -571,6 +599,8 @@ mod tests {
         assert_eq!(config.resubmit_after, BatcherConfig::DEFAULT_RESUBMIT_AFTER);
         assert_eq!(config.batch_type, BatchType::Span);
         assert_eq!(config.compression, Compression::Brotli);
+        assert_eq!(config.data_availability, DataAvailability::Calldata);
+        assert_eq!(config.max_blobs_per_tx, BatcherConfig::DEFAULT_BLOBS_PER_TX);
         assert_eq!(args.rollup.l1_confs, SequencerConfig::DEFAULT_L1_CONFS);
         // Without a key there is no batcher.
         assert!(args.rollup.batcher_args.config(&rollup, None).is_err());

@@ -412,7 +412,8 @@ pub async fn launch(config: NodeConfig) -> Result<RunningNode, NodeError> {
             tasks.spawn_critical("sequencer", sequencing.run(tasks.shutdown_signal()));
         }
         if let Some(batcher) = rollup.batcher {
-            let (batcher, _status) = tributary_batcher::Batcher::new(l1, db.clone(), batcher);
+            let (batcher, _status) = tributary_batcher::Batcher::new(l1, db.clone(), batcher)
+                .map_err(|err| NodeError::Task(format!("batcher: {err}")))?;
             let mut stop = tasks.shutdown_signal();
             tasks.spawn_critical("batcher", batcher.run(async move { stop.wait().await }));
         }

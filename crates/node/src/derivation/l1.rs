@@ -106,73 +106,9 @@ mod tests {
         signers::local::PrivateKeySigner,
     };
     use alloy_primitives::{Address, B256, Bytes};
-    use serde_json::{Value, json};
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use serde_json::json;
 
-    const GENESIS_TIME: u64 = 1_000;
-
-    /// A generated L1 answering `eth_getBlockByNumber`, `eth_getLogs` and the beacon
-    /// endpoints, one HTTP request per connection.
-    async fn serve(block: Value, sidecars: Value) -> String {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move {
-            loop {
-                let Ok((mut stream, _)) = listener.accept().await else { return };
-                let (block, sidecars) = (block.clone(), sidecars.clone());
-                tokio::spawn(async move {
-                    let mut request = Vec::new();
-                    let mut buf = [0u8; 8192];
-                    // Headers, then a JSON body when there is one.
-                    loop {
-                        let n = stream.read(&mut buf).await.unwrap_or(0);
-                        request.extend_from_slice(&buf[..n]);
-                        let text = String::from_utf8_lossy(&request).to_string();
-                        let Some(end) = text.find("\r\n\r\n") else {
-                            if n == 0 { return } else { continue }
-                        };
-                        let length = text[..end]
-                            .lines()
-                            .find_map(|l| {
-                                l.to_lowercase()
-                                    .strip_prefix("content-length: ")
-                                    .map(str::to_string)
-                            })
-                            .and_then(|v| v.trim().parse::<usize>().ok())
-                            .unwrap_or(0);
-                        if request.len() >= end + 4 + length || n == 0 {
-                            break;
-                        }
-                    }
-                    let text = String::from_utf8_lossy(&request).to_string();
-                    let path = text.split(' ').nth(1).unwrap_or_default().to_string();
-                    let body = if path.starts_with("/eth/v1/beacon/genesis") {
-                        json!({ "data": { "genesis_time": GENESIS_TIME.to_string() } })
-                    } else if path.starts_with("/eth/v1/config/spec") {
-                        json!({ "data": { "SECONDS_PER_SLOT": "12" } })
-                    } else if path == "/eth/v1/beacon/blob_sidecars/2" {
-                        json!({ "data": sidecars })
-                    } else {
-                        let call: Value =
-                            serde_json::from_str(text.split("\r\n\r\n").nth(1).unwrap_or("{}"))
-                                .unwrap_or_default();
-                        let result = match call["method"].as_str() {
-                            Some("eth_getBlockByNumber") => block,
-                            _ => json!([]),
-                        };
-                        json!({ "jsonrpc": "2.0", "id": call["id"], "result": result })
-                    };
-                    let body = body.to_string();
-                    let response = format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                        body.len()
-                    );
-                    let _ = stream.write_all(response.as_bytes()).await;
-                });
-            }
-        });
-        url
-    }
+    use tributary_l1::TEST_GENESIS_TIME as GENESIS_TIME;
 
     fn rollup(batcher: Address) -> RollupConfig {
         let rollup = json!({
@@ -228,17 +164,6 @@ mod tests {
         let payloads = [b"frames of channel one".to_vec(), b"and of channel two".to_vec()];
         // Real KZG commitments and proofs: the reader checks every blob against its commitment.
         let made = tributary_l1::test_sidecars(&[&payloads[0], &payloads[1]]);
-        let sidecars: Vec<Value> = made
-            .iter()
-            .map(|sidecar| {
-                json!({
-                    "index": sidecar.index.to_string(),
-                    "blob": sidecar.blob,
-                    "kzg_commitment": sidecar.kzg_commitment,
-                    "kzg_proof": sidecar.kzg_proof,
-                })
-            })
-            .collect();
         let hash = |i: usize| made[i].versioned_hash();
         // The transaction names them in the other order.
         let ours = blob_tx(&batcher, inbox, vec![hash(1), hash(0)]);
@@ -254,7 +179,9 @@ mod tests {
             RpcHeader::new(header),
             alloy::rpc::types::BlockTransactions::Full(vec![ours, theirs]),
         );
-        let url = serve(serde_json::to_value(block).unwrap(), json!(sidecars)).await;
+        let sidecars = vec![(2, tributary_l1::sidecars_json(&made))];
+        let url =
+            tributary_l1::serve_test_l1(vec![serde_json::to_value(block).unwrap()], sidecars).await;
         let l1 = L1Client::new(&url).unwrap();
         let beacon = BeaconClient::new(&url).unwrap();
 

@@ -172,7 +172,7 @@ pub fn channel_id_for(batcher: Address, first_block: u64) -> ChannelId {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use alloy::consensus::{Header, Sealed};
     use alloy_primitives::B256;
@@ -182,7 +182,7 @@ mod tests {
         Channel, L1InfoFormat, decode_batcher_tx, decode_channel_batches, decompress,
     };
 
-    fn rollup() -> RollupConfig {
+    pub(crate) fn rollup() -> RollupConfig {
         RollupConfig {
             genesis: RollupGenesis {
                 l1: BlockId::default(),
@@ -207,7 +207,7 @@ mod tests {
     }
 
     /// Empty blocks 1..=count with the L1 origin moving every third block.
-    fn blocks(count: u64) -> Vec<L2Block> {
+    pub(crate) fn blocks(count: u64) -> Vec<L2Block> {
         let mut parent = B256::repeat_byte(7);
         (1..=count)
             .map(|number| {

@@ -9,6 +9,18 @@
 //!   calldata to the batch inbox, signed by the batcher key -> receipt -> confirmations
 //! ```
 //!
+//! # Data availability: calldata or blobs
+//!
+//! `--batcher.data-availability-type` takes op-batcher's names. `calldata` (the default) posts
+//! each frame as a transaction's calldata. `blobs` cuts frames to one blob's capacity
+//! (130 044 bytes with the version byte) and posts up to [`MAX_BLOBS_PER_TX`] of them per
+//! type-3 transaction, each blob OP-encoded with its KZG commitment and proof in the sidecar;
+//! the blob fee cap is twice the L1's `eth_blobBaseFee` (at least 1 gwei), and a replacement
+//! doubles every fee cap, as geth's blob pool asks. `auto` decides per channel: blobs when the
+//! L1 answers `eth_blobBaseFee` and a blob costs less than the same bytes as calldata (at the
+//! EIP-7623 floor of 40 gas a byte, which compressed data pays), calldata otherwise. Blobs need
+//! `--l1.beacon`, where a restarted batcher reads its blob batches back.
+//!
 //! # L2 blocks
 //!
 //! From an [`L2Source`]: the node's database when the batcher runs inside the sequencer
@@ -52,14 +64,15 @@ mod source;
 pub use channel::{BatchType, BuiltChannel, ChannelBuilder, channel_id_for, span_config};
 pub use resume::{PostedChannel, read_posted_channels};
 pub use source::{L2Block, L2Source, RpcL2Source, SourceError};
+pub use tributary_l1::MAX_BLOBS_PER_TX;
 
 use alloy::{rpc::types::BlockNumberOrTag, signers::local::PrivateKeySigner};
 use alloy_primitives::{Address, B256, Bytes, U256};
 use std::{collections::VecDeque, time::Duration};
 use tokio::{sync::watch, time::Instant};
 use tributary_chainspec::RollupConfig;
-use tributary_l1::{L1Client, L1Error, TxFields, sign_eip1559};
-use tributary_protocol::Compression;
+use tributary_l1::{BeaconClient, BlobTxFields, L1Client, L1Error, TxFields, sign_eip1559};
+use tributary_protocol::{BLOB_MAX_DATA_SIZE, Compression};
 
 /// Percent by which a resubmission raises both fee caps (geth asks for at least 10).
 pub const FEE_BUMP_PERCENT: u128 = 20;
@@ -79,6 +92,40 @@ pub enum BatcherError {
     Sign(String),
 }
 
+/// Where batches go on L1 (`--batcher.data-availability-type`, op-batcher's names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DataAvailability {
+    /// Transaction calldata, one frame per transaction.
+    #[default]
+    Calldata,
+    /// EIP-4844 blobs, one frame per blob, several blobs per transaction.
+    Blobs,
+    /// Blobs when the L1 has them and they cost less, per channel.
+    Auto,
+}
+
+impl std::str::FromStr for DataAvailability {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "calldata" => Ok(Self::Calldata),
+            "blobs" => Ok(Self::Blobs),
+            "auto" => Ok(Self::Auto),
+            other => {
+                Err(format!("unknown data availability type {other:?}: calldata, blobs or auto"))
+            }
+        }
+    }
+}
+
+/// Blob gas per blob (EIP-4844).
+const BLOB_GAS_PER_BLOB: u128 = 131_072;
+/// Calldata gas per byte of compressed batch data: Prague's EIP-7623 floor for non-zero bytes.
+const CALLDATA_GAS_PER_BYTE: u128 = 40;
+/// The least blob fee cap offered (op-batcher's minimum blob fee, 1 gwei).
+const MIN_BLOB_FEE_CAP: u128 = 1_000_000_000;
+
 /// Batcher settings.
 #[derive(Debug, Clone)]
 pub struct BatcherConfig {
@@ -92,6 +139,12 @@ pub struct BatcherConfig {
     pub batch_type: BatchType,
     /// Largest L1 transaction calldata (one frame per transaction).
     pub max_l1_tx_size: usize,
+    /// Calldata, blobs, or the cheaper of the two per channel.
+    pub data_availability: DataAvailability,
+    /// Blobs per blob transaction at most (1 to [`MAX_BLOBS_PER_TX`]).
+    pub max_blobs_per_tx: usize,
+    /// The L1 beacon API, where blob batches are read back on a restart (required with blobs).
+    pub l1_beacon: Option<String>,
     /// L1 blocks on top of a batcher transaction before it counts.
     pub confirmations: u64,
     /// Close a channel once the L1 head has moved this many blocks since it opened (0: post
@@ -116,6 +169,9 @@ impl BatcherConfig {
     pub const DEFAULT_RESUBMIT_AFTER: Duration = Duration::from_secs(12);
     /// Default `--batcher.poll-interval`.
     pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(500);
+    /// Default `--batcher.target-num-frames`: blobs per transaction (op-batcher recommends 6
+    /// for blobs).
+    pub const DEFAULT_BLOBS_PER_TX: usize = MAX_BLOBS_PER_TX;
     /// Default `--batcher.max-pending-tx` (op-batcher's).
     pub const DEFAULT_MAX_PENDING_TX: usize = 1;
     /// `--batcher.max-pending-tx` of `node --dev` unless given: enough 120 KB frames per 1 s
@@ -137,20 +193,36 @@ pub struct BatcherStatus {
 /// A frame waiting to be posted.
 #[derive(Debug, Clone)]
 struct PendingFrame {
-    calldata: Bytes,
+    /// The batcher transaction data: version byte and frame.
+    data: Bytes,
     /// Set on a channel's last frame: the channel's last L2 block.
     closes: Option<u64>,
+    /// Goes in a blob (cut to a blob's capacity), not calldata.
+    blob: bool,
+}
+
+/// What one batcher transaction carries: one calldata frame, or one frame per blob.
+#[derive(Debug, Clone)]
+struct PendingTx {
+    frames: Vec<Bytes>,
+    /// The last L2 block of the channel the transaction's last frame closes, if it closes one.
+    closes: Option<u64>,
+    blob: bool,
+}
+
+impl PendingTx {
+    fn bytes(&self) -> usize {
+        self.frames.iter().map(|frame| frame.len()).sum()
+    }
 }
 
 /// A transaction in flight.
 #[derive(Debug)]
 struct InFlight {
-    frame: PendingFrame,
+    tx: PendingTx,
     nonce: u64,
     hashes: Vec<B256>,
-    max_fee: u128,
-    tip: u128,
-    gas_limit: u64,
+    fees: Fees,
     sent_at: Instant,
 }
 
@@ -160,6 +232,23 @@ struct Fees {
     max_fee: u128,
     tip: u128,
     gas_limit: u64,
+    /// Max fee per blob gas, for a blob transaction.
+    blob_fee: Option<u128>,
+}
+
+impl Fees {
+    /// The fees of a replacement: each cap raised by [`FEE_BUMP_PERCENT`], or doubled for a
+    /// blob transaction (geth's blob pool takes a replacement only at twice every cap).
+    fn bumped(self) -> Self {
+        let percent = if self.blob_fee.is_some() { 100 } else { FEE_BUMP_PERCENT };
+        let bump = |fee: u128| fee.saturating_mul(100 + percent) / 100 + 1;
+        Self {
+            max_fee: bump(self.max_fee),
+            tip: bump(self.tip),
+            gas_limit: self.gas_limit,
+            blob_fee: self.blob_fee.map(bump),
+        }
+    }
 }
 
 /// A batcher transaction in an L1 block, kept until final to notice reorgs.
@@ -175,6 +264,7 @@ struct Included {
 #[derive(Debug)]
 pub struct Batcher<S> {
     l1: L1Client,
+    beacon: Option<BeaconClient>,
     l2: S,
     config: BatcherConfig,
     l1_chain_id: Option<u64>,
@@ -193,15 +283,29 @@ pub struct Batcher<S> {
 
 impl<S: L2Source> Batcher<S> {
     /// A batcher posting `l2`'s blocks to `l1`, and the receiver of its status.
+    ///
+    /// # Errors
+    ///
+    /// Blobs (or `auto`) without a usable `l1_beacon`.
     pub fn new(
         l1: L1Client,
         l2: S,
         config: BatcherConfig,
-    ) -> (Self, watch::Receiver<BatcherStatus>) {
+    ) -> Result<(Self, watch::Receiver<BatcherStatus>), BatcherError> {
+        let beacon = match (&config.l1_beacon, config.data_availability) {
+            (Some(url), _) => Some(BeaconClient::new(url)?),
+            (None, DataAvailability::Calldata) => None,
+            (None, _) => {
+                return Err(BatcherError::L1(L1Error::BadUrl(
+                    "batches in blobs need --l1.beacon, to read them back after a restart".into(),
+                )));
+            }
+        };
         let (status, receiver) = watch::channel(BatcherStatus::default());
         let next_block = config.rollup.genesis.l2.number + 1;
         let batcher = Self {
             l1,
+            beacon,
             l2,
             config,
             l1_chain_id: None,
@@ -215,7 +319,7 @@ impl<S: L2Source> Batcher<S> {
             status,
             ticks: 0,
         };
-        (batcher, receiver)
+        Ok((batcher, receiver))
     }
 
     /// The batcher's L1 address.
@@ -239,6 +343,7 @@ impl<S: L2Source> Batcher<S> {
             inbox = %self.config.rollup.batch_inbox_address,
             batch_type = ?self.config.batch_type,
             compression = ?self.config.compression,
+            data_availability = ?self.config.data_availability,
             "batch poster started"
         );
         if self.address() != self.config.rollup.genesis.system_config.batcher_addr {
@@ -303,9 +408,9 @@ impl<S: L2Source> Batcher<S> {
             self.open_channel(l1_head).await?;
         }
         while room(self)
-            && let Some(frame) = self.queue.pop_front()
+            && let Some(tx) = self.next_tx()
         {
-            self.send_new(frame).await?;
+            self.send_new(tx).await?;
             if self.queue.is_empty() && room(self) {
                 // More blocks may be waiting: the next channel goes out in the same tick.
                 self.open_channel(l1_head).await?;
@@ -330,7 +435,13 @@ impl<S: L2Source> Batcher<S> {
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
-        let channels = read_posted_channels(&self.l1, &self.config.rollup, self.address()).await?;
+        let channels = read_posted_channels(
+            &self.l1,
+            self.beacon.as_ref(),
+            &self.config.rollup,
+            self.address(),
+        )
+        .await?;
         let rollup = &self.config.rollup;
         let genesis = rollup.genesis.l2.number;
         let last_posted = channels.iter().map(|c| c.last_l2_block).max().unwrap_or(genesis);
@@ -437,23 +548,28 @@ impl<S: L2Source> Batcher<S> {
             }
             let Some(done) = self.in_flight.pop_front() else { break };
             metrics::counter!("tributary_batcher_bytes_posted_total")
-                .increment(done.frame.calldata.len() as u64);
+                .increment(done.tx.bytes() as u64);
             metrics::counter!("tributary_batcher_txs_posted_total").increment(1);
+            if done.tx.blob {
+                metrics::counter!("tributary_batcher_blobs_posted_total")
+                    .increment(done.tx.frames.len() as u64);
+            }
             tracing::info!(
                 target: "batcher",
                 tx = %hash,
                 l1_block = number,
-                bytes = done.frame.calldata.len(),
-                closes_channel_at = done.frame.closes,
+                bytes = done.tx.bytes(),
+                blobs = if done.tx.blob { done.tx.frames.len() } else { 0 },
+                closes_channel_at = done.tx.closes,
                 "batch posted"
             );
             self.included.push(Included {
                 tx: hash,
                 block_number: number,
                 block_hash,
-                closes: done.frame.closes,
+                closes: done.tx.closes,
             });
-            if let Some(last) = done.frame.closes {
+            if let Some(last) = done.tx.closes {
                 self.status.send_modify(|status| status.safe_l2 = status.safe_l2.max(last));
             }
         }
@@ -473,11 +589,9 @@ impl<S: L2Source> Batcher<S> {
                 "no receipt yet; resubmitting with a fee bump"
             );
             metrics::counter!("tributary_batcher_resubmissions_total").increment(1);
-            let bump = |fee: u128| fee.saturating_mul(100 + FEE_BUMP_PERCENT) / 100 + 1;
-            let fees =
-                Fees { max_fee: bump(old.max_fee), tip: bump(old.tip), gas_limit: old.gas_limit };
-            let (frame, nonce, hashes) = (old.frame.clone(), old.nonce, old.hashes.clone());
-            let (replacement, sent) = self.sign_and_send(frame, nonce, fees, hashes).await?;
+            let fees = old.fees.bumped();
+            let (tx, nonce, hashes) = (old.tx.clone(), old.nonce, old.hashes.clone());
+            let (replacement, sent) = self.sign_and_send(tx, nonce, fees, hashes).await?;
             if let Some(slot) = self.in_flight.get_mut(index) {
                 *slot = replacement;
             }
@@ -486,9 +600,28 @@ impl<S: L2Source> Batcher<S> {
         Ok(())
     }
 
-    /// Sends `frame` on the nonce after the last one in flight (or the mined count when none
+    /// The next transaction's frames from the queue: one calldata frame, or consecutive blob
+    /// frames up to `max_blobs_per_tx`.
+    fn next_tx(&mut self) -> Option<PendingTx> {
+        let first = self.queue.pop_front()?;
+        let mut tx = PendingTx { frames: vec![first.data], closes: first.closes, blob: first.blob };
+        if tx.blob {
+            let most = self.config.max_blobs_per_tx.clamp(1, MAX_BLOBS_PER_TX);
+            while tx.frames.len() < most
+                && let Some(next) = self.queue.front()
+                && next.blob
+            {
+                let Some(next) = self.queue.pop_front() else { break };
+                tx.frames.push(next.data);
+                tx.closes = next.closes.or(tx.closes);
+            }
+        }
+        Some(tx)
+    }
+
+    /// Sends `tx` on the nonce after the last one in flight (or the mined count when none
     /// is), at the L1's current fees.
-    async fn send_new(&mut self, frame: PendingFrame) -> Result<(), BatcherError> {
+    async fn send_new(&mut self, tx: PendingTx) -> Result<(), BatcherError> {
         let inbox = self.config.rollup.batch_inbox_address;
         let nonce = match self.in_flight.back() {
             Some(last) => last.nonce.saturating_add(1),
@@ -500,21 +633,27 @@ impl<S: L2Source> Batcher<S> {
         let base_fee = head.and_then(|b| b.header.base_fee_per_gas).unwrap_or(1_000_000_000);
         let tip = self.l1.max_priority_fee().await?;
         let max_fee = u128::from(base_fee).saturating_mul(2).saturating_add(tip);
-        let gas =
-            self.l1.estimate_gas(self.address(), Some(inbox), U256::ZERO, &frame.calldata).await?;
-        let fees = Fees { max_fee, tip, gas_limit: gas.saturating_mul(11) / 10 };
-        let (in_flight, sent) = self.sign_and_send(frame, nonce, fees, Vec::new()).await?;
+        let fees = if tx.blob {
+            let blob_fee = self.l1.blob_base_fee().await?.saturating_mul(2).max(MIN_BLOB_FEE_CAP);
+            // No calldata to an account without code: the intrinsic gas is all it uses.
+            Fees { max_fee, tip, gas_limit: 21_000, blob_fee: Some(blob_fee) }
+        } else {
+            let data = tx.frames.first().cloned().unwrap_or_default();
+            let gas = self.l1.estimate_gas(self.address(), Some(inbox), U256::ZERO, &data).await?;
+            Fees { max_fee, tip, gas_limit: gas.saturating_mul(11) / 10, blob_fee: None }
+        };
+        let (in_flight, sent) = self.sign_and_send(tx, nonce, fees, Vec::new()).await?;
         // Kept in flight even when the send failed: the next tick checks for a receipt (the L1
         // may have taken it after all) and resubmits after the timeout.
         self.in_flight.push_back(in_flight);
         sent
     }
 
-    /// Signs and sends `frame` at `nonce`; the attempt (its hash added to `hashes`) and
-    /// whether the L1 took it.
+    /// Signs and sends `tx` at `nonce`; the attempt (its hash added to `hashes`) and whether
+    /// the L1 took it.
     async fn sign_and_send(
         &self,
-        frame: PendingFrame,
+        tx: PendingTx,
         nonce: u64,
         fees: Fees,
         mut hashes: Vec<B256>,
@@ -523,35 +662,60 @@ impl<S: L2Source> Batcher<S> {
             Some(id) => id,
             None => self.l1.chain_id().await?,
         };
-        let tx = sign_eip1559(
-            &self.config.key,
-            TxFields {
-                chain_id,
-                nonce,
-                to: Some(self.config.rollup.batch_inbox_address),
-                value: U256::ZERO,
-                input: frame.calldata.clone(),
-                gas_limit: fees.gas_limit,
-                max_fee_per_gas: fees.max_fee,
-                max_priority_fee_per_gas: fees.tip,
-            },
-        )
-        .map_err(|err| BatcherError::Sign(err.to_string()))?;
-        hashes.push(tx.hash);
-        let sent = self.l1.send_raw(&tx.raw).await.map(|_| ()).map_err(BatcherError::from);
-        if sent.is_ok() {
-            tracing::debug!(target: "batcher", tx = %tx.hash, nonce, "sent");
-        }
-        let in_flight = InFlight {
-            frame,
-            nonce,
-            hashes,
-            max_fee: fees.max_fee,
-            tip: fees.tip,
-            gas_limit: fees.gas_limit,
-            sent_at: Instant::now(),
+        let to = self.config.rollup.batch_inbox_address;
+        let signed = match fees.blob_fee {
+            Some(blob_fee) => tributary_l1::sign_blob_tx(
+                &self.config.key,
+                BlobTxFields {
+                    chain_id,
+                    nonce,
+                    to,
+                    gas_limit: fees.gas_limit,
+                    max_fee_per_gas: fees.max_fee,
+                    max_priority_fee_per_gas: fees.tip,
+                    max_fee_per_blob_gas: blob_fee,
+                    payloads: tx.frames.clone(),
+                },
+            )
+            .map_err(|err| BatcherError::Sign(err.to_string()))?,
+            None => sign_eip1559(
+                &self.config.key,
+                TxFields {
+                    chain_id,
+                    nonce,
+                    to: Some(to),
+                    value: U256::ZERO,
+                    input: tx.frames.first().cloned().unwrap_or_default(),
+                    gas_limit: fees.gas_limit,
+                    max_fee_per_gas: fees.max_fee,
+                    max_priority_fee_per_gas: fees.tip,
+                },
+            )
+            .map_err(|err| BatcherError::Sign(err.to_string()))?,
         };
+        hashes.push(signed.hash);
+        let sent = self.l1.send_raw(&signed.raw).await.map(|_| ()).map_err(BatcherError::from);
+        if sent.is_ok() {
+            tracing::debug!(target: "batcher", tx = %signed.hash, nonce, blob = tx.blob, "sent");
+        }
+        let in_flight = InFlight { tx, nonce, hashes, fees, sent_at: Instant::now() };
         Ok((in_flight, sent))
+    }
+
+    /// Whether the next channel goes in blobs: always with `blobs`, never with `calldata`,
+    /// and with `auto` when the L1 has blobs and a full blob costs less than its bytes as
+    /// calldata at the current fees.
+    async fn channel_in_blobs(&self) -> Result<bool, BatcherError> {
+        match self.config.data_availability {
+            DataAvailability::Calldata => Ok(false),
+            DataAvailability::Blobs => Ok(true),
+            DataAvailability::Auto => {
+                let Ok(blob_base_fee) = self.l1.blob_base_fee().await else { return Ok(false) };
+                let head = self.l1.block(BlockNumberOrTag::Latest, false).await?;
+                let base_fee = head.and_then(|b| b.header.base_fee_per_gas).unwrap_or_default();
+                Ok(blobs_cheaper(u128::from(base_fee), blob_base_fee))
+            }
+        }
     }
 
     /// Builds the next channel when there are blocks to post and the channel has waited long
@@ -567,11 +731,14 @@ impl<S: L2Source> Batcher<S> {
         if !self.backlog && l1_head < opened.saturating_add(self.config.max_channel_duration) {
             return Ok(());
         }
+        let blob = self.channel_in_blobs().await?;
+        // A blob frame takes a whole blob (the version byte included).
+        let frame_size = if blob { BLOB_MAX_DATA_SIZE } else { self.config.max_l1_tx_size };
         let mut builder = ChannelBuilder::new(
             &self.config.rollup,
             self.config.batch_type,
             self.config.compression,
-            self.config.max_l1_tx_size,
+            frame_size,
         );
         let mut number = self.next_block;
         while number <= l2_head && !builder.is_full() {
@@ -589,13 +756,14 @@ impl<S: L2Source> Batcher<S> {
             last = built.last_block,
             frames = built.frames.len(),
             bytes = built.compressed_len,
+            blobs = blob,
             "channel built"
         );
         metrics::counter!("tributary_batcher_channels_total").increment(1);
         let count = built.frames.len();
-        for (i, calldata) in built.frames.into_iter().enumerate() {
+        for (i, data) in built.frames.into_iter().enumerate() {
             let closes = (i + 1 == count).then_some(built.last_block);
-            self.queue.push_back(PendingFrame { calldata, closes });
+            self.queue.push_back(PendingFrame { data, closes, blob });
         }
         self.next_block = built.last_block.saturating_add(1);
         self.channel_opened_at = None;
@@ -632,10 +800,53 @@ impl<S: L2Source> Batcher<S> {
     }
 }
 
+/// Whether a full blob costs less than the same bytes as calldata at these fees (op-batcher's
+/// `auto` compares the two the same way; the transaction's 21 000 gas is common to both).
+fn blobs_cheaper(base_fee: u128, blob_base_fee: u128) -> bool {
+    let as_calldata =
+        (BLOB_MAX_DATA_SIZE as u128).saturating_mul(CALLDATA_GAS_PER_BYTE).saturating_mul(base_fee);
+    let as_blob = BLOB_GAS_PER_BLOB.saturating_mul(blob_base_fee);
+    as_blob < as_calldata
+}
+
 /// Returns an error as temporary if it is one; used by callers that classify.
 impl BatcherError {
     /// Whether retrying later may help.
     pub fn is_temporary(&self) -> bool {
         !matches!(self, Self::Source(_))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A blob is cheaper at the blob floor and at equal fees; calldata wins once the blob
+    /// base fee is about 40 times the base fee.
+    #[test]
+    fn auto_takes_blobs_while_they_cost_less() {
+        assert!(blobs_cheaper(1_000_000_000, 1));
+        assert!(blobs_cheaper(1_000_000_000, 1_000_000_000));
+        assert!(blobs_cheaper(1_000_000_000, 39_000_000_000));
+        assert!(!blobs_cheaper(1_000_000_000, 40_000_000_000));
+        assert!(!blobs_cheaper(0, 1), "free calldata");
+    }
+
+    /// A replacement raises calldata fees by the bump, and doubles all of a blob
+    /// transaction's caps.
+    #[test]
+    fn replacements_bump_fees_as_the_pools_ask() {
+        let calldata = Fees { max_fee: 100, tip: 10, gas_limit: 50_000, blob_fee: None }.bumped();
+        assert_eq!((calldata.max_fee, calldata.tip, calldata.gas_limit), (121, 13, 50_000));
+        let blob = Fees { max_fee: 100, tip: 10, gas_limit: 21_000, blob_fee: Some(7) }.bumped();
+        assert_eq!((blob.max_fee, blob.tip, blob.blob_fee), (201, 21, Some(15)));
+    }
+
+    #[test]
+    fn data_availability_names_are_op_batchers() {
+        assert_eq!("calldata".parse(), Ok(DataAvailability::Calldata));
+        assert_eq!("blobs".parse(), Ok(DataAvailability::Blobs));
+        assert_eq!("auto".parse(), Ok(DataAvailability::Auto));
+        assert!("blob".parse::<DataAvailability>().is_err());
     }
 }

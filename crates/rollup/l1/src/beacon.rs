@@ -195,19 +195,7 @@ pub fn blobs_for(hashes: &[B256], sidecars: &[BlobSidecar]) -> Result<Vec<Bytes>
 /// A payload too large for a blob.
 #[cfg(any(test, feature = "test-utils"))]
 pub fn test_sidecars(payloads: &[&[u8]]) -> Vec<BlobSidecar> {
-    let blobs = payloads
-        .iter()
-        .map(|data| {
-            let encoded = tributary_protocol::encode_blob(data).expect("fits in a blob");
-            alloy_eips::eip4844::Blob::from(*encoded)
-        })
-        .collect();
-    let settings = alloy_eips::eip4844::env_settings::EnvKzgSettings::Default;
-    let sidecar = alloy_eips::eip4844::BlobTransactionSidecar::try_from_blobs_with_settings(
-        blobs,
-        settings.get(),
-    )
-    .expect("KZG commitments of valid blobs");
+    let sidecar = crate::blob_sidecar(payloads).expect("payloads that fit in blobs");
     sidecar
         .into_iter()
         .map(|item| BlobSidecar {

@@ -15,9 +15,15 @@ use jsonrpsee::{
 use std::time::Duration;
 
 mod beacon;
+mod blob_tx;
+#[cfg(any(test, feature = "test-utils"))]
+mod test_l1;
 #[cfg(any(test, feature = "test-utils"))]
 pub use beacon::test_sidecars;
 pub use beacon::{BeaconClient, BlobSidecar, blobs_for};
+pub use blob_tx::{BlobTxError, BlobTxFields, MAX_BLOBS_PER_TX, blob_sidecar, sign_blob_tx};
+#[cfg(any(test, feature = "test-utils"))]
+pub use test_l1::{TEST_GENESIS_TIME, TEST_SECONDS_PER_SLOT, serve_test_l1, sidecars_json};
 
 /// L1 client errors.
 #[derive(Debug, thiserror::Error)]
@@ -160,6 +166,13 @@ impl L1Client {
                 Err(L1Error::Rpc { method: "eth_maxPriorityFeePerGas", message: err.to_string() })
             }
         }
+    }
+
+    /// `eth_blobBaseFee`: the fee per blob gas of the next L1 block. An L1 without blobs (or
+    /// without the method) answers with an error.
+    pub async fn blob_base_fee(&self) -> Result<u128> {
+        let fee: U256 = self.call("eth_blobBaseFee", rpc_params![]).await?;
+        Ok(fee.saturating_to())
     }
 
     /// `eth_estimateGas` for a call from `from` to `to` (None: a creation) with `data`.
