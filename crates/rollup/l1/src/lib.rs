@@ -4,6 +4,12 @@
 //! already builds), so it works against `tributary l1 --dev`, anvil, hardhat or geth alike.
 //! Every call has a timeout; a failure is [`L1Error::Rpc`], which callers treat as temporary:
 //! they keep their state and try again on the next tick.
+//!
+//! Beside it: `beacon.rs`, the few beacon API reads a rollup node makes for blob batches
+//! ([`BeaconClient`], [`blobs_for`] checking each blob against its KZG commitment);
+//! `blob_tx.rs`, the batcher's type-3 transactions ([`sign_blob_tx`]: payloads OP-encoded into
+//! blobs, sidecar with KZG commitments and proofs); and, behind the `test-utils` feature, a
+//! generated L1 and beacon node for tests of whatever reads L1 (`test_l1.rs`).
 
 use alloy::rpc::types::{Block, BlockNumberOrTag, Filter, Log, TransactionReceipt};
 use alloy_primitives::{Address, B256, Bytes, U256};
