@@ -204,15 +204,22 @@ struct PendingFrame {
 /// What one batcher transaction carries: one calldata frame, or one frame per blob.
 #[derive(Debug, Clone)]
 struct PendingTx {
-    frames: Vec<Bytes>,
-    /// The last L2 block of the channel the transaction's last frame closes, if it closes one.
-    closes: Option<u64>,
+    parts: Vec<PendingFrame>,
     blob: bool,
 }
 
 impl PendingTx {
     fn bytes(&self) -> usize {
-        self.frames.iter().map(|frame| frame.len()).sum()
+        self.parts.iter().map(|part| part.data.len()).sum()
+    }
+
+    fn payloads(&self) -> Vec<Bytes> {
+        self.parts.iter().map(|part| part.data.clone()).collect()
+    }
+
+    /// The last L2 block of the newest channel this transaction completes, if any.
+    fn closes(&self) -> Option<u64> {
+        self.parts.iter().filter_map(|part| part.closes).max()
     }
 }
 
@@ -552,24 +559,24 @@ impl<S: L2Source> Batcher<S> {
             metrics::counter!("tributary_batcher_txs_posted_total").increment(1);
             if done.tx.blob {
                 metrics::counter!("tributary_batcher_blobs_posted_total")
-                    .increment(done.tx.frames.len() as u64);
+                    .increment(done.tx.parts.len() as u64);
             }
             tracing::info!(
                 target: "batcher",
                 tx = %hash,
                 l1_block = number,
                 bytes = done.tx.bytes(),
-                blobs = if done.tx.blob { done.tx.frames.len() } else { 0 },
-                closes_channel_at = done.tx.closes,
+                blobs = if done.tx.blob { done.tx.parts.len() } else { 0 },
+                closes_channel_at = done.tx.closes(),
                 "batch posted"
             );
             self.included.push(Included {
                 tx: hash,
                 block_number: number,
                 block_hash,
-                closes: done.tx.closes,
+                closes: done.tx.closes(),
             });
-            if let Some(last) = done.tx.closes {
+            if let Some(last) = done.tx.closes() {
                 self.status.send_modify(|status| status.safe_l2 = status.safe_l2.max(last));
             }
         }
@@ -604,24 +611,43 @@ impl<S: L2Source> Batcher<S> {
     /// frames up to `max_blobs_per_tx`.
     fn next_tx(&mut self) -> Option<PendingTx> {
         let first = self.queue.pop_front()?;
-        let mut tx = PendingTx { frames: vec![first.data], closes: first.closes, blob: first.blob };
-        if tx.blob {
+        let blob = first.blob;
+        let mut tx = PendingTx { parts: vec![first], blob };
+        if blob {
             let most = self.config.max_blobs_per_tx.clamp(1, MAX_BLOBS_PER_TX);
-            while tx.frames.len() < most
+            while tx.parts.len() < most
                 && let Some(next) = self.queue.front()
                 && next.blob
             {
                 let Some(next) = self.queue.pop_front() else { break };
-                tx.frames.push(next.data);
-                tx.closes = next.closes.or(tx.closes);
+                tx.parts.push(next);
             }
         }
         Some(tx)
     }
 
     /// Sends `tx` on the nonce after the last one in flight (or the mined count when none
-    /// is), at the L1's current fees.
+    /// is), at the L1's current fees. When the L1 fails before anything went out, the frames
+    /// go back to the front of the queue, in order, for the next tick.
     async fn send_new(&mut self, tx: PendingTx) -> Result<(), BatcherError> {
+        let (nonce, fees) = match self.nonce_and_fees(&tx).await {
+            Ok(prepared) => prepared,
+            Err(err) => {
+                for part in tx.parts.into_iter().rev() {
+                    self.queue.push_front(part);
+                }
+                return Err(err);
+            }
+        };
+        let (in_flight, sent) = self.sign_and_send(tx, nonce, fees, Vec::new()).await?;
+        // Kept in flight even when the send failed: the next tick checks for a receipt (the L1
+        // may have taken it after all) and resubmits after the timeout.
+        self.in_flight.push_back(in_flight);
+        sent
+    }
+
+    /// The nonce and fees for `tx`.
+    async fn nonce_and_fees(&self, tx: &PendingTx) -> Result<(u64, Fees), BatcherError> {
         let inbox = self.config.rollup.batch_inbox_address;
         let nonce = match self.in_flight.back() {
             Some(last) => last.nonce.saturating_add(1),
@@ -638,15 +664,11 @@ impl<S: L2Source> Batcher<S> {
             // No calldata to an account without code: the intrinsic gas is all it uses.
             Fees { max_fee, tip, gas_limit: 21_000, blob_fee: Some(blob_fee) }
         } else {
-            let data = tx.frames.first().cloned().unwrap_or_default();
+            let data = tx.payloads().into_iter().next().unwrap_or_default();
             let gas = self.l1.estimate_gas(self.address(), Some(inbox), U256::ZERO, &data).await?;
             Fees { max_fee, tip, gas_limit: gas.saturating_mul(11) / 10, blob_fee: None }
         };
-        let (in_flight, sent) = self.sign_and_send(tx, nonce, fees, Vec::new()).await?;
-        // Kept in flight even when the send failed: the next tick checks for a receipt (the L1
-        // may have taken it after all) and resubmits after the timeout.
-        self.in_flight.push_back(in_flight);
-        sent
+        Ok((nonce, fees))
     }
 
     /// Signs and sends `tx` at `nonce`; the attempt (its hash added to `hashes`) and whether
@@ -674,7 +696,7 @@ impl<S: L2Source> Batcher<S> {
                     max_fee_per_gas: fees.max_fee,
                     max_priority_fee_per_gas: fees.tip,
                     max_fee_per_blob_gas: blob_fee,
-                    payloads: tx.frames.clone(),
+                    payloads: tx.payloads(),
                 },
             )
             .map_err(|err| BatcherError::Sign(err.to_string()))?,
@@ -685,7 +707,7 @@ impl<S: L2Source> Batcher<S> {
                     nonce,
                     to: Some(to),
                     value: U256::ZERO,
-                    input: tx.frames.first().cloned().unwrap_or_default(),
+                    input: tx.payloads().into_iter().next().unwrap_or_default(),
                     gas_limit: fees.gas_limit,
                     max_fee_per_gas: fees.max_fee,
                     max_priority_fee_per_gas: fees.tip,
@@ -840,6 +862,47 @@ mod tests {
         assert_eq!((calldata.max_fee, calldata.tip, calldata.gas_limit), (121, 13, 50_000));
         let blob = Fees { max_fee: 100, tip: 10, gas_limit: 21_000, blob_fee: Some(7) }.bumped();
         assert_eq!((blob.max_fee, blob.tip, blob.blob_fee), (201, 21, Some(15)));
+    }
+
+    /// Frames taken for a transaction that never went out (the L1 failed while its nonce and
+    /// fees were read) are back at the front of the queue, in order, closing marks kept;
+    /// blob frames are grouped up to the per-transaction limit.
+    #[tokio::test]
+    async fn frames_of_a_transaction_that_never_went_out_are_queued_again() {
+        let key = alloy::signers::local::PrivateKeySigner::random();
+        let rollup = crate::channel::tests::rollup();
+        // An L1 that knows no nonces: every `eth_getTransactionCount` fails.
+        let url = tributary_l1::serve_test_l1(Vec::new(), Vec::new()).await;
+        let config = BatcherConfig {
+            rollup,
+            key,
+            compression: Compression::Brotli,
+            batch_type: BatchType::Span,
+            max_l1_tx_size: BatcherConfig::DEFAULT_MAX_L1_TX_SIZE,
+            data_availability: DataAvailability::Blobs,
+            max_blobs_per_tx: 2,
+            l1_beacon: Some(url.clone()),
+            confirmations: 1,
+            max_channel_duration: 1,
+            resubmit_after: BatcherConfig::DEFAULT_RESUBMIT_AFTER,
+            max_pending_tx: 1,
+            poll_interval: BatcherConfig::DEFAULT_POLL_INTERVAL,
+        };
+        let l2 = RpcL2Source::new("http://127.0.0.1:1").unwrap();
+        let (mut batcher, _) = Batcher::new(L1Client::new(&url).unwrap(), l2, config).unwrap();
+        let frame = |byte: u8, closes: Option<u64>| PendingFrame {
+            data: Bytes::from(vec![byte; 10]),
+            closes,
+            blob: true,
+        };
+        batcher.queue.extend([frame(1, None), frame(2, Some(6)), frame(3, Some(12))]);
+        let tx = batcher.next_tx().unwrap();
+        assert_eq!((tx.parts.len(), tx.closes()), (2, Some(6)), "two blobs at most");
+        assert!(batcher.send_new(tx).await.is_err());
+        assert!(batcher.in_flight.is_empty());
+        let queued: Vec<(u8, Option<u64>)> =
+            batcher.queue.iter().map(|f| (f.data[0], f.closes)).collect();
+        assert_eq!(queued, vec![(1, None), (2, Some(6)), (3, Some(12))]);
     }
 
     #[test]
