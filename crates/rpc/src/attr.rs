@@ -148,11 +148,21 @@ impl AttrHandler {
             else {
                 return Ok(None);
             };
-            let Ok(decoded) = decode_batch(&batch.records) else {
-                return Err(RpcError::internal(format!("batch {} does not decode", batch.id)));
-            };
             let Some(index) = id.checked_sub(batch.id).and_then(|i| usize::try_from(i).ok()) else {
                 return Ok(None);
+            };
+            if index >= batch.count as usize {
+                return Ok(None);
+            }
+            if batch.records.is_empty() {
+                return Err(RpcError::internal(format!(
+                    "the records of batch {} are not in this node's index (a contract settled \
+                     it and they were not at hand when its block ran)",
+                    batch.id
+                )));
+            }
+            let Ok(decoded) = decode_batch(&batch.records) else {
+                return Err(RpcError::internal(format!("batch {} does not decode", batch.id)));
             };
             if index >= decoded.len() {
                 return Ok(None);
@@ -302,17 +312,10 @@ impl AttrApiServer for AttrHandler {
             let batches = db
                 .inference_batches_in(first, first.saturating_add(SETTLEMENT_EPOCH))
                 .map_err(RpcError::internal)?;
-            batches
+            Ok(batches
                 .into_iter()
-                .map(|batch| {
-                    let count = decode_batch(&batch.records)
-                        .map_err(|_| {
-                            RpcError::internal(format!("batch {} does not decode", batch.id))
-                        })?
-                        .len() as u32;
-                    Ok(BatchLink { batch_id: batch.id, count, root: batch.root })
-                })
-                .collect()
+                .map(|batch| BatchLink { batch_id: batch.id, count: batch.count, root: batch.root })
+                .collect())
         })
         .await
         .map_err(RpcError::internal)??;

@@ -27,11 +27,14 @@ pub struct SettledBatch {
     pub operator: Address,
     /// The batch's Merkle root (from its `BatchSettled` event).
     pub root: B256,
+    /// Its record count (from the same event).
+    pub count: u32,
     /// What the batch added to each model's totals.
     pub models: Vec<ModelTotals>,
     /// Each recipient's credit (from its `BatchPaid` event).
     pub credits: Vec<(Address, u128)>,
-    /// The records, packed as `settleBatch` took them.
+    /// The records, packed as `settleBatch` took them; empty when the node did not have them
+    /// at hand (see `tributary-evm`'s `batches.rs`): the batch still chains into its epoch.
     pub records: Bytes,
 }
 
@@ -88,7 +91,7 @@ impl ModelTotals {
 }
 
 /// Bytes of a stored batch before its totals.
-const HEAD: usize = 8 + 4 + 20 + 32;
+const HEAD: usize = 8 + 4 + 20 + 32 + 4;
 const MODEL_KEY: u8 = 0x01;
 const CREDIT_KEY: u8 = 0x02;
 const CREDIT_LEN: usize = 20 + 16;
@@ -105,6 +108,7 @@ impl SettledBatch {
         out.extend_from_slice(&self.tx_index.to_be_bytes());
         out.extend_from_slice(self.operator.as_slice());
         out.extend_from_slice(self.root.as_slice());
+        out.extend_from_slice(&self.count.to_be_bytes());
         out.extend_from_slice(&(self.models.len() as u32).to_be_bytes());
         for model in &self.models {
             out.extend_from_slice(&model.model_id.to_be_bytes());
@@ -153,6 +157,7 @@ impl SettledBatch {
             tx_index: u32::from_be_bytes(head[8..12].try_into().ok()?),
             operator: Address::from_slice(&head[12..32]),
             root: B256::from_slice(&head[32..64]),
+            count: u32::from_be_bytes(head[64..68].try_into().ok()?),
             models,
             credits,
             records: Bytes::copy_from_slice(rest),
@@ -326,6 +331,7 @@ mod tests {
             tx_index: 2,
             operator: Address::repeat_byte(1),
             root: B256::repeat_byte(2),
+            count: 2,
             models: vec![ModelTotals { model_id: 3, inferences: 2, tokens: 1_600, fees: 3_200 }],
             credits: vec![(Address::repeat_byte(4), 5), (Address::repeat_byte(6), 7)],
             records: Bytes::from_static(&[9, 9, 9]),

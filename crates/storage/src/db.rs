@@ -2,8 +2,8 @@ use crate::{
     Result, StateProvider, StorageError,
     node_cache::{AccountTrieNodes, StorageRoots},
     tables::{
-        self, META_CHAIN_ID, META_FINALIZED, META_GENESIS_HASH, META_HEAD, META_SAFE, cf,
-        decode_number, number_key,
+        self, META_CHAIN_ID, META_FINALIZED, META_GENESIS_HASH, META_HEAD, META_LAYOUT, META_SAFE,
+        STORAGE_LAYOUT, cf, decode_number, number_key,
     },
     write::StateDiff,
 };
@@ -116,6 +116,7 @@ impl Database {
                         found_genesis,
                     });
                 }
+                check_layout(&db)?;
                 let head_number = db
                     .get_cf(meta, META_HEAD)?
                     .map(|raw| decode_number(&raw))
@@ -182,6 +183,7 @@ impl Database {
         let meta = self.cf(cf::META);
         batch.put_cf(meta, META_CHAIN_ID, number_key(chain.chain_id()));
         batch.put_cf(meta, META_GENESIS_HASH, chain.genesis_header().hash());
+        batch.put_cf(meta, META_LAYOUT, number_key(STORAGE_LAYOUT));
         let _guard = self.inner.write_lock.lock();
         self.write_block(batch, &block, root)
     }
@@ -407,4 +409,69 @@ pub(crate) fn encode_rlp<T: Encodable>(value: &T) -> Vec<u8> {
     let mut out = Vec::with_capacity(value.length());
     value.encode(&mut out);
     out
+}
+
+/// Refuses a datadir whose layout this version does not read. One from before layouts were
+/// numbered is read, and marked, when it holds no settled batches (the only records whose
+/// encoding changed); with batches it is refused, since they would decode as something else.
+fn check_layout(db: &DB) -> Result<()> {
+    let meta = db.cf_handle(cf::META).expect("cf");
+    let found = db.get_cf(meta, META_LAYOUT)?.map(|raw| decode_number(&raw)).transpose()?;
+    match found {
+        Some(STORAGE_LAYOUT) => Ok(()),
+        Some(found) => Err(StorageError::OldLayout {
+            expected: STORAGE_LAYOUT,
+            found,
+            reason: "its records are encoded otherwise",
+        }),
+        None => {
+            let batches = db.cf_handle(cf::INFERENCE_BATCHES).expect("cf");
+            let mut iter = db.raw_iterator_cf(batches);
+            iter.seek_to_first();
+            if iter.valid() {
+                return Err(StorageError::OldLayout {
+                    expected: STORAGE_LAYOUT,
+                    found: 0,
+                    reason: "settled inference batches are stored with more fields now",
+                });
+            }
+            iter.status()?;
+            db.put_cf(meta, META_LAYOUT, number_key(STORAGE_LAYOUT))?;
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A datadir from before layouts were numbered opens (and is marked) when it holds no
+    /// settled batches, and is refused with a clear error when it does; a marked one opens.
+    #[test]
+    fn an_unnumbered_datadir_with_batches_is_refused() {
+        let chain = ChainSpec::dev();
+        let dir = tempfile::tempdir().unwrap();
+        let unmark = |db: &Database| {
+            db.inner.db.delete_cf(db.cf(cf::META), META_LAYOUT).unwrap();
+        };
+        let db = Database::open(dir.path(), &chain, Default::default()).unwrap();
+        unmark(&db);
+        drop(db);
+        let db = Database::open(dir.path(), &chain, Default::default()).unwrap();
+        assert_eq!(
+            db.get(cf::META, META_LAYOUT).unwrap(),
+            Some(number_key(STORAGE_LAYOUT).to_vec())
+        );
+
+        unmark(&db);
+        let old_batch = [number_key(1).as_slice(), &[0u8; 56], b"records"].concat();
+        db.inner.db.put_cf(db.cf(cf::INFERENCE_BATCHES), number_key(1), old_batch).unwrap();
+        drop(db);
+        let Err(err) = Database::open(dir.path(), &chain, Default::default()) else {
+            panic!("an old datadir with batches must be refused")
+        };
+        assert!(matches!(err, StorageError::OldLayout { found: 0, .. }), "{err}");
+        assert!(err.to_string().contains("fresh --datadir"), "{err}");
+    }
 }

@@ -30,6 +30,19 @@ pub enum StorageError {
         /// Genesis hash in the datadir.
         found_genesis: B256,
     },
+    /// The datadir was written with an older layout this version does not read.
+    #[error(
+        "the datadir was written by an older Tributary (storage layout {found}, this one reads \
+         {expected}): {reason}; use a fresh --datadir"
+    )]
+    OldLayout {
+        /// The layout this version writes and reads.
+        expected: u64,
+        /// The datadir's (0: from before layouts were numbered).
+        found: u64,
+        /// What changed.
+        reason: &'static str,
+    },
     /// The computed state root is not the expected one.
     #[error("state root mismatch at block {number}: computed {computed}, expected {expected}")]
     StateRootMismatch {

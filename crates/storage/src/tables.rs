@@ -87,6 +87,11 @@ pub(crate) const META_GENESIS_HASH: &[u8] = b"genesis_hash";
 pub(crate) const META_HEAD: &[u8] = b"head";
 pub(crate) const META_SAFE: &[u8] = b"safe";
 pub(crate) const META_FINALIZED: &[u8] = b"finalized";
+/// The storage layout the datadir was written with ([`STORAGE_LAYOUT`]).
+pub(crate) const META_LAYOUT: &[u8] = b"layout";
+/// The layout this version writes. 1: settled batches stored with their count, per-model
+/// totals and credits (session 11); datadirs from before hold no number.
+pub(crate) const STORAGE_LAYOUT: u64 = 1;
 
 pub(crate) fn concat<const N: usize>(parts: &[&[u8]]) -> [u8; N] {
     let mut out = [0u8; N];

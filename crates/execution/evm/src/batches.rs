@@ -2,7 +2,9 @@
 //! each `BatchSettled` log of a successful transaction names a Merkle root, and the records
 //! under it come from what the precompile kept while the block executed (keyed by the root it
 //! computed from them), or else from the transaction's own input when it called the
-//! precompile directly (checked against the root). The batch's credits come from its
+//! precompile directly (checked against the root). A batch whose records are at hand neither
+//! way (a contract settled it and the cache lost them) is still indexed with its id, count,
+//! root and credits, so proofs of its epoch's other batches still work. The batch's credits come from its
 //! `BatchPaid` event and its per-model totals from its records, for the index's lifetime
 //! totals (the state keeps none for batches).
 
@@ -41,25 +43,28 @@ impl EvmConfig {
                     .settled_records()
                     .get(&event.root)
                     .or_else(|| from_input(tx, event.root));
-                match records {
-                    Some(records) => out.push(SettledBatch {
-                        id: event.batchId,
-                        block_number: number,
-                        tx_index: index as u32,
-                        operator: event.operator,
-                        root: event.root,
-                        models: model_totals(&records),
-                        credits: credits(receipt, event.batchId),
-                        records,
-                    }),
-                    None => tracing::error!(
+                if records.is_none() {
+                    tracing::warn!(
                         target: "evm::batches",
                         number,
                         batch = event.batchId,
                         root = %event.root,
-                        "a settled batch's records are not at hand; it is left out of the index"
-                    ),
+                        "a settled batch's records are not at hand: the index keeps its link \
+                         and credits, so its epoch stays provable, but not its records"
+                    );
                 }
+                let records = records.unwrap_or_default();
+                out.push(SettledBatch {
+                    id: event.batchId,
+                    block_number: number,
+                    tx_index: index as u32,
+                    operator: event.operator,
+                    root: event.root,
+                    count: event.count,
+                    models: model_totals(&records),
+                    credits: credits(receipt, event.batchId),
+                    records,
+                });
             }
         }
         out
@@ -248,7 +253,22 @@ mod tests {
                 withdrawals: Some(Default::default()),
             },
         };
-        let (imported, _) = EvmConfig::new(chain).execute_block(&imported_db, &block).unwrap();
+        let (imported, _) =
+            EvmConfig::new(chain.clone()).execute_block(&imported_db, &block).unwrap();
         assert_eq!(&imported.batches, batches);
+
+        // Records neither kept nor in the settling transaction's input (as when a contract
+        // settles and the cache lost them): the batch is indexed without them, with its
+        // count, root and credits, so its epoch's chain stays whole.
+        let mut body = built.block.body.clone();
+        body[7] = body[0].clone();
+        let blind = EvmConfig::new(chain).settled_batches(1, &body, &built.block.receipts);
+        let expected = tributary_storage::SettledBatch {
+            records: Default::default(),
+            models: vec![],
+            ..batch.clone()
+        };
+        assert_eq!(blind, vec![expected]);
+        assert_eq!(blind[0].count, 3);
     }
 }

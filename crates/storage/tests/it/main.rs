@@ -523,6 +523,7 @@ fn settled_batches_are_indexed_with_their_block_and_unwound_with_it() {
         tx_index: 1,
         operator: Address::repeat_byte(0x0e),
         root: B256::repeat_byte(id as u8),
+        count: id as u32,
         models: vec![totals(id)],
         credits: vec![(creator, 1_000 * u128::from(id))],
         records: vec![id as u8; 5].into(),
