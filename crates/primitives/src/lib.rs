@@ -5,7 +5,10 @@
 //! OP receipts. The one type of our own is [`Account`], the plain-state account record the
 //! storage, execution and RPC crates pass around.
 
+mod envelope;
+
 pub use alloy::consensus::{Header, Sealable, Sealed};
+pub use envelope::{TxEnvelope, TxType, TypedTransaction, UnsupportedTxType};
 
 /// A header with its hash.
 pub type SealedHeader = Sealed<Header>;
