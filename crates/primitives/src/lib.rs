@@ -2,13 +2,17 @@
 //!
 //! Almost everything here is op-alloy's: Tributary's transactions are OP transactions
 //! ([`OpTxEnvelope`]: legacy, EIP-2930, EIP-1559, EIP-7702 and deposits) and its receipts are
-//! OP receipts. The one type of our own is [`Account`], the plain-state account record the
-//! storage, execution and RPC crates pass around.
+//! OP receipts. Our own: [`Account`], the plain-state account record the storage, execution
+//! and RPC crates pass around; and [`TxEnvelope`] / [`ReceiptEnvelope`], op-alloy's types plus
+//! EIP-4844 in one envelope each, with their wire format, which the crates are to move to so
+//! the L1 dev chain can carry blob transactions (not wired in yet: `envelope.rs`).
 
 mod envelope;
+mod receipt;
 
 pub use alloy::consensus::{Header, Sealable, Sealed};
 pub use envelope::{TxEnvelope, TxType, TypedTransaction, UnsupportedTxType};
+pub use receipt::ReceiptEnvelope;
 
 /// A header with its hash.
 pub type SealedHeader = Sealed<Header>;
