@@ -24,6 +24,24 @@ pub enum ReceiptEnvelope {
     Eip4844(ReceiptWithBloom<Receipt<Log>>),
 }
 
+impl ReceiptEnvelope {
+    /// The receipt's bloom.
+    pub const fn logs_bloom(&self) -> &Bloom {
+        match self {
+            Self::Op(receipt) => receipt.logs_bloom(),
+            Self::Eip4844(receipt) => &receipt.logs_bloom,
+        }
+    }
+
+    /// The deposit receipt, if it is one (its nonce and receipt version).
+    pub const fn as_deposit_receipt(&self) -> Option<&op_alloy::consensus::OpDepositReceipt> {
+        match self {
+            Self::Op(receipt) => receipt.as_deposit_receipt(),
+            Self::Eip4844(_) => None,
+        }
+    }
+}
+
 impl From<OpReceiptEnvelope> for ReceiptEnvelope {
     fn from(receipt: OpReceiptEnvelope) -> Self {
         Self::Op(receipt)
@@ -174,6 +192,9 @@ mod tests {
         }
         assert_eq!(ours[2].encoded_2718(), blob.encoded_2718());
         assert_eq!((ours[2].ty(), ours[2].cumulative_gas_used()), (3, 63_000));
+        assert_eq!(ours[1].as_deposit_receipt().and_then(|d| d.deposit_nonce), Some(3));
+        assert!(ours[2].as_deposit_receipt().is_none());
+        assert_eq!(ours[2].logs_bloom(), blob.logs_bloom());
         for mine in &ours {
             assert_eq!(
                 &ReceiptEnvelope::decode_2718(&mut mine.encoded_2718().as_slice()).unwrap(),

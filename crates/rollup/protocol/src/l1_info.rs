@@ -171,14 +171,12 @@ impl L1BlockInfo {
     /// # Errors
     ///
     /// No first transaction, one that is not a deposit, or calldata that does not decode.
-    pub fn from_first_tx(
-        first: Option<&op_alloy::consensus::OpTxEnvelope>,
+    pub fn from_first_tx<T: op_alloy::consensus::OpTransaction>(
+        first: Option<&T>,
     ) -> Result<Self, L1InfoError> {
-        match first {
-            Some(op_alloy::consensus::OpTxEnvelope::Deposit(deposit)) => {
-                Self::decode_calldata(&deposit.input).map(|(info, _)| info)
-            }
-            _ => Err(L1InfoError::NotADeposit),
+        match first.and_then(|tx| tx.as_deposit()) {
+            Some(deposit) => Self::decode_calldata(&deposit.input).map(|(info, _)| info),
+            None => Err(L1InfoError::NotADeposit),
         }
     }
 
