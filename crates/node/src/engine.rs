@@ -58,7 +58,7 @@ use op_alloy::rpc_types_engine::OpPayloadAttributes;
 use std::{collections::VecDeque, sync::Arc};
 use tributary_chainspec::OpHardforks;
 use tributary_evm::{BlockAttributes, BuiltBlock};
-use tributary_primitives::{Block, OpTxEnvelope, SealedHeader};
+use tributary_primitives::{Block, OpTxEnvelope, SealedHeader, TxEnvelope};
 use tributary_protocol::L1BlockInfo;
 use tributary_rpc::engine::{BuiltPayload, EngineBackend, EngineError, invalid};
 use tributary_storage::ExecutedBlock;
@@ -366,7 +366,7 @@ fn take_built(state: &mut EngineState, hash: B256) -> Option<BuiltBlock> {
 /// The executor's attributes and the forced (non-deposit) transactions of `attrs`.
 fn block_attributes(
     attrs: &OpPayloadAttributes,
-) -> Result<(BlockAttributes, Vec<Recovered<OpTxEnvelope>>), EngineError> {
+) -> Result<(BlockAttributes, Vec<Recovered<TxEnvelope>>), EngineError> {
     let raw = attrs.transactions.as_deref().unwrap_or_default();
     let mut txs = Vec::with_capacity(raw.len());
     for (i, bytes) in raw.iter().enumerate() {
@@ -389,6 +389,7 @@ fn block_attributes(
         }
         let signer = alloy::consensus::transaction::SignerRecoverable::recover_signer(&tx)
             .map_err(|err| bad_attributes(format!("transaction {}: {err}", tx.tx_hash())))?;
+        let tx = TxEnvelope::try_from(tx).map_err(|err| bad_attributes(err.to_string()))?;
         forced.push(Recovered::new_unchecked(tx, signer));
     }
     let payload = &attrs.payload_attributes;

@@ -27,7 +27,7 @@ use alloy_primitives::{B256, map::HashSet};
 use std::sync::Arc;
 use tokio::sync::broadcast;
 use tributary_evm::{BlockAttributes, BuiltBlock, EvmConfig};
-use tributary_primitives::{OpTxEnvelope, SealedHeader};
+use tributary_primitives::{SealedHeader, TxEnvelope};
 use tributary_rpc::SafetyHeads;
 use tributary_storage::{Database, ExecutedBlock};
 use tributary_txpool::TxPool;
@@ -46,7 +46,7 @@ pub(crate) trait Engine {
         &self,
         parent: &SealedHeader,
         attrs: BlockAttributes,
-        forced: Vec<Recovered<OpTxEnvelope>>,
+        forced: Vec<Recovered<TxEnvelope>>,
         from_pool: bool,
     ) -> Result<Payload, NodeError>;
 
@@ -75,7 +75,7 @@ impl Engine for BlockSealer {
         &self,
         parent: &SealedHeader,
         attrs: BlockAttributes,
-        forced: Vec<Recovered<OpTxEnvelope>>,
+        forced: Vec<Recovered<TxEnvelope>>,
         from_pool: bool,
     ) -> Result<Payload, NodeError> {
         let deposits = attrs.deposits.len();
@@ -149,7 +149,7 @@ impl BlockSealer {
 
     /// The pool's best transactions for a block at `base_fee`, but those of the block still
     /// being written (the pool drops them once it is written).
-    fn pool_picks(&self, base_fee: u64) -> Vec<Recovered<OpTxEnvelope>> {
+    fn pool_picks(&self, base_fee: u64) -> Vec<Recovered<TxEnvelope>> {
         let unwritten = self.unwritten.lock().clone();
         let mut txs = self.pool.best_transactions(base_fee);
         txs.retain(|tx| !unwritten.contains(&tx.tx_hash()));
@@ -191,7 +191,7 @@ impl BlockSealer {
                 header.clone(),
                 body,
                 senders,
-                round.receipts.to_vec(),
+                round.receipts.iter().cloned().map(Into::into).collect(),
                 round.l1_fee.map(|l1| (l1.clone(), spec)),
                 round.state,
             ));
@@ -333,7 +333,7 @@ impl BlockSealer {
         &self,
         parent: &SealedHeader,
         attrs: BlockAttributes,
-        txs: Vec<Recovered<OpTxEnvelope>>,
+        txs: Vec<Recovered<TxEnvelope>>,
     ) -> Result<Option<BuiltBlock>, NodeError> {
         match self.evm.build_block(&self.db, parent, attrs, txs) {
             Err(tributary_evm::ExecutionError::NotChildOfHead { number, head }) => {
@@ -469,7 +469,7 @@ mod tests {
             ..Default::default()
         };
         let signature = key.sign_transaction_sync(&mut tx).unwrap();
-        OpTxEnvelope::Eip1559(tx.into_signed(signature)).encoded_2718()
+        TxEnvelope::Eip1559(tx.into_signed(signature)).encoded_2718()
     }
 
     /// Seals block 1 with whatever the pool holds.

@@ -2,12 +2,12 @@
 //! (op-alloy's [`OpTxEnvelope`]: legacy, EIP-2930, EIP-1559, EIP-7702, deposits) and the L1 dev
 //! chain's blob transactions (EIP-4844), in one envelope.
 //!
-//! Not wired in yet: storage, pool, RPC and both executors still carry [`OpTxEnvelope`], which
-//! has no EIP-4844 variant, so the L1 dev chain cannot take the batch poster's blob
-//! transactions. Moving them to this envelope (and a receipt envelope with a type-3 receipt)
-//! is the next step of blob support; this type fixes the wire format first: its EIP-2718
-//! encoding and hash are alloy's for the Ethereum types and op-alloy's for deposits, so a block
-//! stored with it reads back the same bytes and hashes.
+//! Blocks, storage, the pool and RPC carry it on both chains; its EIP-2718 encoding, hash and
+//! RPC JSON are alloy's for the Ethereum types and op-alloy's for deposits, so blocks stored
+//! before read back the same bytes and hashes. The OP executor, payloads and batches take
+//! op-alloy's [`OpTxEnvelope`] (converted at those boundaries): a blob transaction has no
+//! place on the L2. The pools refuse type 3 on both chains until the L1 side is built
+//! (`docs/l1-blobs-plan.md`).
 
 use alloy::consensus::{
     Sealed, Signed, TransactionEnvelope, TxEip1559, TxEip2930, TxEip4844, TxEip7702, TxLegacy,
@@ -40,21 +40,22 @@ pub enum TxEnvelope {
     /// EIP-7702.
     #[envelope(ty = 4)]
     Eip7702(Signed<TxEip7702>),
-    /// An OP deposit (the L2 only).
+    /// An OP deposit (the L2 only), shown over RPC as op-alloy shows it.
     #[envelope(ty = 126)]
+    #[serde(serialize_with = "op_alloy::consensus::serde_deposit_tx_rpc")]
     Deposit(Sealed<TxDeposit>),
 }
 
 impl TxEnvelope {
     /// The transaction's hash.
-    pub fn tx_hash(&self) -> &B256 {
+    pub fn tx_hash(&self) -> B256 {
         match self {
-            Self::Legacy(tx) => tx.hash(),
-            Self::Eip2930(tx) => tx.hash(),
-            Self::Eip1559(tx) => tx.hash(),
-            Self::Eip4844(tx) => tx.hash(),
-            Self::Eip7702(tx) => tx.hash(),
-            Self::Deposit(tx) => tx.hash_ref(),
+            Self::Legacy(tx) => *tx.hash(),
+            Self::Eip2930(tx) => *tx.hash(),
+            Self::Eip1559(tx) => *tx.hash(),
+            Self::Eip4844(tx) => *tx.hash(),
+            Self::Eip7702(tx) => *tx.hash(),
+            Self::Deposit(tx) => tx.hash(),
         }
     }
 
@@ -233,7 +234,7 @@ mod tests {
         let decoded: Vec<TxEnvelope> =
             alloy::rlp::Decodable::decode(&mut alloy::rlp::encode(&op).as_slice()).unwrap();
         for (mine, theirs) in decoded.iter().zip(&op) {
-            assert_eq!(mine.tx_hash(), &theirs.tx_hash());
+            assert_eq!(mine.tx_hash(), theirs.tx_hash());
             assert_eq!(mine.recover_signer().unwrap(), theirs.recover_signer().unwrap());
             assert_eq!(mine.is_deposit(), theirs.is_deposit());
         }
@@ -250,6 +251,8 @@ mod tests {
     fn the_envelope_keeps_op_alloys_and_alloys_wire_format() {
         for op in [OpTxEnvelope::Eip1559(eip1559()), OpTxEnvelope::Deposit(deposit())] {
             let ours = TxEnvelope::try_from(op.clone()).unwrap();
+            // RPC shows them as op-alloy does (deposits with their RPC fields).
+            assert_eq!(serde_json::to_value(&ours).unwrap(), serde_json::to_value(&op).unwrap());
             assert_eq!(ours.encoded_2718(), op.encoded_2718());
             assert_eq!(ours.trie_hash(), op.trie_hash());
             let decoded = TxEnvelope::decode_2718(&mut ours.encoded_2718().as_slice()).unwrap();

@@ -4,8 +4,10 @@
 //! ([`OpTxEnvelope`]: legacy, EIP-2930, EIP-1559, EIP-7702 and deposits) and its receipts are
 //! OP receipts. Our own: [`Account`], the plain-state account record the storage, execution
 //! and RPC crates pass around; and [`TxEnvelope`] / [`ReceiptEnvelope`], op-alloy's types plus
-//! EIP-4844 in one envelope each, with their wire format, which the crates are to move to so
-//! the L1 dev chain can carry blob transactions (not wired in yet: `envelope.rs`).
+//! EIP-4844 in one envelope each, with op-alloy's and alloy's wire format: what blocks,
+//! storage, pool and RPC carry on both chains. op-alloy's [`OpTxEnvelope`] stays at the L2
+//! boundaries (its executor, payloads, batches), where decoding into it refuses blob
+//! transactions.
 
 mod envelope;
 mod receipt;
@@ -22,11 +24,11 @@ pub use op_alloy::consensus::{
 
 use alloy_primitives::{B256, U256};
 
-/// An OP block: header plus transactions.
-pub type Block = alloy::consensus::Block<OpTxEnvelope>;
+/// A block of either chain: header plus transactions.
+pub type Block = alloy::consensus::Block<TxEnvelope>;
 
 /// A receipt as stored and served.
-pub type Receipt = OpReceiptEnvelope;
+pub type Receipt = ReceiptEnvelope;
 
 /// `keccak256` of empty code.
 pub const KECCAK_EMPTY: B256 = alloy::primitives::KECCAK256_EMPTY;

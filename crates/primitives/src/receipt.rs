@@ -1,8 +1,9 @@
 //! [`ReceiptEnvelope`]: the receipt of any transaction in [`crate::TxEnvelope`]: op-alloy's
 //! [`OpReceiptEnvelope`] for every L2 type, and an EIP-4844 receipt for the L1 dev chain's blob
 //! transactions, which op-alloy's envelope has no variant for. Its encodings are exactly
-//! op-alloy's for the former and alloy's for the latter, so receipt roots are unchanged. Like
-//! [`crate::TxEnvelope`], not wired in yet (see there).
+//! op-alloy's for the former and alloy's for the latter, so receipt roots are unchanged. RPC
+//! does not serve a blob receipt yet (it answers an error; none can be in a block while the
+//! pools refuse blob transactions).
 
 use alloy::{
     consensus::{Eip658Value, Receipt, ReceiptWithBloom, TxReceipt, Typed2718},
@@ -30,6 +31,29 @@ impl ReceiptEnvelope {
         match self {
             Self::Op(receipt) => receipt.logs_bloom(),
             Self::Eip4844(receipt) => &receipt.logs_bloom,
+        }
+    }
+
+    /// Whether the transaction succeeded.
+    pub fn status(&self) -> bool {
+        TxReceipt::status(self)
+    }
+
+    /// Gas used by the block up to and including this transaction.
+    pub fn cumulative_gas_used(&self) -> u64 {
+        TxReceipt::cumulative_gas_used(self)
+    }
+
+    /// The logs.
+    pub fn logs(&self) -> &[Log] {
+        TxReceipt::logs(self)
+    }
+
+    /// The op-alloy envelope, if it is an OP type (every type but the blob one).
+    pub const fn as_op(&self) -> Option<&OpReceiptEnvelope> {
+        match self {
+            Self::Op(receipt) => Some(receipt),
+            Self::Eip4844(_) => None,
         }
     }
 

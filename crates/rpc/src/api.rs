@@ -16,7 +16,7 @@ use serde_json::Value;
 /// A block as served.
 pub type RpcBlock = alloy::rpc::types::Block<RpcTransaction>;
 /// A transaction as served (OP fields included).
-pub type RpcTransaction = op_alloy::rpc_types::Transaction;
+pub type RpcTransaction = op_alloy::rpc_types::Transaction<tributary_primitives::TxEnvelope>;
 
 /// `eth_` methods.
 #[rpc(server, namespace = "eth")]

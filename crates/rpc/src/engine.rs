@@ -32,7 +32,7 @@ use op_alloy::rpc_types_engine::{
 };
 use std::sync::Arc;
 use tributary_p2p::BlockVersion;
-use tributary_primitives::{Block, OpTxEnvelope};
+use tributary_primitives::{Block, OpTxEnvelope, TxEnvelope};
 
 /// Engine API error codes (execution-apis `common.md`).
 pub mod code {
@@ -223,7 +223,12 @@ impl EngineHandler {
             return Err(EngineError::UnsupportedFork.into());
         }
         let claimed = payload.block_hash();
+        // Decoded as op-alloy's envelope, which has no blob type: an OP block carries none.
         let block = match payload.try_into_block_with_sidecar::<OpTxEnvelope>(&sidecar) {
+            Ok(block) => block,
+            Err(err) => return Ok(invalid(None, format!("malformed payload: {err}"))),
+        };
+        let block = match block.try_map_transactions(TxEnvelope::try_from) {
             Ok(block) => block,
             Err(err) => return Ok(invalid(None, format!("malformed payload: {err}"))),
         };

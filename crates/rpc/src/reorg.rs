@@ -9,7 +9,7 @@
 use parking_lot::Mutex;
 use std::{collections::VecDeque, sync::Arc};
 use tokio::sync::broadcast;
-use tributary_primitives::{OpTxEnvelope, Receipt, SealedHeader};
+use tributary_primitives::{Receipt, SealedHeader, TxEnvelope};
 use tributary_storage::{Database, StorageError};
 
 /// Reorgs remembered for filters that have not been polled since.
@@ -23,7 +23,7 @@ pub struct RevertedBlock {
     /// Its header.
     pub header: SealedHeader,
     /// Its transactions, in order.
-    pub transactions: Vec<OpTxEnvelope>,
+    pub transactions: Vec<TxEnvelope>,
     /// Its receipts.
     pub receipts: Vec<Receipt>,
 }

@@ -13,7 +13,7 @@ use parking_lot::{Mutex, RwLock};
 use rocksdb::{BlockBasedOptions, Cache, ColumnFamilyDescriptor, DB, Options};
 use std::{path::Path, sync::Arc};
 use tributary_chainspec::ChainSpec;
-use tributary_primitives::{Header, OpTxEnvelope, Receipt, SealedHeader};
+use tributary_primitives::{Header, Receipt, SealedHeader, TxEnvelope};
 
 /// Called with `(key suffix, value)` for each row of a scan.
 pub(crate) type RowVisitor<'a> = dyn FnMut(&[u8], &[u8]) -> Result<()> + 'a;
@@ -320,9 +320,9 @@ impl Database {
     /// # Errors
     ///
     /// RocksDB or decoding failures.
-    pub fn body(&self, number: u64) -> Result<Option<Vec<OpTxEnvelope>>> {
+    pub fn body(&self, number: u64) -> Result<Option<Vec<TxEnvelope>>> {
         self.get(cf::BODIES, number_key(number))?
-            .map(|raw| Vec::<OpTxEnvelope>::decode(&mut raw.as_slice()).map_err(Into::into))
+            .map(|raw| Vec::<TxEnvelope>::decode(&mut raw.as_slice()).map_err(Into::into))
             .transpose()
     }
 
@@ -332,7 +332,7 @@ impl Database {
     /// # Errors
     ///
     /// RocksDB or decoding failures.
-    pub fn transaction_at(&self, number: u64, index: usize) -> Result<Option<OpTxEnvelope>> {
+    pub fn transaction_at(&self, number: u64, index: usize) -> Result<Option<TxEnvelope>> {
         let Some(raw) = self.get(cf::BODIES, number_key(number))? else { return Ok(None) };
         let mut list = raw.as_slice();
         let header = alloy_rlp::Header::decode(&mut list)?;
@@ -352,7 +352,7 @@ impl Database {
         if items.is_empty() {
             return Ok(None);
         }
-        Ok(Some(OpTxEnvelope::decode(&mut items)?))
+        Ok(Some(TxEnvelope::decode(&mut items)?))
     }
 
     /// The senders of block `number`'s transactions, in order.

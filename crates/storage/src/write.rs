@@ -13,7 +13,7 @@ use alloy::{eips::Encodable2718, genesis::Genesis};
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
 use rocksdb::WriteBatch;
 use std::collections::BTreeMap;
-use tributary_primitives::{Account, KECCAK_EMPTY, OpTxEnvelope, Receipt, SealedHeader};
+use tributary_primitives::{Account, KECCAK_EMPTY, Receipt, SealedHeader, TxEnvelope};
 use tributary_trie::TrieUpdates;
 
 /// One account's change in a block.
@@ -87,7 +87,7 @@ pub struct ExecutedBlock {
     /// The sealed header (its state root already computed).
     pub header: SealedHeader,
     /// Transactions.
-    pub body: Vec<OpTxEnvelope>,
+    pub body: Vec<TxEnvelope>,
     /// Senders, one per transaction.
     pub senders: Vec<Address>,
     /// Receipts, one per transaction.

@@ -14,7 +14,7 @@ use std::{
     sync::Arc,
 };
 use tokio::sync::broadcast;
-use tributary_primitives::OpTxEnvelope;
+use tributary_primitives::TxEnvelope;
 
 /// Pool limits. Parsing no CLI flags gives [`PoolConfig::default`]; `node --dev` gives
 /// [`PoolConfig::dev`].
@@ -76,7 +76,7 @@ impl Default for PoolConfig {
 #[derive(Debug)]
 pub struct PooledTx {
     /// The transaction and its sender.
-    pub tx: Recovered<OpTxEnvelope>,
+    pub tx: Recovered<TxEnvelope>,
     /// Its hash.
     pub hash: B256,
     /// Encoded size.
@@ -333,7 +333,7 @@ impl TxPool {
         Ok(hash)
     }
 
-    fn is_bump(&self, old: &OpTxEnvelope, new: &OpTxEnvelope) -> bool {
+    fn is_bump(&self, old: &TxEnvelope, new: &TxEnvelope) -> bool {
         let bump = |value: u128| value.saturating_mul(100 + self.config.price_bump_percent) / 100;
         let old_tip = old.max_priority_fee_per_gas().unwrap_or(old.max_fee_per_gas());
         let new_tip = new.max_priority_fee_per_gas().unwrap_or(new.max_fee_per_gas());
@@ -410,7 +410,7 @@ impl TxPool {
 
     /// Pending transactions, best effective tip first, each sender's in nonce order. Senders
     /// whose next transaction cannot pay `base_fee` are left out.
-    pub fn best_transactions(&self, base_fee: u64) -> Vec<Recovered<OpTxEnvelope>> {
+    pub fn best_transactions(&self, base_fee: u64) -> Vec<Recovered<TxEnvelope>> {
         let inner = self.inner.read();
         let chains: Vec<Vec<&Arc<PooledTx>>> = inner
             .senders

@@ -5,7 +5,7 @@ use alloy::{
 use alloy_primitives::{Address, U256};
 use op_revm::OpSpecId;
 use revm::context_interface::cfg::gas::calculate_initial_tx_gas;
-use tributary_primitives::OpTxEnvelope;
+use tributary_primitives::TxEnvelope;
 
 /// Why a transaction was refused. The messages follow geth's and reth's, which wallets match on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -130,7 +130,7 @@ pub(crate) struct ChainLimits {
 
 /// A decoded, signature-checked transaction, before the state checks.
 pub(crate) struct Checked {
-    pub(crate) tx: OpTxEnvelope,
+    pub(crate) tx: TxEnvelope,
     pub(crate) sender: Address,
     pub(crate) size: usize,
 }
@@ -145,8 +145,7 @@ pub(crate) fn check_stateless(
         return Err(PoolError::Oversized { size: raw.len(), limit: max_size });
     }
     let mut buf = raw;
-    let tx =
-        OpTxEnvelope::decode_2718(&mut buf).map_err(|err| PoolError::Decode(err.to_string()))?;
+    let tx = TxEnvelope::decode_2718(&mut buf).map_err(|err| PoolError::Decode(err.to_string()))?;
     if !buf.is_empty() {
         return Err(PoolError::Decode("trailing bytes after the transaction".into()));
     }
@@ -192,7 +191,7 @@ pub(crate) fn check_stateless(
 
 /// `gas * maxFee + value`: what the sender must hold. Saturating: U256 arithmetic wraps, and
 /// a huge `value` must not wrap into a small cost.
-pub(crate) fn max_cost(tx: &OpTxEnvelope) -> U256 {
+pub(crate) fn max_cost(tx: &TxEnvelope) -> U256 {
     U256::from(tx.gas_limit())
         .saturating_mul(U256::from(tx.max_fee_per_gas()))
         .saturating_add(tx.value())

@@ -34,7 +34,7 @@ use clap::Args;
 use tributary_batcher::{BatchType, ChannelBuilder, L2Block, channel_id_for};
 use tributary_chainspec::{BlockId, RollupConfig, RollupGenesis, SystemConfig};
 use tributary_devnet::accounts::dev_signer;
-use tributary_primitives::{OpTxEnvelope, Sealed, SealedHeader};
+use tributary_primitives::{Sealed, SealedHeader, TxEnvelope};
 use tributary_protocol::{
     BLOB_MAX_DATA_SIZE, BYTES_PER_BLOB, Compression, L1BlockInfo, L1InfoFormat, encode_blob,
 };
@@ -283,8 +283,7 @@ fn stream(
             ..Default::default()
         };
         let mut transactions = Vec::with_capacity(per_block + 1);
-        transactions
-            .push(OpTxEnvelope::Deposit(Sealed::new(info.deposit_tx(L1InfoFormat::Jovian))));
+        transactions.push(TxEnvelope::Deposit(Sealed::new(info.deposit_tx(L1InfoFormat::Jovian))));
         for _ in 0..per_block {
             let from = rng.next() as usize % senders.len();
             let to = recipients[rng.next() as usize % recipients.len()];
@@ -301,7 +300,7 @@ fn stream(
             };
             nonces[from] += 1;
             let signature = senders[from].sign_transaction_sync(&mut tx)?;
-            let envelope = OpTxEnvelope::Eip1559(tx.into_signed(signature));
+            let envelope = TxEnvelope::Eip1559(tx.into_signed(signature));
             raw_bytes += envelope.encode_2718_len();
             transactions.push(envelope);
         }

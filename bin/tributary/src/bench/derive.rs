@@ -32,7 +32,7 @@ use tributary_chainspec::{BlockId, ChainSpec, RollupConfig};
 use tributary_derive::{L1Block, L1Transaction, L2BlockInfo, L2Chain, Pipeline};
 use tributary_devnet::accounts::dev_signer;
 use tributary_evm::{BlockAttributes, EvmConfig};
-use tributary_primitives::OpTxEnvelope;
+use tributary_primitives::TxEnvelope;
 use tributary_protocol::{
     Batch, Compression, SingularBatch, SpanBatch, SpanBatchConfig, compress, encode_batcher_tx,
     encode_channel_batches, split_into_frames,
@@ -95,7 +95,7 @@ struct SourceChain {
     spec: Arc<ChainSpec>,
     rollup: RollupConfig,
     l1: Vec<L1Block>,
-    blocks: Vec<Block<OpTxEnvelope>>,
+    blocks: Vec<Block<TxEnvelope>>,
 }
 
 struct Derived {
@@ -151,10 +151,10 @@ fn rollup(spec: &ChainSpec, l1_genesis: &L1Block) -> eyre::Result<RollupConfig> 
 
 /// `per_block` (at least 1) signed transfers for each of `blocks` blocks, round robin over the dev
 /// accounts, each to a fresh address.
-fn transfers(chain_id: u64, blocks: u64, per_block: usize) -> Vec<Vec<Recovered<OpTxEnvelope>>> {
+fn transfers(chain_id: u64, blocks: u64, per_block: usize) -> Vec<Vec<Recovered<TxEnvelope>>> {
     let keys: Vec<_> = (0..SENDERS).map(dev_signer).collect();
     let total = blocks as usize * per_block;
-    let signed: Vec<Recovered<OpTxEnvelope>> = (0..total)
+    let signed: Vec<Recovered<TxEnvelope>> = (0..total)
         .into_par_iter()
         .map(|i| {
             let key = &keys[i % SENDERS as usize];
@@ -171,10 +171,7 @@ fn transfers(chain_id: u64, blocks: u64, per_block: usize) -> Vec<Vec<Recovered<
                 ..Default::default()
             };
             let signature = key.sign_transaction_sync(&mut tx).expect("a local key signs");
-            Recovered::new_unchecked(
-                OpTxEnvelope::Eip1559(tx.into_signed(signature)),
-                key.address(),
-            )
+            Recovered::new_unchecked(TxEnvelope::Eip1559(tx.into_signed(signature)), key.address())
         })
         .collect();
     signed.chunks(per_block).map(<[_]>::to_vec).collect()

@@ -41,7 +41,7 @@ use std::{sync::Arc, time::Instant};
 use tributary_chainspec::ChainSpec;
 use tributary_devnet::accounts::dev_signer;
 use tributary_evm::{BlockAttributes, EvmConfig};
-use tributary_primitives::{OpTxEnvelope, SealedHeader};
+use tributary_primitives::{SealedHeader, TxEnvelope};
 use tributary_storage::{Database, DatabaseConfig};
 
 sol! {
@@ -194,7 +194,7 @@ fn sign(
     value: U256,
     input: Bytes,
     gas: u64,
-) -> Recovered<OpTxEnvelope> {
+) -> Recovered<TxEnvelope> {
     let mut tx = TxEip1559 {
         chain_id: 901,
         nonce,
@@ -207,7 +207,7 @@ fn sign(
         ..Default::default()
     };
     let sig = key.sign_transaction_sync(&mut tx).expect("signing");
-    Recovered::new_unchecked(OpTxEnvelope::Eip1559(tx.into_signed(sig)), key.address())
+    Recovered::new_unchecked(TxEnvelope::Eip1559(tx.into_signed(sig)), key.address())
 }
 
 fn run_workload(
@@ -223,7 +223,7 @@ fn run_workload(
 
     // Set-up chain: the deploy block (ERC-20 without a preloaded token), then the transfer
     // blocks.
-    let mut block_txs: Vec<Vec<Recovered<OpTxEnvelope>>> = Vec::new();
+    let mut block_txs: Vec<Vec<Recovered<TxEnvelope>>> = Vec::new();
     let token = if accounts == 0 { key.address().create(0) } else { PRELOADED_TOKEN };
     if workload == Workload::Erc20 && accounts == 0 {
         block_txs.push(vec![sign(
@@ -361,8 +361,7 @@ fn run_workload(
 fn ecrecover_all(blocks: &[tributary_primitives::Block]) -> eyre::Result<f64> {
     use alloy::consensus::transaction::SignerRecoverable;
     use rayon::prelude::*;
-    let txs: Vec<&OpTxEnvelope> =
-        blocks.iter().flat_map(|block| &block.body.transactions).collect();
+    let txs: Vec<&TxEnvelope> = blocks.iter().flat_map(|block| &block.body.transactions).collect();
     let started = Instant::now();
     let recovered = txs.par_iter().filter(|tx| tx.recover_signer().is_ok()).count();
     eyre::ensure!(recovered == txs.len(), "a signature did not recover");
@@ -371,7 +370,7 @@ fn ecrecover_all(blocks: &[tributary_primitives::Block]) -> eyre::Result<f64> {
 
 fn bare_revm(
     spec: &ChainSpec,
-    block_txs: &[Vec<Recovered<OpTxEnvelope>>],
+    block_txs: &[Vec<Recovered<TxEnvelope>>],
     setup_blocks: usize,
 ) -> eyre::Result<(u64, f64)> {
     let mut db = CacheDB::new(EmptyDB::default());
@@ -402,8 +401,8 @@ fn bare_revm(
             block.gas_limit = 60_000_000;
         })
         .build_mainnet();
-    let to_env = |tx: &Recovered<OpTxEnvelope>| -> eyre::Result<TxEnv> {
-        let OpTxEnvelope::Eip1559(signed) = tx.inner() else { eyre::bail!("unexpected tx type") };
+    let to_env = |tx: &Recovered<TxEnvelope>| -> eyre::Result<TxEnv> {
+        let TxEnvelope::Eip1559(signed) = tx.inner() else { eyre::bail!("unexpected tx type") };
         Ok(alloy_evm::FromRecoveredTx::from_recovered_tx(signed.tx(), tx.signer()))
     };
     for txs in &block_txs[..setup_blocks] {

@@ -16,7 +16,7 @@ use tributary_precompiles::{
     ATTRIBUTION_ADDRESS, IAttribution, IRoyalties, ROYALTIES_ADDRESS, decode_batch, decode_credits,
     records_root,
 };
-use tributary_primitives::{OpTxEnvelope, Receipt};
+use tributary_primitives::{Receipt, TxEnvelope};
 use tributary_storage::{ModelTotals, SettledBatch};
 
 impl EvmConfig {
@@ -24,7 +24,7 @@ impl EvmConfig {
     pub(crate) fn settled_batches(
         &self,
         number: u64,
-        body: &[OpTxEnvelope],
+        body: &[TxEnvelope],
         receipts: &[Receipt],
     ) -> Vec<SettledBatch> {
         let mut out = Vec::new();
@@ -98,7 +98,7 @@ fn credits(receipt: &Receipt, batch: u64) -> Vec<(alloy_primitives::Address, u12
 }
 
 /// The records of a direct `settleBatch` call, if its input holds the ones under `root`.
-fn from_input(tx: &OpTxEnvelope, root: B256) -> Option<Bytes> {
+fn from_input(tx: &TxEnvelope, root: B256) -> Option<Bytes> {
     use alloy::consensus::Transaction;
     if tx.to() != Some(ATTRIBUTION_ADDRESS) {
         return None;
@@ -123,11 +123,11 @@ mod tests {
         ATTRIBUTION_ADDRESS, IAttribution as A, IRoyalties as R, InferenceRecord,
         ROYALTIES_ADDRESS, encode_batch,
     };
-    use tributary_primitives::{Block, OpTxEnvelope};
+    use tributary_primitives::{Block, TxEnvelope};
     use tributary_storage::Database;
 
     /// Dev account 0's calls, nonces from 0.
-    fn calls(calls: Vec<(Address, U256, Vec<u8>)>) -> Vec<Recovered<OpTxEnvelope>> {
+    fn calls(calls: Vec<(Address, U256, Vec<u8>)>) -> Vec<Recovered<TxEnvelope>> {
         let key: PrivateKeySigner =
             "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80".parse().unwrap();
         calls
@@ -147,7 +147,7 @@ mod tests {
                 };
                 let signature = key.sign_transaction_sync(&mut tx).unwrap();
                 Recovered::new_unchecked(
-                    OpTxEnvelope::Eip1559(tx.into_signed(signature)),
+                    TxEnvelope::Eip1559(tx.into_signed(signature)),
                     key.address(),
                 )
             })

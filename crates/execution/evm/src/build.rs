@@ -14,7 +14,7 @@ use rayon::prelude::*;
 use revm::database::{State, states::bundle_state::BundleRetention};
 use std::time::{Duration, Instant};
 use tributary_chainspec::OpHardforks;
-use tributary_primitives::{Block, OpTxEnvelope, Receipt, SealedHeader, TxDeposit};
+use tributary_primitives::{Block, OpTxEnvelope, Receipt, SealedHeader, TxDeposit, TxEnvelope};
 use tributary_protocol::{L1BlockInfo, L1InfoFormat};
 use tributary_storage::{Database, ExecutedBlock, PrefetchedLeaves, StateDiff, StateRootOutput};
 
@@ -94,7 +94,7 @@ impl EvmConfig {
         db: &Database,
         parent: &SealedHeader,
         attrs: BlockAttributes,
-        pool_txs: impl IntoIterator<Item = Recovered<OpTxEnvelope>>,
+        pool_txs: impl IntoIterator<Item = Recovered<TxEnvelope>>,
     ) -> Result<BuiltBlock> {
         self.build(db, parent, attrs, pool_txs.into_iter().collect(), None)
     }
@@ -105,7 +105,7 @@ impl EvmConfig {
         db: &Database,
         parent: &SealedHeader,
         attrs: BlockAttributes,
-        pool_txs: Vec<Recovered<OpTxEnvelope>>,
+        pool_txs: Vec<Recovered<TxEnvelope>>,
         next_round: Option<NextRound<'_>>,
     ) -> Result<BuiltBlock> {
         let head = db.tip();
@@ -128,11 +128,11 @@ impl EvmConfig {
             return self.seal_built(db, header, output, included, rejected, executing.elapsed());
         }
         let l1_info = self.l1_info_deposit(parent.timestamp, &attrs);
-        let mut txs: Vec<Recovered<OpTxEnvelope>> = std::iter::once(l1_info)
+        let mut txs: Vec<Recovered<TxEnvelope>> = std::iter::once(l1_info)
             .chain(attrs.deposits)
             .map(|deposit| {
                 let from = deposit.from;
-                Recovered::new_unchecked(OpTxEnvelope::Deposit(Sealed::new(deposit)), from)
+                Recovered::new_unchecked(TxEnvelope::Deposit(Sealed::new(deposit)), from)
             })
             .collect();
         txs.extend(pool_txs);
@@ -163,7 +163,7 @@ impl EvmConfig {
         db: &Database,
         mut header: Header,
         output: ExecutionOutput,
-        included: Vec<Recovered<OpTxEnvelope>>,
+        included: Vec<Recovered<TxEnvelope>>,
         rejected: Vec<(B256, String)>,
         execute: Duration,
     ) -> Result<BuiltBlock> {
@@ -256,11 +256,11 @@ impl EvmConfig {
             .iter()
             .map(|tx| match tx {
                 // A deposit names its sender.
-                OpTxEnvelope::Deposit(deposit) => Some(deposit.from),
+                TxEnvelope::Deposit(deposit) => Some(deposit.from),
                 _ => senders.and_then(|cache| cache.take(&tx.tx_hash())),
             })
             .collect();
-        let with_sender = |(tx, ahead): (&OpTxEnvelope, &Option<Address>)| {
+        let with_sender = |(tx, ahead): (&TxEnvelope, &Option<Address>)| {
             let signer = match ahead {
                 Some(signer) => *signer,
                 None => {
@@ -338,9 +338,9 @@ impl EvmConfig {
         &self,
         db: &Database,
         header: &Header,
-        txs: impl IntoIterator<Item = Recovered<OpTxEnvelope>>,
+        txs: impl IntoIterator<Item = Recovered<TxEnvelope>>,
         strict: bool,
-    ) -> Result<(ExecutionOutput, Vec<Recovered<OpTxEnvelope>>, Vec<(B256, String)>)> {
+    ) -> Result<(ExecutionOutput, Vec<Recovered<TxEnvelope>>, Vec<(B256, String)>)> {
         if let Some(eth) = &self.eth_executor_factory {
             return crate::eth::run(eth, self.chain(), db, header, txs, strict);
         }
@@ -361,11 +361,11 @@ impl EvmConfig {
         &self,
         db: &Database,
         header: &Header,
-        txs: Vec<Recovered<OpTxEnvelope>>,
+        txs: Vec<Recovered<TxEnvelope>>,
         strict: bool,
         mut next_round: Option<NextRound<'_>>,
         read_ahead: bool,
-    ) -> Result<(ExecutionOutput, Vec<Recovered<OpTxEnvelope>>, Vec<(B256, String)>)> {
+    ) -> Result<(ExecutionOutput, Vec<Recovered<TxEnvelope>>, Vec<(B256, String)>)> {
         let env: EvmEnv<OpSpecId> = self.evm_env(header);
         let prefetch = read_ahead.then(|| db.prefetch_trie()).flatten();
         let provider = match &prefetch {
@@ -390,7 +390,22 @@ impl EvmConfig {
                     if refusals.is_deferred(&tx.signer()) {
                         continue;
                     }
-                    match executor.execute_transaction(&tx) {
+                    // The OP executor takes op-alloy's envelope: a transaction type it has
+                    // not (a blob transaction) is refused here.
+                    let op = match OpTxEnvelope::try_from(tx.inner().clone()) {
+                        Ok(op) => Recovered::new_unchecked(op, tx.signer()),
+                        Err(unsupported) => {
+                            if strict {
+                                return Err(ExecutionError::InvalidBlock {
+                                    number: header.number,
+                                    reason: format!("transaction {}: {unsupported}", tx.tx_hash()),
+                                });
+                            }
+                            refusals.rejected.push((tx.tx_hash(), unsupported.to_string()));
+                            continue;
+                        }
+                    };
+                    match executor.execute_transaction(&op) {
                         Ok(_) => {
                             refusals.included(tx.inner());
                             included.push(tx);
@@ -437,7 +452,7 @@ impl EvmConfig {
         let diff = bundle_to_diff(state.take_bundle());
         drop(state);
         let output = ExecutionOutput {
-            receipts: result.receipts,
+            receipts: result.receipts.into_iter().map(Receipt::Op).collect(),
             gas_used: result.gas_used,
             blob_gas_used: result.blob_gas_used,
             requests_hash: None,
@@ -511,7 +526,7 @@ impl Refusals {
     }
 
     /// Notes an included transaction.
-    pub(crate) fn included(&mut self, tx: &OpTxEnvelope) {
+    pub(crate) fn included(&mut self, tx: &TxEnvelope) {
         self.holds_pool_tx |= !tx.is_deposit();
     }
 
@@ -660,11 +675,11 @@ fn check_header(
 fn fill_header(
     header: &mut Header,
     output: &ExecutionOutput,
-    txs: &[Recovered<OpTxEnvelope>],
+    txs: &[Recovered<TxEnvelope>],
     state_root: B256,
     config: &EvmConfig,
 ) {
-    let envelopes: Vec<&OpTxEnvelope> = txs.iter().map(|tx| tx.inner()).collect();
+    let envelopes: Vec<&TxEnvelope> = txs.iter().map(|tx| tx.inner()).collect();
     header.state_root = state_root;
     header.transactions_root = calculate_transaction_root(&envelopes);
     header.receipts_root = calculate_receipt_root(&output.receipts);
@@ -723,7 +738,7 @@ mod tests {
             let tx = TxEip1559::default();
             let sig =
                 alloy_primitives::Signature::new(Default::default(), Default::default(), false);
-            OpTxEnvelope::Eip1559(tx.into_signed(sig))
+            TxEnvelope::Eip1559(tx.into_signed(sig))
         };
         let refused = |err: &E, after_pool_tx: bool| {
             let mut refusals = Refusals::default();

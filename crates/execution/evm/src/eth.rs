@@ -1,14 +1,16 @@
 //! Block execution for plain Ethereum chains: the L1 dev chain (`tributary l1 --dev`).
 //!
-//! The storage, pool and RPC crates speak op-alloy's types, whose non-deposit transactions and
-//! receipts are exactly Ethereum's (minus blob transactions, which the L1 dev chain does not
-//! take). So an L1 block goes through the same code as an L2 block until execution, where
-//! this module hands it to alloy-evm's Ethereum executor at Prague: base fee burned, no L1
-//! data fee, no deposits, EIP-7002/7251 requests.
+//! The storage, pool and RPC crates speak `tributary_primitives::TxEnvelope` and
+//! `ReceiptEnvelope`, whose non-deposit types are exactly Ethereum's, blob transactions
+//! included (the pool does not take them yet). So an L1 block goes through the same code as an
+//! L2 block until execution, where this module hands it to alloy-evm's Ethereum executor at
+//! Prague: base fee burned, no L1 data fee, no deposits, EIP-7002/7251 requests.
 
 use crate::{ExecutionError, ExecutionOutput, Result, bundle_to_diff};
 use alloy::{
-    consensus::{Header, ReceiptEnvelope, TxEnvelope, transaction::Recovered},
+    consensus::{
+        Header, ReceiptEnvelope as EthReceipt, TxEnvelope as EthTx, transaction::Recovered,
+    },
     eips::eip7840::BlobParams,
 };
 use alloy_evm::{
@@ -21,9 +23,10 @@ use alloy_evm::{
 };
 use alloy_hardforks::{EthereumHardfork, EthereumHardforks, ForkCondition};
 use alloy_primitives::{Address, B256};
+use op_alloy::consensus::OpReceiptEnvelope;
 use revm::database::{State, states::bundle_state::BundleRetention};
 use tributary_chainspec::{ChainSpec, OpChainHardforks};
-use tributary_primitives::{OpTxEnvelope, Receipt};
+use tributary_primitives::{Receipt, TxEnvelope};
 use tributary_storage::Database;
 
 /// The Ethereum fork schedule of an L1 chain spec: Prague at genesis (the chain spec's OP
@@ -62,9 +65,9 @@ pub(crate) fn run(
     chain: &ChainSpec,
     db: &Database,
     header: &Header,
-    txs: impl IntoIterator<Item = Recovered<OpTxEnvelope>>,
+    txs: impl IntoIterator<Item = Recovered<TxEnvelope>>,
     strict: bool,
-) -> Result<(ExecutionOutput, Vec<Recovered<OpTxEnvelope>>, Vec<(B256, String)>)> {
+) -> Result<(ExecutionOutput, Vec<Recovered<TxEnvelope>>, Vec<(B256, String)>)> {
     let env: EvmEnv = EvmEnv::for_eth_block(
         header,
         factory.spec().clone(),
@@ -104,13 +107,12 @@ pub(crate) fn run(
                 Ok(())
             };
             let (envelope, signer) = tx.clone().into_parts();
-            let Ok(eth) = envelope.try_into_eth_envelope() else {
+            let Ok(eth) = EthTx::try_from(envelope) else {
                 refuse("deposit transactions do not exist on an L1".into())?;
                 rejected.push((hash, "deposit transaction on an L1".into()));
                 continue;
             };
-            match executor.execute_transaction(Recovered::<TxEnvelope>::new_unchecked(eth, signer))
-            {
+            match executor.execute_transaction(Recovered::<EthTx>::new_unchecked(eth, signer)) {
                 Ok(_) => {
                     refusals.included(tx.inner());
                     included.push(tx);
@@ -140,15 +142,13 @@ pub(crate) fn run(
     Ok((output, included, rejected))
 }
 
-/// op-alloy's receipt envelope holds Ethereum's receipt types unchanged.
-fn into_op_receipt(receipt: ReceiptEnvelope) -> Result<Receipt> {
+/// Ethereum's receipts as ours: op-alloy's envelope holds every type but the blob one.
+fn into_op_receipt(receipt: EthReceipt) -> Result<Receipt> {
     Ok(match receipt {
-        ReceiptEnvelope::Legacy(r) => Receipt::Legacy(r),
-        ReceiptEnvelope::Eip2930(r) => Receipt::Eip2930(r),
-        ReceiptEnvelope::Eip1559(r) => Receipt::Eip1559(r),
-        ReceiptEnvelope::Eip7702(r) => Receipt::Eip7702(r),
-        ReceiptEnvelope::Eip4844(_) => {
-            return Err(BlockExecutionError::msg("blob transactions are not supported").into());
-        }
+        EthReceipt::Legacy(r) => Receipt::Op(OpReceiptEnvelope::Legacy(r)),
+        EthReceipt::Eip2930(r) => Receipt::Op(OpReceiptEnvelope::Eip2930(r)),
+        EthReceipt::Eip1559(r) => Receipt::Op(OpReceiptEnvelope::Eip1559(r)),
+        EthReceipt::Eip7702(r) => Receipt::Op(OpReceiptEnvelope::Eip7702(r)),
+        EthReceipt::Eip4844(r) => Receipt::Eip4844(r),
     })
 }

@@ -11,16 +11,16 @@ use crate::{BlockAttributes, BuiltBlock, EvmConfig, ExecutionError, Result};
 use alloy::consensus::transaction::Recovered;
 use alloy_primitives::{Address, U256};
 use revm::{database::CacheState, state::AccountInfo};
-use tributary_primitives::{OpTxEnvelope, Receipt, SealedHeader};
+use tributary_primitives::{SealedHeader, TxEnvelope};
 use tributary_storage::Database;
 
 /// What a block being built in rounds holds after a round.
 #[derive(Debug)]
 pub struct Round<'a> {
     /// The transactions included so far, deposits first, with their senders.
-    pub included: &'a [Recovered<OpTxEnvelope>],
-    /// Their receipts, in the same order.
-    pub receipts: &'a [Receipt],
+    pub included: &'a [Recovered<TxEnvelope>],
+    /// Their receipts, in the same order (op-alloy's: rounds run on an OP chain).
+    pub receipts: &'a [op_alloy::consensus::OpReceiptEnvelope],
     /// The L1 fee parameters the block charges (the L1 attributes deposit's), when readable.
     pub l1_fee: Option<&'a op_revm::L1BlockInfo>,
     /// Every account the block has changed so far, as it stands after the round: the
@@ -64,7 +64,7 @@ pub(crate) fn changed_accounts(cache: &CacheState) -> Vec<(Address, PendingAccou
 }
 
 /// Answers the next round's transactions after seeing a [`Round`], or None to seal.
-pub type NextRound<'a> = &'a mut dyn FnMut(Round<'_>) -> Option<Vec<Recovered<OpTxEnvelope>>>;
+pub type NextRound<'a> = &'a mut dyn FnMut(Round<'_>) -> Option<Vec<Recovered<TxEnvelope>>>;
 
 impl EvmConfig {
     /// [`EvmConfig::build_block`] in rounds: `pool_txs` first (after the L1 attributes deposit
@@ -79,7 +79,7 @@ impl EvmConfig {
         db: &Database,
         parent: &SealedHeader,
         attrs: BlockAttributes,
-        pool_txs: Vec<Recovered<OpTxEnvelope>>,
+        pool_txs: Vec<Recovered<TxEnvelope>>,
         next_round: NextRound<'_>,
     ) -> Result<BuiltBlock> {
         if !self.chain().is_optimism() {
@@ -103,9 +103,10 @@ mod tests {
     use alloy_primitives::{Address, B256, TxKind, U256};
     use std::sync::Arc;
     use tributary_chainspec::ChainSpec;
+    use tributary_primitives::Receipt;
 
     /// Dev account 0's transfers with nonces `nonces`, 1 wei each to a fresh address.
-    fn transfers(nonces: std::ops::Range<u64>) -> Vec<Recovered<OpTxEnvelope>> {
+    fn transfers(nonces: std::ops::Range<u64>) -> Vec<Recovered<TxEnvelope>> {
         let key: PrivateKeySigner =
             "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80".parse().unwrap();
         nonces
@@ -121,7 +122,7 @@ mod tests {
                     ..Default::default()
                 };
                 let signature = key.sign_transaction_sync(&mut tx).unwrap();
-                let tx = OpTxEnvelope::Eip1559(tx.into_signed(signature));
+                let tx = TxEnvelope::Eip1559(tx.into_signed(signature));
                 Recovered::new_unchecked(tx, key.address())
             })
             .collect()
@@ -164,7 +165,7 @@ mod tests {
             let transfers = round.included.iter().filter(|tx| !tx.is_deposit()).count() as u64;
             let (_, account) = round.state.iter().find(|(a, _)| *a == sender).unwrap();
             assert_eq!(account.info.as_ref().map(|info| info.nonce), Some(transfers));
-            seen.push(round.receipts.to_vec());
+            seen.push(round.receipts.iter().cloned().map(Receipt::Op).collect::<Vec<_>>());
             later.next()
         };
         let first = vec![all[0].clone(), all[2].clone()];

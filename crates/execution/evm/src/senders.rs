@@ -24,7 +24,7 @@ use std::sync::{
     Arc,
     atomic::{AtomicUsize, Ordering},
 };
-use tributary_primitives::OpTxEnvelope;
+use tributary_primitives::TxEnvelope;
 
 /// Entries kept at most (about 5 MB).
 const MAX_ENTRIES: usize = 100_000;
@@ -96,7 +96,7 @@ impl SenderCache {
         }
         self.spawn(move |cache| {
             for raw in transactions {
-                if let Ok(tx) = OpTxEnvelope::decode_2718(&mut raw.as_ref()) {
+                if let Ok(tx) = TxEnvelope::decode_2718(&mut raw.as_ref()) {
                     cache.recover(&tx);
                 }
             }
@@ -104,7 +104,7 @@ impl SenderCache {
     }
 
     /// [`SenderCache::prefetch`] for transactions already decoded (a block's body).
-    pub fn prefetch_decoded(self: &Arc<Self>, transactions: Vec<OpTxEnvelope>) {
+    pub fn prefetch_decoded(self: &Arc<Self>, transactions: Vec<TxEnvelope>) {
         if transactions.is_empty() {
             return;
         }
@@ -136,7 +136,7 @@ impl SenderCache {
         }
     }
 
-    fn recover(&self, tx: &OpTxEnvelope) {
+    fn recover(&self, tx: &TxEnvelope) {
         if tx.is_deposit() {
             return;
         }
@@ -210,12 +210,12 @@ mod tests {
                     ..Default::default()
                 };
                 let sig = key.sign_transaction_sync(&mut tx).unwrap();
-                OpTxEnvelope::Eip1559(tx.into_signed(sig)).encoded_2718().into()
+                TxEnvelope::Eip1559(tx.into_signed(sig)).encoded_2718().into()
             })
             .collect();
         let hashes: Vec<B256> = raws
             .iter()
-            .map(|raw| OpTxEnvelope::decode_2718(&mut raw.as_ref()).unwrap().tx_hash())
+            .map(|raw| TxEnvelope::decode_2718(&mut raw.as_ref()).unwrap().tx_hash())
             .collect();
         let cache = SenderCache::new();
         cache.prefetch([raws.clone(), vec![Bytes::from_static(b"\x02junk")]].concat());

@@ -13,7 +13,7 @@ use op_alloy::rpc_types_engine::{
 };
 use ssz::{Decode, Encode};
 use tributary_chainspec::{ChainSpec, OpHardforks};
-use tributary_primitives::{Block, OpTxEnvelope};
+use tributary_primitives::{Block, OpTxEnvelope, TxEnvelope};
 
 /// The execution payload version a block travels as, fixed by its timestamp's fork.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -149,8 +149,11 @@ pub fn decode_payload(
         }
         _ => OpExecutionPayloadSidecar::default(),
     };
+    // Decoded as op-alloy's envelope, which has no blob type: an OP block carries none.
     let block = payload
         .try_into_block_with_sidecar::<OpTxEnvelope>(&sidecar)
+        .map_err(|err| PayloadError::Invalid(err.to_string()))?
+        .try_map_transactions(TxEnvelope::try_from)
         .map_err(|err| PayloadError::Invalid(err.to_string()))?;
     let actual = BlockVersion::at(chain, block.header.timestamp);
     if actual != version {
@@ -165,7 +168,7 @@ pub fn decode_payload(
 }
 
 /// Deposits come first in an OP block, and nothing else may pose as one later.
-fn check_deposits_first(body: &BlockBody<OpTxEnvelope>) -> Result<(), PayloadError> {
+fn check_deposits_first(body: &BlockBody<TxEnvelope>) -> Result<(), PayloadError> {
     let first_user = body.transactions.iter().position(|tx| !tx.is_deposit());
     if let Some(first_user) = first_user
         && body.transactions.iter().skip(first_user).any(|tx| tx.is_deposit())
@@ -177,7 +180,7 @@ fn check_deposits_first(body: &BlockBody<OpTxEnvelope>) -> Result<(), PayloadErr
 
 /// A block from its stored parts: header and transactions (OP blocks carry an empty
 /// withdrawals list from Canyon on).
-pub fn block_from_parts(chain: &ChainSpec, header: Header, txs: Vec<OpTxEnvelope>) -> Block {
+pub fn block_from_parts(chain: &ChainSpec, header: Header, txs: Vec<TxEnvelope>) -> Block {
     let withdrawals =
         chain.hardforks().is_canyon_active_at_timestamp(header.timestamp).then(Default::default);
     Block { header, body: BlockBody { transactions: txs, ommers: Vec::new(), withdrawals } }

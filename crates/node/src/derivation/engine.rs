@@ -24,7 +24,7 @@ use std::sync::Arc;
 use tributary_chainspec::{BlockId, RollupConfig};
 use tributary_derive::{L2BlockInfo, PayloadAttributes};
 use tributary_evm::BlockAttributes;
-use tributary_primitives::OpTxEnvelope;
+use tributary_primitives::{OpTxEnvelope, TxEnvelope};
 use tributary_protocol::L1BlockInfo;
 
 /// What derivation needs from execution.
@@ -78,12 +78,13 @@ pub fn derived_block_attributes(attrs: &PayloadAttributes) -> BlockAttributes {
 pub fn decode_batch_transactions(
     txs: &[Bytes],
     senders: &SenderCache,
-) -> Option<Vec<Recovered<OpTxEnvelope>>> {
+) -> Option<Vec<Recovered<TxEnvelope>>> {
     let decoded = txs
         .iter()
         .map(|raw| {
             let mut buf = raw.as_ref();
-            let tx = OpTxEnvelope::decode_2718(&mut buf).ok()?;
+            // op-alloy's envelope: an OP batch carries no blob transaction.
+            let tx = TxEnvelope::try_from(OpTxEnvelope::decode_2718(&mut buf).ok()?).ok()?;
             if !buf.is_empty() || tx.is_deposit() {
                 return None;
             }
@@ -91,7 +92,7 @@ pub fn decode_batch_transactions(
             Some((tx, ahead))
         })
         .collect::<Option<Vec<_>>>()?;
-    let with_sender = |(tx, ahead): (OpTxEnvelope, Option<alloy_primitives::Address>)| {
+    let with_sender = |(tx, ahead): (TxEnvelope, Option<alloy_primitives::Address>)| {
         let signer = match ahead {
             Some(signer) => signer,
             None => tx.recover_signer().ok()?,
@@ -111,7 +112,7 @@ impl DatabaseEngine {
     fn try_build(
         &self,
         attrs: &PayloadAttributes,
-        txs: Vec<Recovered<OpTxEnvelope>>,
+        txs: Vec<Recovered<TxEnvelope>>,
     ) -> Result<Option<L2BlockInfo>, NodeError> {
         let started = std::time::Instant::now();
         let db = &self.sealer.db;
@@ -150,7 +151,7 @@ impl DatabaseEngine {
 fn info_of(
     rollup: &RollupConfig,
     header: &tributary_primitives::SealedHeader,
-    body: &[OpTxEnvelope],
+    body: &[TxEnvelope],
 ) -> Result<L2BlockInfo, NodeError> {
     let (l1_origin, sequence_number) = if header.number == rollup.genesis.l2.number {
         (rollup.genesis.l1, 0)

@@ -177,7 +177,7 @@ pub(crate) mod tests {
     use alloy::consensus::{Header, Sealed};
     use alloy_primitives::B256;
     use tributary_chainspec::{BlockId, RollupGenesis, SystemConfig};
-    use tributary_primitives::OpTxEnvelope;
+    use tributary_primitives::TxEnvelope;
     use tributary_protocol::{
         Channel, L1InfoFormat, decode_batcher_tx, decode_channel_batches, decompress,
     };
@@ -226,7 +226,7 @@ pub(crate) mod tests {
                 let header = Sealed::new(header);
                 parent = header.hash();
                 let deposit =
-                    OpTxEnvelope::Deposit(Sealed::new(info.deposit_tx(L1InfoFormat::Jovian)));
+                    TxEnvelope::Deposit(Sealed::new(info.deposit_tx(L1InfoFormat::Jovian)));
                 L2Block { header, transactions: vec![deposit] }
             })
             .collect()

@@ -1,7 +1,7 @@
 //! Where the batcher reads L2 blocks: the node's database when it runs inside the sequencer.
 
 use std::future::Future;
-use tributary_primitives::{OpTxEnvelope, SealedHeader};
+use tributary_primitives::{SealedHeader, TxEnvelope};
 use tributary_storage::Database;
 
 /// Reading L2 blocks failed. Not temporary: the batcher stops.
@@ -15,7 +15,7 @@ pub struct L2Block {
     /// The header.
     pub header: SealedHeader,
     /// Every transaction, deposits included.
-    pub transactions: Vec<OpTxEnvelope>,
+    pub transactions: Vec<TxEnvelope>,
 }
 
 /// A source of L2 blocks in order.
@@ -89,8 +89,12 @@ impl L2Source for RpcL2Source {
             .map_err(|err| SourceError(format!("eth_getBlockByNumber {number}: {err}")))?;
         let Some(block) = block else { return Ok(None) };
         let header = SealedHeader::new_unchecked(block.header.inner, block.header.hash);
-        let transactions =
-            block.transactions.into_transactions().map(|tx| tx.inner.inner.into_inner()).collect();
+        let transactions = block
+            .transactions
+            .into_transactions()
+            .map(|tx| TxEnvelope::try_from(tx.inner.inner.into_inner()))
+            .collect::<Result<_, _>>()
+            .map_err(|err| SourceError(format!("block {number}: {err}")))?;
         Ok(Some(L2Block { header, transactions }))
     }
 }

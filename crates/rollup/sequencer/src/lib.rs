@@ -34,7 +34,7 @@ use alloy_primitives::{B256, U256};
 use tributary_chainspec::RollupConfig;
 use tributary_evm::BlockAttributes;
 use tributary_l1::{L1Client, L1Error};
-use tributary_primitives::{OpTxEnvelope, SealedHeader, TxDeposit};
+use tributary_primitives::{SealedHeader, TxDeposit, TxEnvelope};
 use tributary_protocol::{
     DEFAULT_DA_FOOTPRINT_GAS_SCALAR, L1BlockInfo, TRANSACTION_DEPOSITED_TOPIC, decode_deposit_log,
 };
@@ -111,7 +111,7 @@ impl Sequencer {
     pub async fn next_block(
         &self,
         parent: &SealedHeader,
-        parent_first_tx: Option<&OpTxEnvelope>,
+        parent_first_tx: Option<&TxEnvelope>,
     ) -> Result<Decision, SequencerError> {
         let rollup = &self.config.rollup;
         let timestamp = parent.timestamp.saturating_add(rollup.block_time);
@@ -174,7 +174,7 @@ impl Sequencer {
     async fn parent_origin(
         &self,
         parent: &SealedHeader,
-        first_tx: Option<&OpTxEnvelope>,
+        first_tx: Option<&TxEnvelope>,
     ) -> Result<Result<Origin, SequencerError>, Unavailable> {
         let rollup = &self.config.rollup;
         if parent.number == rollup.genesis.l2.number {

@@ -266,7 +266,7 @@ impl EthHandler {
 /// The logs of a block that `filter` matches, `removed` as given.
 fn matching_logs(
     header: &SealedHeader,
-    transactions: &[tributary_primitives::OpTxEnvelope],
+    transactions: &[tributary_primitives::TxEnvelope],
     receipts: &[tributary_primitives::Receipt],
     filter: &Filter,
     removed: bool,

@@ -31,7 +31,7 @@ use op_revm::OpSpecId;
 use revm::database::WrapDatabaseRef;
 use serde_json::Value;
 use std::sync::Arc;
-use tributary_primitives::{OpTxEnvelope, SealedHeader};
+use tributary_primitives::{SealedHeader, TxEnvelope};
 
 /// Serves `eth_`.
 #[derive(Clone)]
@@ -84,7 +84,7 @@ impl EthHandler {
     fn block_parts(
         &self,
         number: u64,
-    ) -> Result<Option<(SealedHeader, Vec<OpTxEnvelope>, Vec<Address>)>, RpcError> {
+    ) -> Result<Option<(SealedHeader, Vec<TxEnvelope>, Vec<Address>)>, RpcError> {
         let db = &self.ctx.db;
         let Some(header) = db.sealed_header(number)? else { return Ok(None) };
         let body = db.body(number)?.unwrap_or_default();
@@ -129,7 +129,7 @@ impl EthHandler {
             &extras.senders,
             &extras.receipts,
             extras.l1.as_ref(),
-        )))
+        )?))
     }
 
     /// The receipt of the transaction at `index` in block `number`.
@@ -149,7 +149,7 @@ impl EthHandler {
         ) else {
             return Ok(None);
         };
-        Ok(Some(rpc_receipt(&header, position, tx, *sender, receipt, extras.l1.as_ref())))
+        Ok(Some(rpc_receipt(&header, position, tx, *sender, receipt, extras.l1.as_ref())?))
     }
 
     /// The decoded receipts, senders and L1 fee parameters of the block `header` heads, from

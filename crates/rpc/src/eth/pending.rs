@@ -30,7 +30,7 @@ use parking_lot::RwLock;
 use revm::database::CacheDB;
 use std::sync::Arc;
 use tributary_evm::PendingAccount;
-use tributary_primitives::{OpTxEnvelope, Receipt, SealedHeader};
+use tributary_primitives::{Receipt, SealedHeader, TxEnvelope};
 use tributary_storage::StateProvider;
 
 /// One round's view of the block being built.
@@ -48,7 +48,7 @@ impl PendingBlock {
     /// charged L1 fees with `l1`, having changed the accounts in `state`.
     pub fn new(
         mut header: Header,
-        body: Vec<OpTxEnvelope>,
+        body: Vec<TxEnvelope>,
         senders: Vec<Address>,
         receipts: Vec<Receipt>,
         l1: Option<(op_revm::L1BlockInfo, OpSpecId)>,
@@ -166,7 +166,8 @@ impl EthHandler {
             *extras.senders.get(index)?,
             extras.receipts.get(index)?,
             extras.l1.as_ref(),
-        );
+        )
+        .ok()?;
         unsealed(&mut receipt);
         Some(receipt)
     }
@@ -211,7 +212,8 @@ impl EthHandler {
             &extras.senders,
             &extras.receipts,
             extras.l1.as_ref(),
-        );
+        )
+        .ok()?;
         receipts.iter_mut().for_each(unsealed);
         Some(receipts)
     }

@@ -15,12 +15,12 @@ use alloy_primitives::{Address, B256};
 use op_revm::OpSpecId;
 use parking_lot::Mutex;
 use std::{collections::VecDeque, sync::Arc};
-use tributary_primitives::{OpTxEnvelope, Receipt};
+use tributary_primitives::{Receipt, TxEnvelope};
 
 /// A block's transactions, and what its receipts and transactions need beside them.
 pub(crate) struct BlockExtras {
     /// Its transactions, in order.
-    pub(crate) body: Vec<OpTxEnvelope>,
+    pub(crate) body: Vec<TxEnvelope>,
     /// Its receipts, in order.
     pub(crate) receipts: Vec<Receipt>,
     /// Its senders, in order.
@@ -34,7 +34,7 @@ pub(crate) struct BlockExtras {
 impl BlockExtras {
     /// The parts of one block.
     pub(crate) fn new(
-        body: Vec<OpTxEnvelope>,
+        body: Vec<TxEnvelope>,
         receipts: Vec<Receipt>,
         senders: Vec<Address>,
         l1: Option<(op_revm::L1BlockInfo, OpSpecId)>,
@@ -150,14 +150,14 @@ mod tests {
     fn receipt(cumulative: u64, logs: usize) -> Receipt {
         let log =
             alloy_primitives::Log::new_unchecked(Address::ZERO, Vec::new(), Default::default());
-        Receipt::Eip1559(
+        Receipt::Op(op_alloy::consensus::OpReceiptEnvelope::Eip1559(
             alloy::consensus::Receipt {
                 status: true.into(),
                 cumulative_gas_used: cumulative,
                 logs: vec![log; logs],
             }
             .into(),
-        )
+        ))
     }
 
     #[test]
@@ -175,7 +175,7 @@ mod tests {
     fn large_blocks_are_let_go_past_the_transaction_bound() {
         let recent = RecentBlocks::default();
         let block = |txs: usize| {
-            let tx = OpTxEnvelope::Deposit(alloy::consensus::Sealed::new(Default::default()));
+            let tx = TxEnvelope::Deposit(alloy::consensus::Sealed::new(Default::default()));
             BlockExtras::new(vec![tx; txs], Vec::new(), Vec::new(), None)
         };
         let half = RecentBlocks::MAX_TRANSACTIONS / 2;

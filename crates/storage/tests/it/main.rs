@@ -252,7 +252,7 @@ fn one_transaction_of_a_body_by_index() {
         consensus::{Sealed, SignableTransaction, TxEip1559, TxLegacy},
         primitives::{Bytes, Signature, TxKind},
     };
-    use tributary_primitives::{OpTxEnvelope, TxDeposit};
+    use tributary_primitives::{TxDeposit, TxEnvelope};
     let dir = tempfile::tempdir().unwrap();
     let db = open(dir.path());
     let signature = Signature::new(U256::from(1), U256::from(2), false);
@@ -277,9 +277,9 @@ fn one_transaction_of_a_body_by_index() {
     };
     let deposit = TxDeposit { from: Address::repeat_byte(2), gas_limit: 1, ..Default::default() };
     let body = vec![
-        OpTxEnvelope::Deposit(Sealed::new(deposit)),
-        OpTxEnvelope::Legacy(legacy.into_signed(signature)),
-        OpTxEnvelope::Eip1559(eip1559.into_signed(signature)),
+        TxEnvelope::Deposit(Sealed::new(deposit)),
+        TxEnvelope::Legacy(legacy.into_signed(signature)),
+        TxEnvelope::Eip1559(eip1559.into_signed(signature)),
     ];
     let parent = db.head();
     let diff = StateDiff::default();

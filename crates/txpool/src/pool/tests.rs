@@ -45,7 +45,7 @@ fn eip1559(key: &PrivateKeySigner, nonce: u64, max_fee: u128, tip: u128) -> Vec<
         ..Default::default()
     };
     let sig = key.sign_transaction_sync(&mut tx).unwrap();
-    OpTxEnvelope::Eip1559(tx.into_signed(sig)).encoded_2718()
+    TxEnvelope::Eip1559(tx.into_signed(sig)).encoded_2718()
 }
 
 #[test]
@@ -145,7 +145,7 @@ fn stateless_and_state_rejections() {
         ..Default::default()
     };
     let sig = f.key.sign_transaction_sync(&mut tx).unwrap();
-    let raw = OpTxEnvelope::Eip1559(tx.into_signed(sig)).encoded_2718();
+    let raw = TxEnvelope::Eip1559(tx.into_signed(sig)).encoded_2718();
     assert!(matches!(f.pool.add_raw(&raw), Err(PoolError::InsufficientFunds { .. })));
 
     assert!(matches!(f.pool.add_raw(&[0xde, 0xad]), Err(PoolError::Decode(_))));
@@ -178,7 +178,7 @@ fn stateless_and_state_rejections() {
         input: Bytes::new(),
     };
     let sig = f.key.sign_transaction_sync(&mut tx).unwrap();
-    let raw = OpTxEnvelope::Legacy(tx.into_signed(sig)).encoded_2718();
+    let raw = TxEnvelope::Legacy(tx.into_signed(sig)).encoded_2718();
     assert!(matches!(f.pool.add_raw(&raw), Err(PoolError::WrongChainId { .. })));
 
     // intrinsic gas: a call with data needs more than 21000
@@ -191,7 +191,7 @@ fn stateless_and_state_rejections() {
         ..Default::default()
     };
     let sig = f.key.sign_transaction_sync(&mut tx).unwrap();
-    let raw = OpTxEnvelope::Eip1559(tx.into_signed(sig)).encoded_2718();
+    let raw = TxEnvelope::Eip1559(tx.into_signed(sig)).encoded_2718();
     let err = f.pool.add_raw(&raw).unwrap_err();
     assert!(err.to_string().starts_with("intrinsic gas too low"), "{err}");
     assert!(f.pool.is_empty());

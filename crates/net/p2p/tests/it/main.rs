@@ -14,7 +14,7 @@ use tributary_p2p::{
     BlockSource, BlockValidator, BlockVersion, P2pConfig, P2pEvent, P2pNetwork, Verdict,
     block_from_parts, block_topic, encode_message, message_id,
 };
-use tributary_primitives::{Block, OpTxEnvelope};
+use tributary_primitives::{Block, TxEnvelope};
 
 fn now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
@@ -27,7 +27,7 @@ fn key(byte: u8) -> PrivateKeySigner {
 /// A block in the shape the sequencer seals (Isthmus/Jovian fields), with a deposit and a
 /// signed transfer.
 fn block(chain: &ChainSpec, number: u64, parent_hash: B256, timestamp: u64, salt: u8) -> Block {
-    let deposit = OpTxEnvelope::Deposit(Sealed::new(TxDeposit {
+    let deposit = TxEnvelope::Deposit(Sealed::new(TxDeposit {
         source_hash: B256::repeat_byte(salt),
         from: Address::repeat_byte(0xde),
         to: TxKind::Call(Address::repeat_byte(0x15)),
@@ -46,7 +46,7 @@ fn block(chain: &ChainSpec, number: u64, parent_hash: B256, timestamp: u64, salt
         ..Default::default()
     };
     let signature = key(0x11).sign_hash_sync(&tx.signature_hash()).unwrap();
-    let transfer = OpTxEnvelope::Eip1559(tx.into_signed(signature));
+    let transfer = TxEnvelope::Eip1559(tx.into_signed(signature));
     let txs = vec![deposit, transfer];
     let header = Header {
         ommers_hash: alloy::consensus::constants::EMPTY_OMMER_ROOT_HASH,
