@@ -87,28 +87,28 @@ impl OpTransaction for TxEnvelope {
     }
 }
 
-/// A deposit is not signed: its sender is the `from` it names, as op-alloy recovers it.
+/// `$on_signed` with `$signed` bound to the signed transaction, or `Ok` of a deposit's `from`:
+/// a deposit is not signed, its sender is the `from` it names, as op-alloy recovers it.
+macro_rules! signed_or_from {
+    ($tx:expr, |$signed:ident| $on_signed:expr) => {
+        match $tx {
+            TxEnvelope::Legacy($signed) => $on_signed,
+            TxEnvelope::Eip2930($signed) => $on_signed,
+            TxEnvelope::Eip1559($signed) => $on_signed,
+            TxEnvelope::Eip4844($signed) => $on_signed,
+            TxEnvelope::Eip7702($signed) => $on_signed,
+            TxEnvelope::Deposit(deposit) => Ok(deposit.from),
+        }
+    };
+}
+
 impl SignerRecoverable for TxEnvelope {
     fn recover_signer(&self) -> Result<Address, RecoveryError> {
-        match self {
-            Self::Legacy(tx) => SignerRecoverable::recover_signer(tx),
-            Self::Eip2930(tx) => SignerRecoverable::recover_signer(tx),
-            Self::Eip1559(tx) => SignerRecoverable::recover_signer(tx),
-            Self::Eip4844(tx) => SignerRecoverable::recover_signer(tx),
-            Self::Eip7702(tx) => SignerRecoverable::recover_signer(tx),
-            Self::Deposit(tx) => Ok(tx.from),
-        }
+        signed_or_from!(self, |tx| SignerRecoverable::recover_signer(tx))
     }
 
     fn recover_signer_unchecked(&self) -> Result<Address, RecoveryError> {
-        match self {
-            Self::Legacy(tx) => SignerRecoverable::recover_signer_unchecked(tx),
-            Self::Eip2930(tx) => SignerRecoverable::recover_signer_unchecked(tx),
-            Self::Eip1559(tx) => SignerRecoverable::recover_signer_unchecked(tx),
-            Self::Eip4844(tx) => SignerRecoverable::recover_signer_unchecked(tx),
-            Self::Eip7702(tx) => SignerRecoverable::recover_signer_unchecked(tx),
-            Self::Deposit(tx) => Ok(tx.from),
-        }
+        signed_or_from!(self, |tx| SignerRecoverable::recover_signer_unchecked(tx))
     }
 }
 
