@@ -525,6 +525,11 @@ impl Refusals {
         self.deferred.clear();
     }
 
+    /// Holds `sender`'s transactions back to the next block (one did not fit this one).
+    pub(crate) fn defer(&mut self, sender: alloy_primitives::Address) {
+        self.deferred.insert(sender);
+    }
+
     /// Notes an included transaction.
     pub(crate) fn included(&mut self, tx: &TxEnvelope) {
         self.holds_pool_tx |= !tx.is_deposit();
@@ -686,7 +691,12 @@ fn fill_header(
     header.logs_bloom =
         output.receipts.iter().fold(Bloom::ZERO, |bloom, r| bloom | *r.logs_bloom());
     header.gas_used = output.gas_used;
-    if config.chain().hardforks().is_jovian_active_at_timestamp(header.timestamp) {
+    // The blob gas its blob transactions used on an Ethereum chain; the DA footprint from
+    // Jovian on an OP chain.
+    let forks = config.chain().hardforks();
+    if (!config.chain().is_optimism() && forks.is_ecotone_active_at_timestamp(header.timestamp))
+        || forks.is_jovian_active_at_timestamp(header.timestamp)
+    {
         header.blob_gas_used = Some(output.blob_gas_used);
     }
     if output.requests_hash.is_some() {

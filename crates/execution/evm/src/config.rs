@@ -179,7 +179,17 @@ impl EvmConfig {
                 .is_canyon_active_at_timestamp(timestamp)
                 .then_some(EMPTY_ROOT_HASH),
             blob_gas_used: cancun.then_some(0),
-            excess_blob_gas: cancun.then_some(0),
+            // An Ethereum chain carries blobs at Prague's parameters (EIP-4844, EIP-7691); an
+            // OP chain carries none, so its excess stays zero.
+            excess_blob_gas: match cancun {
+                true if !self.chain.is_optimism() => Some(
+                    parent
+                        .next_block_excess_blob_gas(alloy::eips::eip7840::BlobParams::prague())
+                        .unwrap_or_default(),
+                ),
+                true => Some(0),
+                false => None,
+            },
             parent_beacon_block_root: cancun.then_some(parent_beacon_block_root),
             requests_hash: isthmus.then_some(EMPTY_REQUESTS_HASH),
             ..Default::default()

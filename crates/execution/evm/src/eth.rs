@@ -9,7 +9,8 @@
 use crate::{ExecutionError, ExecutionOutput, Result, bundle_to_diff};
 use alloy::{
     consensus::{
-        Header, ReceiptEnvelope as EthReceipt, TxEnvelope as EthTx, transaction::Recovered,
+        Header, ReceiptEnvelope as EthReceipt, Transaction as _, TxEnvelope as EthTx,
+        transaction::Recovered,
     },
     eips::eip7840::BlobParams,
 };
@@ -92,6 +93,8 @@ pub(crate) fn run(
         let mut executor = factory.create_executor(evm, ctx);
         executor.apply_pre_execution_changes()?;
         let mut refusals = crate::build::Refusals::default();
+        let max_blob_gas = BlobParams::prague().max_blob_gas_per_block();
+        let mut blob_gas = 0u64;
         for tx in txs {
             let hash = tx.tx_hash();
             if refusals.is_deferred(&tx.signer()) {
@@ -106,6 +109,15 @@ pub(crate) fn run(
                 }
                 Ok(())
             };
+            // Prague's blob gas per block, which alloy-evm's executor sums but does not bound.
+            let tx_blob_gas = tx
+                .blob_versioned_hashes()
+                .map_or(0, |hashes| hashes.len() as u64 * alloy::eips::eip4844::DATA_GAS_PER_BLOB);
+            if blob_gas.saturating_add(tx_blob_gas) > max_blob_gas {
+                refuse(format!("blob gas above the block's {max_blob_gas}"))?;
+                refusals.defer(tx.signer());
+                continue;
+            }
             let (envelope, signer) = tx.clone().into_parts();
             let Ok(eth) = EthTx::try_from(envelope) else {
                 refuse("deposit transactions do not exist on an L1".into())?;
@@ -114,6 +126,7 @@ pub(crate) fn run(
             };
             match executor.execute_transaction(Recovered::<EthTx>::new_unchecked(eth, signer)) {
                 Ok(_) => {
+                    blob_gas += tx_blob_gas;
                     refusals.included(tx.inner());
                     included.push(tx);
                 }
@@ -134,7 +147,7 @@ pub(crate) fn run(
     let output = ExecutionOutput {
         receipts,
         gas_used: result.gas_used,
-        blob_gas_used: 0,
+        blob_gas_used: result.blob_gas_used,
         requests_hash: Some(result.requests.requests_hash()),
         diff: bundle_to_diff(state.take_bundle()),
         prefetched: None,
@@ -151,4 +164,95 @@ fn into_op_receipt(receipt: EthReceipt) -> Result<Receipt> {
         EthReceipt::Eip7702(r) => Receipt::Op(OpReceiptEnvelope::Eip7702(r)),
         EthReceipt::Eip4844(r) => Receipt::Eip4844(r),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{BlockAttributes, EvmConfig};
+    use alloy::{
+        consensus::{BlockBody, SignableTransaction, TxEip4844, TxReceipt, transaction::Recovered},
+        eips::eip4844::DATA_GAS_PER_BLOB,
+        network::TxSignerSync,
+        signers::local::PrivateKeySigner,
+    };
+    use alloy_primitives::{Address, B256};
+    use std::sync::Arc;
+    use tributary_chainspec::ChainSpec;
+    use tributary_primitives::{Block, Receipt, TxEnvelope};
+    use tributary_storage::Database;
+
+    /// A blob transaction from dev account 0 carrying `blobs` blobs.
+    fn blob_tx(key: &PrivateKeySigner, nonce: u64, blobs: usize) -> Recovered<TxEnvelope> {
+        let mut tx = TxEip4844 {
+            chain_id: 900,
+            nonce,
+            gas_limit: 21_000,
+            max_fee_per_gas: 100_000_000_000,
+            max_priority_fee_per_gas: 1,
+            to: Address::repeat_byte(0xff),
+            blob_versioned_hashes: (0..blobs)
+                .map(|i| {
+                    let mut hash = B256::with_last_byte(i as u8);
+                    hash.0[0] = 0x01;
+                    hash
+                })
+                .collect(),
+            max_fee_per_blob_gas: 1_000_000_000,
+            ..Default::default()
+        };
+        let signature = key.sign_transaction_sync(&mut tx).unwrap();
+        Recovered::new_unchecked(TxEnvelope::Eip4844(tx.into_signed(signature)), key.address())
+    }
+
+    /// On the L1 dev chain a blob transaction executes at Prague's rules: its receipt is a
+    /// type-3 receipt, the header counts its blob gas, a blob past the block's maximum waits,
+    /// the next header's excess blob gas follows, and another node imports the block to the
+    /// same hash.
+    #[test]
+    fn blob_transactions_execute_on_the_l1_dev_chain() {
+        let chain = Arc::new(ChainSpec::l1_dev(1_000));
+        let (dir, other) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let db = Database::open(dir.path(), &chain, Default::default()).unwrap();
+        let importer = Database::open(other.path(), &chain, Default::default()).unwrap();
+        let key: PrivateKeySigner =
+            "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80".parse().unwrap();
+        let evm = EvmConfig::new(chain.clone());
+        let parent = db.head();
+        let attrs = BlockAttributes {
+            timestamp: parent.timestamp + 12,
+            prev_randao: B256::ZERO,
+            parent_beacon_block_root: B256::ZERO,
+            l1_info: Default::default(),
+            deposits: Vec::new(),
+        };
+        // Nine blobs fill Prague's block maximum; the tenth waits for the next block.
+        let txs = vec![blob_tx(&key, 0, 9), blob_tx(&key, 1, 1)];
+        let built = evm.build_block(&db, &parent, attrs, txs).unwrap();
+        let block = &built.block;
+        assert_eq!(block.body.len(), 1, "the tenth blob does not fit");
+        assert!(built.rejected.is_empty(), "it waits, it is not dropped: {:?}", built.rejected);
+        let max = 9 * DATA_GAS_PER_BLOB;
+        assert_eq!(block.header.blob_gas_used, Some(max));
+        assert_eq!(block.header.excess_blob_gas, Some(0));
+        let Receipt::Eip4844(receipt) = &block.receipts[0] else {
+            panic!("a type-3 receipt: {:?}", block.receipts[0])
+        };
+        assert!(receipt.receipt.status());
+
+        let imported = Block {
+            header: block.header.inner().clone(),
+            body: BlockBody {
+                transactions: block.body.clone(),
+                ommers: vec![],
+                withdrawals: Some(Default::default()),
+            },
+        };
+        let (executed, _) = EvmConfig::new(chain).execute_block(&importer, &imported).unwrap();
+        assert_eq!(executed.header.hash(), block.header.hash());
+
+        // Above the target (six blobs), the excess grows by what the block went over.
+        let next =
+            evm.next_header(&block.header, block.header.timestamp + 12, B256::ZERO, B256::ZERO);
+        assert_eq!(next.excess_blob_gas, Some(max - 6 * DATA_GAS_PER_BLOB));
+    }
 }
