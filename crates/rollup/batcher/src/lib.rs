@@ -57,9 +57,13 @@
 //! `finalized` block. [`BatcherStatus`] reports both; the node serves them as the `safe` and
 //! `finalized` tags.
 
+mod batcher_tx;
 mod channel;
 mod resume;
 mod source;
+
+pub use batcher_tx::{DataAvailability, FEE_BUMP_PERCENT};
+use batcher_tx::{Fees, MIN_BLOB_FEE_CAP, PendingFrame, PendingTx, blobs_cheaper};
 
 pub use channel::{BatchType, BuiltChannel, ChannelBuilder, channel_id_for, span_config};
 pub use resume::{PostedChannel, read_posted_channels};
@@ -67,15 +71,12 @@ pub use source::{L2Block, L2Source, RpcL2Source, SourceError};
 pub use tributary_l1::MAX_BLOBS_PER_TX;
 
 use alloy::{rpc::types::BlockNumberOrTag, signers::local::PrivateKeySigner};
-use alloy_primitives::{Address, B256, Bytes, U256};
+use alloy_primitives::{Address, B256, U256};
 use std::{collections::VecDeque, time::Duration};
 use tokio::{sync::watch, time::Instant};
 use tributary_chainspec::RollupConfig;
 use tributary_l1::{BeaconClient, BlobTxFields, L1Client, L1Error, TxFields, sign_eip1559};
 use tributary_protocol::{BLOB_MAX_DATA_SIZE, Compression};
-
-/// Percent by which a resubmission raises both fee caps (geth asks for at least 10).
-pub const FEE_BUMP_PERCENT: u128 = 20;
 
 /// Batcher errors. All but [`BatcherError::Source`] are temporary: the loop logs them and
 /// tries again on the next tick.
@@ -91,40 +92,6 @@ pub enum BatcherError {
     #[error("signing: {0}")]
     Sign(String),
 }
-
-/// Where batches go on L1 (`--batcher.data-availability-type`, op-batcher's names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum DataAvailability {
-    /// Transaction calldata, one frame per transaction.
-    #[default]
-    Calldata,
-    /// EIP-4844 blobs, one frame per blob, several blobs per transaction.
-    Blobs,
-    /// Blobs when the L1 has them and they cost less, per channel.
-    Auto,
-}
-
-impl std::str::FromStr for DataAvailability {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "calldata" => Ok(Self::Calldata),
-            "blobs" => Ok(Self::Blobs),
-            "auto" => Ok(Self::Auto),
-            other => {
-                Err(format!("unknown data availability type {other:?}: calldata, blobs or auto"))
-            }
-        }
-    }
-}
-
-/// Blob gas per blob (EIP-4844).
-const BLOB_GAS_PER_BLOB: u128 = 131_072;
-/// Calldata gas per byte of compressed batch data: Prague's EIP-7623 floor for non-zero bytes.
-const CALLDATA_GAS_PER_BYTE: u128 = 40;
-/// The least blob fee cap offered (op-batcher's minimum blob fee, 1 gwei).
-const MIN_BLOB_FEE_CAP: u128 = 1_000_000_000;
 
 /// Batcher settings.
 #[derive(Debug, Clone)]
@@ -190,39 +157,6 @@ pub struct BatcherStatus {
     pub l1_head: u64,
 }
 
-/// A frame waiting to be posted.
-#[derive(Debug, Clone)]
-struct PendingFrame {
-    /// The batcher transaction data: version byte and frame.
-    data: Bytes,
-    /// Set on a channel's last frame: the channel's last L2 block.
-    closes: Option<u64>,
-    /// Goes in a blob (cut to a blob's capacity), not calldata.
-    blob: bool,
-}
-
-/// What one batcher transaction carries: one calldata frame, or one frame per blob.
-#[derive(Debug, Clone)]
-struct PendingTx {
-    parts: Vec<PendingFrame>,
-    blob: bool,
-}
-
-impl PendingTx {
-    fn bytes(&self) -> usize {
-        self.parts.iter().map(|part| part.data.len()).sum()
-    }
-
-    fn payloads(&self) -> Vec<Bytes> {
-        self.parts.iter().map(|part| part.data.clone()).collect()
-    }
-
-    /// The last L2 block of the newest channel this transaction completes, if any.
-    fn closes(&self) -> Option<u64> {
-        self.parts.iter().filter_map(|part| part.closes).max()
-    }
-}
-
 /// A transaction in flight.
 #[derive(Debug)]
 struct InFlight {
@@ -231,31 +165,6 @@ struct InFlight {
     hashes: Vec<B256>,
     fees: Fees,
     sent_at: Instant,
-}
-
-/// What a batcher transaction pays.
-#[derive(Debug, Clone, Copy)]
-struct Fees {
-    max_fee: u128,
-    tip: u128,
-    gas_limit: u64,
-    /// Max fee per blob gas, for a blob transaction.
-    blob_fee: Option<u128>,
-}
-
-impl Fees {
-    /// The fees of a replacement: each cap raised by [`FEE_BUMP_PERCENT`], or doubled for a
-    /// blob transaction (geth's blob pool takes a replacement only at twice every cap).
-    fn bumped(self) -> Self {
-        let percent = if self.blob_fee.is_some() { 100 } else { FEE_BUMP_PERCENT };
-        let bump = |fee: u128| fee.saturating_mul(100 + percent) / 100 + 1;
-        Self {
-            max_fee: bump(self.max_fee),
-            tip: bump(self.tip),
-            gas_limit: self.gas_limit,
-            blob_fee: self.blob_fee.map(bump),
-        }
-    }
 }
 
 /// A batcher transaction in an L1 block, kept until final to notice reorgs.
@@ -822,15 +731,6 @@ impl<S: L2Source> Batcher<S> {
     }
 }
 
-/// Whether a full blob costs less than the same bytes as calldata at these fees (op-batcher's
-/// `auto` compares the two the same way; the transaction's 21 000 gas is common to both).
-fn blobs_cheaper(base_fee: u128, blob_base_fee: u128) -> bool {
-    let as_calldata =
-        (BLOB_MAX_DATA_SIZE as u128).saturating_mul(CALLDATA_GAS_PER_BYTE).saturating_mul(base_fee);
-    let as_blob = BLOB_GAS_PER_BLOB.saturating_mul(blob_base_fee);
-    as_blob < as_calldata
-}
-
 /// Returns an error as temporary if it is one; used by callers that classify.
 impl BatcherError {
     /// Whether retrying later may help.
@@ -842,27 +742,6 @@ impl BatcherError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A blob is cheaper at the blob floor and at equal fees; calldata wins once the blob
-    /// base fee is about 40 times the base fee.
-    #[test]
-    fn auto_takes_blobs_while_they_cost_less() {
-        assert!(blobs_cheaper(1_000_000_000, 1));
-        assert!(blobs_cheaper(1_000_000_000, 1_000_000_000));
-        assert!(blobs_cheaper(1_000_000_000, 39_000_000_000));
-        assert!(!blobs_cheaper(1_000_000_000, 40_000_000_000));
-        assert!(!blobs_cheaper(0, 1), "free calldata");
-    }
-
-    /// A replacement raises calldata fees by the bump, and doubles all of a blob
-    /// transaction's caps.
-    #[test]
-    fn replacements_bump_fees_as_the_pools_ask() {
-        let calldata = Fees { max_fee: 100, tip: 10, gas_limit: 50_000, blob_fee: None }.bumped();
-        assert_eq!((calldata.max_fee, calldata.tip, calldata.gas_limit), (121, 13, 50_000));
-        let blob = Fees { max_fee: 100, tip: 10, gas_limit: 21_000, blob_fee: Some(7) }.bumped();
-        assert_eq!((blob.max_fee, blob.tip, blob.blob_fee), (201, 21, Some(15)));
-    }
 
     /// Frames taken for a transaction that never went out (the L1 failed while its nonce and
     /// fees were read) are back at the front of the queue, in order, closing marks kept;
@@ -891,7 +770,7 @@ mod tests {
         let l2 = RpcL2Source::new("http://127.0.0.1:1").unwrap();
         let (mut batcher, _) = Batcher::new(L1Client::new(&url).unwrap(), l2, config).unwrap();
         let frame = |byte: u8, closes: Option<u64>| PendingFrame {
-            data: Bytes::from(vec![byte; 10]),
+            data: alloy_primitives::Bytes::from(vec![byte; 10]),
             closes,
             blob: true,
         };
@@ -903,13 +782,5 @@ mod tests {
         let queued: Vec<(u8, Option<u64>)> =
             batcher.queue.iter().map(|f| (f.data[0], f.closes)).collect();
         assert_eq!(queued, vec![(1, None), (2, Some(6)), (3, Some(12))]);
-    }
-
-    #[test]
-    fn data_availability_names_are_op_batchers() {
-        assert_eq!("calldata".parse(), Ok(DataAvailability::Calldata));
-        assert_eq!("blobs".parse(), Ok(DataAvailability::Blobs));
-        assert_eq!("auto".parse(), Ok(DataAvailability::Auto));
-        assert!("blob".parse::<DataAvailability>().is_err());
     }
 }
