@@ -323,10 +323,14 @@ pub(crate) fn batch_commitment(call: &mut Call<'_>, epoch: u64) -> Result<B256> 
 pub(crate) fn verify_inference(call: &mut Call<'_>, proof: &abi::InferenceProof) -> Result<bool> {
     let epoch = proof.batchId / SETTLEMENT_EPOCH;
     let commitment = batch_commitment(call, epoch)?;
+    // Lengths come from calldata: saturating, so a huge proof runs out of gas, not over.
+    let siblings = gas::keccak_cost(65).saturating_mul(proof.siblings.len() as u64);
+    let links =
+        gas::keccak_cost(LINK_LEN).saturating_mul((proof.later.len() as u64).saturating_add(1));
     call.charge(
-        gas::keccak_cost(1 + proof.record.len())
-            + gas::keccak_cost(65) * proof.siblings.len() as u64
-            + gas::keccak_cost(LINK_LEN) * (1 + proof.later.len() as u64),
+        gas::keccak_cost(proof.record.len().saturating_add(1))
+            .saturating_add(siblings)
+            .saturating_add(links),
     )?;
     let Ok(index) = u64::try_from(proof.index) else { return Ok(false) };
     if commitment.is_zero() || index >= u64::from(proof.count) {
