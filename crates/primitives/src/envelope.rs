@@ -6,8 +6,8 @@
 //! RPC JSON are alloy's for the Ethereum types and op-alloy's for deposits, so blocks stored
 //! before read back the same bytes and hashes. The OP executor, payloads and batches take
 //! op-alloy's [`OpTxEnvelope`] (converted at those boundaries): a blob transaction has no
-//! place on the L2. The pools refuse type 3 on both chains until the L1 side is built
-//! (`docs/l1-blobs-plan.md`).
+//! place on the L2. The L1 dev chain's pool takes type 3 in network form
+//! ([`crate::PooledTransaction`]); the L2's refuses it.
 
 use alloy::consensus::{
     Sealed, Signed, TransactionEnvelope, TxEip1559, TxEip2930, TxEip4844, TxEip7702, TxLegacy,

@@ -7,13 +7,16 @@
 //! EIP-4844 in one envelope each, with op-alloy's and alloy's wire format: what blocks,
 //! storage, pool and RPC carry on both chains. op-alloy's [`OpTxEnvelope`] stays at the L2
 //! boundaries (its executor, payloads, batches), where decoding into it refuses blob
-//! transactions.
+//! transactions. [`PooledTransaction`] is the network form the pools take: a blob
+//! transaction with its sidecar.
 
 mod envelope;
+mod pooled;
 mod receipt;
 
 pub use alloy::consensus::{Header, Sealable, Sealed};
 pub use envelope::{TxEnvelope, TxType, TypedTransaction, UnsupportedTxType};
+pub use pooled::PooledTransaction;
 pub use receipt::ReceiptEnvelope;
 
 /// A header with its hash.

@@ -108,7 +108,8 @@ impl Journal {
 }
 
 fn push_record(out: &mut Vec<u8>, raw: &[u8]) {
-    // A pooled transaction is at most 128 KiB, far below u32::MAX.
+    // A pooled transaction is at most 128 KiB plus nine blobs (about 1.2 MB), far below
+    // u32::MAX.
     out.extend_from_slice(&(raw.len() as u32).to_be_bytes());
     out.extend_from_slice(raw);
 }

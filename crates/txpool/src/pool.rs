@@ -4,6 +4,7 @@ use crate::{
     validate::{ChainLimits, check_stateless, max_cost},
 };
 use alloy::consensus::{Transaction, transaction::Recovered};
+use alloy::eips::eip4844::BlobTransactionSidecar;
 use alloy_primitives::{Address, B256, map::HashMap};
 use op_revm::OpSpecId;
 use parking_lot::{Mutex, RwLock};
@@ -14,7 +15,7 @@ use std::{
     sync::Arc,
 };
 use tokio::sync::broadcast;
-use tributary_primitives::TxEnvelope;
+use tributary_primitives::{PooledTransaction, TxEnvelope};
 
 /// Pool limits. Parsing no CLI flags gives [`PoolConfig::default`]; `node --dev` gives
 /// [`PoolConfig::dev`].
@@ -79,10 +80,21 @@ pub struct PooledTx {
     pub tx: Recovered<TxEnvelope>,
     /// Its hash.
     pub hash: B256,
-    /// Encoded size.
+    /// Encoded size, without a sidecar.
     pub size: usize,
+    /// A blob transaction's sidecar (KZG-checked), which the block leaves out and the L1 keeps
+    /// beside it.
+    pub sidecar: Option<Arc<BlobTransactionSidecar>>,
     /// Arrival order, for ties.
     seq: u64,
+}
+
+impl PooledTx {
+    /// The pooled (network) encoding: what was sent, with a blob transaction's sidecar.
+    pub fn pooled_encoding(&self) -> Vec<u8> {
+        PooledTransaction { tx: self.tx.inner().clone(), sidecar: self.sidecar.as_deref().cloned() }
+            .encode()
+    }
 }
 
 /// Counts for `txpool_status`.
@@ -175,7 +187,7 @@ impl TxPool {
         base_fee: u64,
         state: Arc<dyn StateView>,
     ) -> Self {
-        let limits = ChainLimits { chain_id, block_gas_limit, base_fee, spec };
+        let limits = ChainLimits { chain_id, block_gas_limit, base_fee, spec, blobs: false };
         let inner = Inner {
             by_hash: HashMap::default(),
             senders: HashMap::default(),
@@ -185,6 +197,13 @@ impl TxPool {
         };
         let (added, _) = broadcast::channel(4096);
         Self { inner: RwLock::new(inner), journal: Mutex::new(None), config, state, added }
+    }
+
+    /// Takes blob transactions (EIP-4844) in their network form, with a KZG-checked sidecar:
+    /// the L1 dev chain's pool. An L2's pool refuses them.
+    pub fn with_blob_transactions(self) -> Self {
+        self.inner.write().limits.blobs = true;
+        self
     }
 
     /// Adds back the transactions journaled at `path` (see `journal.rs`), then keeps the
@@ -322,6 +341,7 @@ impl TxPool {
             tx: Recovered::new_unchecked(checked.tx, sender),
             hash,
             size: checked.size,
+            sidecar: checked.sidecar,
             seq: inner.seq,
         });
         inner.by_hash.insert(hash, pooled.clone());
@@ -337,7 +357,14 @@ impl TxPool {
         let bump = |value: u128| value.saturating_mul(100 + self.config.price_bump_percent) / 100;
         let old_tip = old.max_priority_fee_per_gas().unwrap_or(old.max_fee_per_gas());
         let new_tip = new.max_priority_fee_per_gas().unwrap_or(new.max_fee_per_gas());
-        new.max_fee_per_gas() >= bump(old.max_fee_per_gas()) && new_tip >= bump(old_tip)
+        // A blob transaction replacing one also raises its blob fee cap.
+        let blob_fee_bumped = match (old.max_fee_per_blob_gas(), new.max_fee_per_blob_gas()) {
+            (Some(old), Some(new)) => new >= bump(old),
+            _ => true,
+        };
+        new.max_fee_per_gas() >= bump(old.max_fee_per_gas())
+            && new_tip >= bump(old_tip)
+            && blob_fee_bumped
     }
 
     /// After a new head: re-reads every sender's nonce, drops mined and stale transactions (so
@@ -492,10 +519,10 @@ impl TxPool {
 }
 
 impl Inner {
-    /// Every pooled transaction's EIP-2718 bytes, each sender's in nonce order.
+    /// Every pooled transaction's pooled encoding (a blob transaction with its sidecar), each
+    /// sender's in nonce order.
     fn raw_transactions(&self) -> Vec<Vec<u8>> {
-        use alloy::eips::Encodable2718;
-        self.senders.values().flat_map(|s| s.txs.values()).map(|tx| tx.tx.encoded_2718()).collect()
+        self.senders.values().flat_map(|s| s.txs.values()).map(|tx| tx.pooled_encoding()).collect()
     }
 
     /// Removes one transaction; whether it was there.

@@ -1,11 +1,24 @@
 use alloy::{
     consensus::{Transaction, transaction::SignerRecoverable},
-    eips::{Decodable2718, Typed2718},
+    eips::{
+        Encodable2718, Typed2718,
+        eip4844::{BYTES_PER_BLOB, BlobTransactionSidecar, DATA_GAS_PER_BLOB},
+        eip7840::BlobParams,
+    },
 };
+use alloy_eips::eip4844::env_settings::EnvKzgSettings;
 use alloy_primitives::{Address, U256};
 use op_revm::OpSpecId;
 use revm::context_interface::cfg::gas::calculate_initial_tx_gas;
-use tributary_primitives::TxEnvelope;
+use std::sync::Arc;
+use tributary_primitives::{PooledTransaction, TxEnvelope};
+
+/// Most blobs one transaction may carry: as many as a Prague block holds.
+pub(crate) const MAX_BLOBS_PER_TX: usize = 9;
+
+/// What a sidecar adds to a transaction's size at most, per blob: the blob, its commitment and
+/// proof, and RLP headers.
+const SIDECAR_BYTES_PER_BLOB: usize = BYTES_PER_BLOB + 48 + 48 + 16;
 
 /// Why a transaction was refused. The messages follow geth's and reth's, which wallets match on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -21,9 +34,24 @@ pub enum PoolError {
     /// Bytes that are not a transaction.
     #[error("failed to decode signed transaction: {0}")]
     Decode(String),
-    /// Deposits and blob transactions do not enter the pool.
+    /// Deposits never enter a pool, nor blob transactions an L2's.
     #[error("transaction type not supported")]
     TypeNotSupported,
+    /// A blob transaction without its sidecar (the network form carries it).
+    #[error("blob transaction missing its sidecar: send it in network form, with the blobs")]
+    MissingSidecar,
+    /// A blob transaction naming no blob, or more than a block holds.
+    #[error("blob transaction carries {count} blobs: 1 to {MAX_BLOBS_PER_TX} are allowed")]
+    BlobCount {
+        /// Blob hashes the transaction names.
+        count: usize,
+    },
+    /// The sidecar does not match the transaction's blob hashes, or a KZG proof fails.
+    #[error("invalid blob sidecar: {0}")]
+    InvalidSidecar(String),
+    /// A blob fee cap of zero, below any blob base fee.
+    #[error("max fee per blob gas less than the minimum blob base fee of 1 wei")]
+    BlobFeeCapTooLow,
     /// Signed for another chain (or a legacy transaction without EIP-155).
     #[error("invalid chain id: expected {expected}, got {got:?}")]
     WrongChainId {
@@ -126,32 +154,50 @@ pub(crate) struct ChainLimits {
     pub(crate) block_gas_limit: u64,
     pub(crate) base_fee: u64,
     pub(crate) spec: OpSpecId,
+    /// Whether blob transactions are taken (the L1 dev chain's pool).
+    pub(crate) blobs: bool,
 }
 
 /// A decoded, signature-checked transaction, before the state checks.
 pub(crate) struct Checked {
     pub(crate) tx: TxEnvelope,
     pub(crate) sender: Address,
+    /// Encoded size without the sidecar.
     pub(crate) size: usize,
+    /// A blob transaction's sidecar, checked against its blob hashes.
+    pub(crate) sidecar: Option<Arc<BlobTransactionSidecar>>,
 }
 
-/// Stateless checks: size, decoding, type, chain id, signature, fees, intrinsic gas.
+/// Stateless checks: size, decoding, type, blobs, chain id, signature, fees, intrinsic gas.
+/// The size limit holds for the transaction without its sidecar (the blobs are bounded by
+/// their count instead), as geth's blob pool measures it.
 pub(crate) fn check_stateless(
     raw: &[u8],
     limits: &ChainLimits,
     max_size: usize,
 ) -> Result<Checked, PoolError> {
-    if raw.len() > max_size {
-        return Err(PoolError::Oversized { size: raw.len(), limit: max_size });
-    }
-    let mut buf = raw;
-    let tx = TxEnvelope::decode_2718(&mut buf).map_err(|err| PoolError::Decode(err.to_string()))?;
-    if !buf.is_empty() {
-        return Err(PoolError::Decode("trailing bytes after the transaction".into()));
-    }
-    if tx.is_deposit() || tx.ty() == 3 {
+    let blob_type = raw.first() == Some(&3);
+    if blob_type && !limits.blobs {
+        // Said before the size, which a blob transaction in network form is always past.
         return Err(PoolError::TypeNotSupported);
     }
+    let blob_room = if blob_type { MAX_BLOBS_PER_TX * SIDECAR_BYTES_PER_BLOB } else { 0 };
+    if raw.len() > max_size + blob_room {
+        return Err(PoolError::Oversized { size: raw.len(), limit: max_size + blob_room });
+    }
+    let PooledTransaction { tx, sidecar } =
+        PooledTransaction::decode(raw).map_err(|err| PoolError::Decode(err.to_string()))?;
+    if tx.is_deposit() || (tx.ty() == 3 && !limits.blobs) {
+        return Err(PoolError::TypeNotSupported);
+    }
+    let size = if sidecar.is_some() { tx.encode_2718_len() } else { raw.len() };
+    if size > max_size {
+        return Err(PoolError::Oversized { size, limit: max_size });
+    }
+    let sidecar = match tx.blob_versioned_hashes() {
+        Some(hashes) => Some(Arc::new(check_blobs(&tx, hashes, sidecar)?)),
+        None => None,
+    };
     if tx.chain_id() != Some(limits.chain_id) {
         return Err(PoolError::WrongChainId { expected: limits.chain_id, got: tx.chain_id() });
     }
@@ -186,13 +232,49 @@ pub(crate) fn check_stateless(
     if tx.gas_limit() < needed {
         return Err(PoolError::IntrinsicGasTooLow { gas: tx.gas_limit(), needed });
     }
-    Ok(Checked { tx, sender, size: raw.len() })
+    Ok(Checked { tx, sender, size, sidecar })
 }
 
-/// `gas * maxFee + value`: what the sender must hold. Saturating: U256 arithmetic wraps, and
-/// a huge `value` must not wrap into a small cost.
+/// A blob transaction's blobs: counted, priced above zero, and each matching its versioned
+/// hash with a KZG proof that verifies.
+fn check_blobs(
+    tx: &TxEnvelope,
+    hashes: &[alloy_primitives::B256],
+    sidecar: Option<BlobTransactionSidecar>,
+) -> Result<BlobTransactionSidecar, PoolError> {
+    if hashes.is_empty() || hashes.len() > MAX_BLOBS_PER_TX {
+        return Err(PoolError::BlobCount { count: hashes.len() });
+    }
+    if tx.max_fee_per_blob_gas().unwrap_or_default() < BlobParams::prague().min_blob_fee {
+        return Err(PoolError::BlobFeeCapTooLow);
+    }
+    let sidecar = sidecar.ok_or(PoolError::MissingSidecar)?;
+    if sidecar.blobs.len() != hashes.len() || sidecar.proofs.len() != hashes.len() {
+        return Err(PoolError::InvalidSidecar(format!(
+            "{} blobs and {} proofs for {} blob hashes",
+            sidecar.blobs.len(),
+            sidecar.proofs.len(),
+            hashes.len()
+        )));
+    }
+    sidecar
+        .validate(hashes, EnvKzgSettings::Default.get())
+        .map_err(|err| PoolError::InvalidSidecar(err.to_string()))?;
+    Ok(sidecar)
+}
+
+/// `gas * maxFee + value`, plus `blob gas * maxFeePerBlobGas` for a blob transaction: what the
+/// sender must hold. Saturating: U256 arithmetic wraps, and a huge `value` must not wrap into
+/// a small cost.
 pub(crate) fn max_cost(tx: &TxEnvelope) -> U256 {
+    let blob_gas = tx
+        .blob_versioned_hashes()
+        .map_or(0, |hashes| (hashes.len() as u64).saturating_mul(DATA_GAS_PER_BLOB));
     U256::from(tx.gas_limit())
         .saturating_mul(U256::from(tx.max_fee_per_gas()))
         .saturating_add(tx.value())
+        .saturating_add(
+            U256::from(blob_gas)
+                .saturating_mul(U256::from(tx.max_fee_per_blob_gas().unwrap_or_default())),
+        )
 }

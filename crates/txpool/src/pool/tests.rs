@@ -309,3 +309,189 @@ fn journal_brings_back_what_a_crash_left_pending() {
     // the journal was rewritten to exactly the pool's content
     assert_eq!(super::Journal::read(&path).unwrap().len(), 3);
 }
+
+mod blobs {
+    use super::*;
+    use alloy::{
+        consensus::TxEip4844,
+        eips::eip4844::{Blob, BlobTransactionSidecar, DATA_GAS_PER_BLOB},
+    };
+    use alloy_eips::eip4844::env_settings::EnvKzgSettings;
+    use tributary_primitives::PooledTransaction;
+
+    /// A pool that takes blob transactions, as the L1 dev chain's does.
+    fn l1_fixture() -> Fixture {
+        let f = fixture(PoolConfig::default());
+        Fixture { pool: f.pool.with_blob_transactions(), state: f.state, key: f.key }
+    }
+
+    fn sidecar(blobs: usize) -> BlobTransactionSidecar {
+        let blobs = (0..blobs).map(|i| Blob::repeat_byte(0).map_last(i as u8)).collect();
+        BlobTransactionSidecar::try_from_blobs_with_settings(blobs, EnvKzgSettings::Default.get())
+            .unwrap()
+    }
+
+    trait MapLast {
+        fn map_last(self, byte: u8) -> Self;
+    }
+
+    impl MapLast for Blob {
+        /// Sets the last byte of the first field element, keeping it below the modulus.
+        fn map_last(mut self, byte: u8) -> Self {
+            self.0[31] = byte;
+            self
+        }
+    }
+
+    /// A signed blob transaction naming `sidecar`'s blobs, and its pooled (network) bytes.
+    fn blob_tx(
+        key: &PrivateKeySigner,
+        nonce: u64,
+        blob_fee_cap: u128,
+        sidecar: Option<BlobTransactionSidecar>,
+        hashes: Vec<B256>,
+    ) -> (B256, Vec<u8>) {
+        let mut tx = TxEip4844 {
+            chain_id: CHAIN,
+            nonce,
+            gas_limit: 21_000,
+            max_fee_per_gas: 10_000,
+            max_priority_fee_per_gas: 10,
+            to: Address::repeat_byte(7),
+            blob_versioned_hashes: hashes,
+            max_fee_per_blob_gas: blob_fee_cap,
+            ..Default::default()
+        };
+        let signature = key.sign_transaction_sync(&mut tx).unwrap();
+        let tx = TxEnvelope::Eip4844(tx.into_signed(signature));
+        (tx.tx_hash(), PooledTransaction { tx, sidecar }.encode())
+    }
+
+    fn valid(key: &PrivateKeySigner, nonce: u64, blob_fee_cap: u128, blobs: usize) -> Vec<u8> {
+        let sidecar = sidecar(blobs);
+        let hashes = sidecar.versioned_hashes().collect();
+        blob_tx(key, nonce, blob_fee_cap, Some(sidecar), hashes).1
+    }
+
+    /// An L2's pool refuses a blob transaction in any form.
+    #[test]
+    fn an_l2_pool_refuses_blob_transactions() {
+        let f = fixture(PoolConfig::default());
+        assert_eq!(f.pool.add_raw(&valid(&f.key, 0, 1, 1)), Err(PoolError::TypeNotSupported));
+    }
+
+    /// The L1's pool takes a blob transaction with a sidecar that verifies, keeps the sidecar,
+    /// measures the size without it, and charges the blob gas against the balance.
+    #[test]
+    fn a_blob_transaction_with_a_verified_sidecar_is_pooled_with_it() {
+        let f = l1_fixture();
+        let raw = valid(&f.key, 0, 7, 2);
+        assert!(raw.len() > 2 * 131_072, "the network form carries the blobs");
+        let hash = f.pool.add_raw(&raw).unwrap();
+        let pooled = f.pool.get(&hash).unwrap();
+        assert_eq!(pooled.sidecar.as_ref().unwrap().blobs.len(), 2);
+        assert!(pooled.size < 1_000, "size without the sidecar: {}", pooled.size);
+        assert_eq!(pooled.pooled_encoding(), raw);
+        assert_eq!(f.pool.best_transactions(1_000).len(), 1);
+
+        // the balance must cover gas, value and 2 blobs at the blob fee cap
+        let poor = PrivateKeySigner::random();
+        let need = 21_000u128 * 10_000 + 2 * u128::from(DATA_GAS_PER_BLOB) * 7;
+        f.state.0.lock().insert(poor.address(), (0, U256::from(need - 1)));
+        assert_eq!(
+            f.pool.add_raw(&valid(&poor, 0, 7, 2)),
+            Err(PoolError::InsufficientFunds {
+                balance: U256::from(need - 1),
+                cost: U256::from(need)
+            })
+        );
+        f.state.0.lock().insert(poor.address(), (0, U256::from(need)));
+        f.pool.add_raw(&valid(&poor, 0, 7, 2)).unwrap();
+    }
+
+    /// No sidecar, a sidecar that does not match the hashes, a blob that does not match its
+    /// commitment, no blob at all, and a zero blob fee cap are each refused with their reason.
+    #[test]
+    fn blob_transactions_that_do_not_verify_are_refused() {
+        let f = l1_fixture();
+        let good = sidecar(1);
+        let hashes: Vec<B256> = good.versioned_hashes().collect();
+
+        let (_, bare) = blob_tx(&f.key, 0, 1, None, hashes.clone());
+        assert_eq!(f.pool.add_raw(&bare), Err(PoolError::MissingSidecar));
+
+        let (_, other_hash) = blob_tx(&f.key, 0, 1, Some(good.clone()), vec![B256::repeat_byte(1)]);
+        assert!(matches!(f.pool.add_raw(&other_hash), Err(PoolError::InvalidSidecar(_))));
+
+        let mut tampered = good.clone();
+        tampered.blobs[0] = Blob::repeat_byte(0).map_last(9);
+        let (_, tampered) = blob_tx(&f.key, 0, 1, Some(tampered), hashes.clone());
+        assert!(matches!(f.pool.add_raw(&tampered), Err(PoolError::InvalidSidecar(_))));
+
+        let (_, none) = blob_tx(&f.key, 0, 1, Some(sidecar(0)), vec![]);
+        assert_eq!(f.pool.add_raw(&none), Err(PoolError::BlobCount { count: 0 }));
+
+        let (_, free) = blob_tx(&f.key, 0, 0, Some(good), hashes);
+        assert_eq!(f.pool.add_raw(&free), Err(PoolError::BlobFeeCapTooLow));
+        assert!(f.pool.is_empty());
+    }
+
+    /// A replacement must raise the blob fee cap as well as the gas fees.
+    #[test]
+    fn a_blob_replacement_bumps_the_blob_fee_cap() {
+        let f = l1_fixture();
+        f.pool.add_raw(&valid(&f.key, 0, 100, 1)).unwrap();
+        let same_blob_fee = {
+            let sidecar = sidecar(1);
+            let mut tx = TxEip4844 {
+                chain_id: CHAIN,
+                gas_limit: 21_000,
+                max_fee_per_gas: 20_000,
+                max_priority_fee_per_gas: 20,
+                to: Address::repeat_byte(7),
+                blob_versioned_hashes: sidecar.versioned_hashes().collect(),
+                max_fee_per_blob_gas: 100,
+                ..Default::default()
+            };
+            let signature = f.key.sign_transaction_sync(&mut tx).unwrap();
+            let tx = TxEnvelope::Eip4844(tx.into_signed(signature));
+            PooledTransaction { tx, sidecar: Some(sidecar) }.encode()
+        };
+        assert_eq!(f.pool.add_raw(&same_blob_fee), Err(PoolError::ReplacementUnderpriced));
+    }
+
+    /// The journal keeps the network form: after a crash the blob transaction comes back with
+    /// its sidecar.
+    #[test]
+    fn the_journal_keeps_blob_sidecars() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("txpool.journal");
+        let f = l1_fixture();
+        f.pool.open_journal(&path).unwrap();
+        let hash = f.pool.add_raw(&valid(&f.key, 0, 7, 1)).unwrap();
+        drop(f.pool);
+        let pool = TxPool::new(
+            PoolConfig::default(),
+            CHAIN,
+            OpSpecId::JOVIAN,
+            30_000_000,
+            1_000,
+            f.state.clone(),
+        )
+        .with_blob_transactions();
+        assert_eq!(pool.open_journal(&path).unwrap(), (1, 0));
+        assert_eq!(pool.get(&hash).unwrap().sidecar.as_ref().unwrap().blobs.len(), 1);
+        // and the rewritten journal still holds it whole
+        drop(pool);
+        let again = TxPool::new(
+            PoolConfig::default(),
+            CHAIN,
+            OpSpecId::JOVIAN,
+            30_000_000,
+            1_000,
+            f.state.clone(),
+        )
+        .with_blob_transactions();
+        assert_eq!(again.open_journal(&path).unwrap(), (1, 0));
+    }
+}
