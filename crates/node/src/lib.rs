@@ -249,14 +249,16 @@ pub async fn launch(config: NodeConfig) -> Result<RunningNode, NodeError> {
     }
 
     let evm = EvmConfig::new(chain.clone());
-    let pool = Arc::new(TxPool::new(
+    let pool = TxPool::new(
         config.pool,
         chain.chain_id(),
         chain.spec_id_at(head.timestamp + 1),
         head.gas_limit,
         chain.next_base_fee(&head, head.timestamp + 1),
         Arc::new(HeadState(db.clone())),
-    ));
+    );
+    // The L1 dev chain takes blob transactions (the batch poster's); an OP chain has none.
+    let pool = Arc::new(if chain.is_optimism() { pool } else { pool.with_blob_transactions() });
     // Pending transactions from before a crash come back before RPC opens.
     pool.open_journal(&config.datadir.join("txpool.journal"))
         .map_err(|err| NodeError::Task(format!("transaction journal: {err}")))?;

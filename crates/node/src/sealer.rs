@@ -20,14 +20,29 @@
 //! the write first. The sequencer's blocks are written the same way: the pool drops a
 //! block's transactions once it is written, so until then the block built on it leaves them
 //! out itself ([`BlockSealer::unwritten`]).
+//!
+//! # Blob sidecars (the L1 dev chain)
+//!
+//! A block keeps the sidecars of its blob transactions beside it (`ExecutedBlock::
+//! blob_sidecars`, for the beacon API). They come from the pool, which holds every blob
+//! transaction with its KZG-checked sidecar until the block is written. A block whose
+//! sidecars are not all at hand (one imported without them) keeps none, and the beacon API
+//! says so rather than serving a partial list. A rewind gives blob transactions back to the
+//! pool in network form, with the sidecars read from the removed blocks.
 
 use crate::{NodeError, metrics::NodeMetrics};
-use alloy::consensus::transaction::Recovered;
-use alloy_primitives::{B256, map::HashSet};
+use alloy::{
+    consensus::transaction::Recovered,
+    eips::{Typed2718, eip4844::BlobTransactionSidecar},
+};
+use alloy_primitives::{
+    B256,
+    map::{HashMap, HashSet},
+};
 use std::sync::Arc;
 use tokio::sync::broadcast;
 use tributary_evm::{BlockAttributes, BuiltBlock, EvmConfig};
-use tributary_primitives::{SealedHeader, TxEnvelope};
+use tributary_primitives::{PooledTransaction, SealedHeader, TxEnvelope};
 use tributary_rpc::SafetyHeads;
 use tributary_storage::{Database, ExecutedBlock};
 use tributary_txpool::TxPool;
@@ -242,17 +257,21 @@ impl BlockSealer {
     /// client saw included is not lost when its block is replaced. The caller holds
     /// [`Self::writer`].
     pub(crate) fn rewind(&self, number: u64) -> Result<(), NodeError> {
-        use alloy::eips::Encodable2718;
         self.db.wait_persisted()?;
+        let mut sidecars = self.kept_sidecars_above(number)?;
         let Some(reorg) = self.reorgs.unwind(&self.db, number)? else { return Ok(()) };
-        // The removed blocks' transactions go back to the pool, to be offered again.
+        // The removed blocks' transactions go back to the pool, to be offered again; blob
+        // transactions in network form, with the sidecars their blocks kept.
         *self.unwritten.lock() = Arc::default();
         let removed: Vec<Vec<u8>> = reorg
             .blocks
             .iter()
             .flat_map(|block| &block.transactions)
             .filter(|tx| !tx.is_deposit())
-            .map(|tx| tx.encoded_2718())
+            .map(|tx| {
+                let sidecar = sidecars.remove(&tx.tx_hash());
+                PooledTransaction { tx: tx.clone(), sidecar }.encode()
+            })
             .collect();
         let head = self.db.head();
         let chain = self.evm.chain();
@@ -276,6 +295,41 @@ impl BlockSealer {
             );
         }
         Ok(())
+    }
+
+    /// The sidecars the blocks above `number` keep, by transaction hash.
+    fn kept_sidecars_above(
+        &self,
+        number: u64,
+    ) -> Result<HashMap<B256, BlobTransactionSidecar>, NodeError> {
+        let mut sidecars = HashMap::default();
+        for n in number.saturating_add(1)..=self.db.head_number() {
+            let kept = self.db.blob_sidecars(n)?;
+            if kept.is_empty() {
+                continue;
+            }
+            let body = self.db.body(n)?.unwrap_or_default();
+            let blob_txs = body.iter().filter(|tx| tx.ty() == 3);
+            sidecars.extend(blob_txs.map(TxEnvelope::tx_hash).zip(kept));
+        }
+        Ok(sidecars)
+    }
+
+    /// The pool's sidecars for the blob transactions of `body`, in order; empty when any is
+    /// missing (see the module docs).
+    fn pooled_sidecars(&self, body: &[TxEnvelope]) -> Vec<Arc<BlobTransactionSidecar>> {
+        let mut sidecars = Vec::new();
+        for tx in body.iter().filter(|tx| tx.ty() == 3) {
+            let hash = tx.tx_hash();
+            match self.pool.get(&hash).and_then(|pooled| pooled.sidecar.clone()) {
+                Some(sidecar) => sidecars.push(sidecar),
+                None => {
+                    tracing::warn!(target: "node::seal", %hash, "blob sidecar not at hand; the block keeps none");
+                    return Vec::new();
+                }
+            }
+        }
+        sidecars
     }
 
     /// Executes a block someone else built (a gossiped one) on the tip, checks it against
@@ -354,7 +408,9 @@ impl BlockSealer {
         started: std::time::Instant,
         what: &'static str,
     ) -> Result<Option<Arc<ExecutedBlock>>, NodeError> {
-        let block = Arc::new(built.block);
+        let mut block = built.block;
+        block.blob_sidecars = self.pooled_sidecars(&block.body);
+        let block = Arc::new(block);
         let announcer = self.clone();
         let rejected = built.rejected;
         let hashes: HashSet<B256> = block.body.iter().map(|tx| tx.tx_hash()).collect();

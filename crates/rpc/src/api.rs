@@ -13,6 +13,18 @@ use jsonrpsee::{core::SubscriptionResult, proc_macros::rpc};
 use op_alloy::rpc_types::OpTransactionReceipt;
 use serde_json::Value;
 
+/// A receipt as served: op-alloy's for every OP type (with the L1 fee fields on the L2), or
+/// alloy's for a blob transaction on the L1 dev chain (type `0x3`, with `blobGasUsed` and
+/// `blobGasPrice`), which op-alloy's receipt has no variant for.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(untagged)]
+pub enum RpcReceipt {
+    /// An OP transaction's receipt.
+    Op(OpTransactionReceipt),
+    /// A blob transaction's receipt.
+    Blob(alloy::rpc::types::TransactionReceipt),
+}
+
 /// A block as served.
 pub type RpcBlock = alloy::rpc::types::Block<RpcTransaction>;
 /// A transaction as served (OP fields included).
@@ -86,6 +98,9 @@ pub trait EthApi {
     /// Suggested legacy gas price.
     #[method(name = "gasPrice")]
     async fn gas_price(&self) -> RpcResult<U256>;
+    /// The blob base fee of the next block (EIP-4844, at Prague's parameters).
+    #[method(name = "blobBaseFee")]
+    async fn blob_base_fee(&self) -> RpcResult<U256>;
     /// Suggested priority fee.
     #[method(name = "maxPriorityFeePerGas")]
     async fn max_priority_fee(&self) -> RpcResult<U256>;
@@ -119,10 +134,10 @@ pub trait EthApi {
     ) -> RpcResult<Option<RpcTransaction>>;
     /// A receipt with the OP L1 fee fields.
     #[method(name = "getTransactionReceipt")]
-    async fn transaction_receipt(&self, hash: B256) -> RpcResult<Option<OpTransactionReceipt>>;
+    async fn transaction_receipt(&self, hash: B256) -> RpcResult<Option<RpcReceipt>>;
     /// All receipts of a block.
     #[method(name = "getBlockReceipts")]
-    async fn block_receipts(&self, block: BlockId) -> RpcResult<Option<Vec<OpTransactionReceipt>>>;
+    async fn block_receipts(&self, block: BlockId) -> RpcResult<Option<Vec<RpcReceipt>>>;
     /// Logs matching a filter, over a bounded range.
     #[method(name = "getLogs")]
     async fn logs(&self, filter: Filter) -> RpcResult<Vec<Log>>;

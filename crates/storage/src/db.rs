@@ -7,6 +7,7 @@ use crate::{
     },
     write::StateDiff,
 };
+use alloy::eips::eip4844::BlobTransactionSidecar;
 use alloy_primitives::{Address, B256};
 use alloy_rlp::{Decodable, Encodable};
 use parking_lot::{Mutex, RwLock};
@@ -178,6 +179,7 @@ impl Database {
             receipts: Vec::new(),
             state: diff,
             batches: vec![],
+            blob_sidecars: vec![],
         };
         let mut batch = rocksdb::WriteBatch::default();
         let meta = self.cf(cf::META);
@@ -375,6 +377,21 @@ impl Database {
         self.get(cf::RECEIPTS, number_key(number))?
             .map(|raw| Vec::<Receipt>::decode(&mut raw.as_slice()).map_err(Into::into))
             .transpose()
+    }
+
+    /// The sidecars of block `number`'s blob transactions, in block order; empty when it has
+    /// none or none were kept.
+    ///
+    /// # Errors
+    ///
+    /// RocksDB failures, a damaged entry.
+    pub fn blob_sidecars(&self, number: u64) -> Result<Vec<BlobTransactionSidecar>> {
+        self.get(cf::BLOB_SIDECARS, number_key(number))?
+            .map(|raw| {
+                Vec::<BlobTransactionSidecar>::decode(&mut raw.as_slice()).map_err(Into::into)
+            })
+            .transpose()
+            .map(Option::unwrap_or_default)
     }
 
     /// Where the transaction with `hash` was included.

@@ -264,6 +264,7 @@ mod tests {
             receipts: vec![],
             state,
             batches: vec![],
+            blob_sidecars: vec![],
         }
     }
 

@@ -55,9 +55,13 @@ pub(crate) mod cf {
     /// Lifetime totals of batched settlement, which the state does not keep: `0x01 ++ model id`
     /// -> inferences (u64) ++ tokens (u128) ++ fees (u128); `0x02 ++ address` -> credits (u128).
     pub(crate) const BATCH_TOTALS: &str = "batch_totals";
+    /// `number` -> RLP list of blob sidecars, one per blob transaction of the block in block
+    /// order (the L1 dev chain; absent for a block without blobs). Outside the block, as a
+    /// consensus client keeps them, for the beacon API.
+    pub(crate) const BLOB_SIDECARS: &str = "blob_sidecars";
 
     /// Every column family, in creation order.
-    pub(crate) const ALL: [&str; 21] = [
+    pub(crate) const ALL: [&str; 22] = [
         META,
         HEADERS,
         CANONICAL,
@@ -79,6 +83,7 @@ pub(crate) mod cf {
         STORAGE_TRIE,
         INFERENCE_BATCHES,
         BATCH_TOTALS,
+        BLOB_SIDECARS,
     ];
 }
 

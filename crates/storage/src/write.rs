@@ -9,10 +9,13 @@ use crate::{
         storage_change_key, storage_history_key, storage_key,
     },
 };
-use alloy::{eips::Encodable2718, genesis::Genesis};
+use alloy::{
+    eips::{Encodable2718, eip4844::BlobTransactionSidecar},
+    genesis::Genesis,
+};
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
 use rocksdb::WriteBatch;
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, sync::Arc};
 use tributary_primitives::{Account, KECCAK_EMPTY, Receipt, SealedHeader, TxEnvelope};
 use tributary_trie::TrieUpdates;
 
@@ -96,6 +99,10 @@ pub struct ExecutedBlock {
     pub state: StateDiff,
     /// Batches of inference records the block settled, for the index (`batches.rs`).
     pub batches: Vec<crate::SettledBatch>,
+    /// The sidecars of the block's blob transactions, in block order (the L1 dev chain: the
+    /// builder takes them from the pool). Empty when the block has none or they are not at
+    /// hand (a block imported without them).
+    pub blob_sidecars: Vec<Arc<BlobTransactionSidecar>>,
 }
 
 impl Database {
@@ -164,6 +171,14 @@ impl Database {
         }
         self.write_state(&mut batch, number, &block.state)?;
         self.write_batches(&mut batch, &block.batches)?;
+        if !block.blob_sidecars.is_empty() {
+            let mut sidecars = Vec::new();
+            alloy_rlp::encode_list::<_, BlobTransactionSidecar>(
+                &block.blob_sidecars,
+                &mut sidecars,
+            );
+            batch.put_cf(self.cf(cf::BLOB_SIDECARS), key, sidecars);
+        }
         let (account_nodes, storage_roots) = self.write_hashed_state(&mut batch, root);
         batch.put_cf(self.cf(cf::META), META_HEAD, key);
         self.inner.db.write(batch)?;
@@ -367,7 +382,9 @@ impl Database {
         for tx in self.body(number)?.unwrap_or_default() {
             batch.delete_cf(self.cf(cf::TX_INDEX), tx.trie_hash());
         }
-        for table in [cf::HEADERS, cf::CANONICAL, cf::BODIES, cf::SENDERS, cf::RECEIPTS] {
+        for table in
+            [cf::HEADERS, cf::CANONICAL, cf::BODIES, cf::SENDERS, cf::RECEIPTS, cf::BLOB_SIDECARS]
+        {
             batch.delete_cf(self.cf(table), key);
         }
         batch.delete_cf(self.cf(cf::BLOCK_NUMBERS), hash);

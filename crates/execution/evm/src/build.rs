@@ -188,6 +188,7 @@ impl EvmConfig {
             receipts: output.receipts,
             state: output.diff,
             batches,
+            blob_sidecars: Vec::new(),
         };
         Ok(BuiltBlock { block, root, rejected, timings })
     }
@@ -325,6 +326,7 @@ impl EvmConfig {
             receipts: output.receipts,
             state: output.diff,
             batches,
+            blob_sidecars: Vec::new(),
         };
         Ok((executed, root, timings))
     }
@@ -574,9 +576,14 @@ fn classify(err: &alloy_evm::block::BlockValidationError) -> Refusal {
         E::InvalidTx { error, .. }
             if matches!(
                 error.as_invalid_tx_err(),
-                Some(InvalidTransaction::NonceTooHigh { .. })
+                Some(
+                    InvalidTransaction::NonceTooHigh { .. }
+                        | InvalidTransaction::BlobGasPriceGreaterThanMax { .. }
+                )
             ) =>
         {
+            // A blob fee cap under this block's blob base fee may pay a later block's, as
+            // geth's blob pool keeps such a transaction waiting.
             Refusal::NotYet
         }
         _ => Refusal::OwnFault,

@@ -183,6 +183,16 @@ mod tests {
 
     /// A blob transaction from dev account 0 carrying `blobs` blobs.
     fn blob_tx(key: &PrivateKeySigner, nonce: u64, blobs: usize) -> Recovered<TxEnvelope> {
+        blob_tx_paying(key, nonce, blobs, 1_000_000_000)
+    }
+
+    /// The same with a blob fee cap of `blob_fee_cap`.
+    fn blob_tx_paying(
+        key: &PrivateKeySigner,
+        nonce: u64,
+        blobs: usize,
+        blob_fee_cap: u128,
+    ) -> Recovered<TxEnvelope> {
         let mut tx = TxEip4844 {
             chain_id: 900,
             nonce,
@@ -197,7 +207,7 @@ mod tests {
                     hash
                 })
                 .collect(),
-            max_fee_per_blob_gas: 1_000_000_000,
+            max_fee_per_blob_gas: blob_fee_cap,
             ..Default::default()
         };
         let signature = key.sign_transaction_sync(&mut tx).unwrap();
@@ -254,5 +264,30 @@ mod tests {
         let next =
             evm.next_header(&block.header, block.header.timestamp + 12, B256::ZERO, B256::ZERO);
         assert_eq!(next.excess_blob_gas, Some(max - 6 * DATA_GAS_PER_BLOB));
+    }
+
+    /// A blob fee cap under the block's blob base fee waits for a cheaper block: it is left
+    /// out, not dropped.
+    #[test]
+    fn a_blob_fee_cap_under_the_blob_base_fee_waits() {
+        let chain = Arc::new(ChainSpec::l1_dev(1_000));
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(dir.path(), &chain, Default::default()).unwrap();
+        let key: PrivateKeySigner =
+            "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80".parse().unwrap();
+        let parent = db.head();
+        let attrs = BlockAttributes {
+            timestamp: parent.timestamp + 12,
+            prev_randao: B256::ZERO,
+            parent_beacon_block_root: B256::ZERO,
+            l1_info: Default::default(),
+            deposits: Vec::new(),
+        };
+        // At zero excess the blob base fee is 1 wei.
+        let built = EvmConfig::new(chain)
+            .build_block(&db, &parent, attrs, vec![blob_tx_paying(&key, 0, 1, 0)])
+            .unwrap();
+        assert!(built.block.body.is_empty());
+        assert!(built.rejected.is_empty(), "it waits: {:?}", built.rejected);
     }
 }

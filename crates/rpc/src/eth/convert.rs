@@ -2,11 +2,11 @@
 
 use crate::{
     RpcError,
-    api::{RpcBlock, RpcTransaction},
+    api::{RpcBlock, RpcReceipt, RpcTransaction},
 };
 use alloy::{
     consensus::{ReceiptWithBloom, Transaction, transaction::Recovered},
-    eips::Encodable2718,
+    eips::{Encodable2718, eip4844::DATA_GAS_PER_BLOB, eip7840::BlobParams},
     rpc::types::{BlockTransactions, Log},
 };
 use alloy_primitives::{Address, B256, U256};
@@ -113,7 +113,7 @@ pub(crate) fn rpc_receipts(
     senders: &[Address],
     receipts: &[Receipt],
     l1_info: Option<&(L1BlockInfo, OpSpecId)>,
-) -> Result<Vec<OpTransactionReceipt>, RpcError> {
+) -> Result<Vec<RpcReceipt>, RpcError> {
     let mut first_log_index = 0u64;
     let mut previous_cumulative = 0u64;
     let mut out = Vec::with_capacity(receipts.len());
@@ -147,19 +147,13 @@ pub(crate) fn rpc_receipt(
     sender: Address,
     receipt: &Receipt,
     l1_info: Option<&(L1BlockInfo, OpSpecId)>,
-) -> Result<OpTransactionReceipt, RpcError> {
+) -> Result<RpcReceipt, RpcError> {
     let at = self::position(header, position.index);
     let gas_used = receipt.cumulative_gas_used().saturating_sub(position.previous_cumulative);
     let tx_hash = tx.tx_hash();
     let logs_bloom = *receipt.logs_bloom();
-    // TODO(issue 13): an RPC receipt for a blob transaction (op-alloy's has no type 3); none
-    // can be in a block yet, since every pool refuses them.
-    let Some(op) = receipt.as_op() else {
-        return Err(RpcError::internal(format!("{tx_hash}: blob receipts are not served yet")));
-    };
-    let consensus: OpReceipt = OpReceipt::from(op.clone());
     let mut log_index = position.first_log_index;
-    let with_rpc_logs = consensus.map_logs(|inner| {
+    let rpc_log = |inner| {
         let log = Log {
             inner,
             block_hash: Some(at.block_hash),
@@ -172,33 +166,57 @@ pub(crate) fn rpc_receipt(
         };
         log_index += 1;
         log
-    });
-    let contract_address = tx.kind().is_create().then(|| sender.create(tx.nonce()));
-    let l1_block_info = match l1_info {
-        Some((info, spec)) if !tx.is_deposit() => l1_fields(info, *spec, tx),
-        _ => RpcL1BlockInfo::default(),
     };
-    Ok(OpTransactionReceipt {
-        inner: alloy::rpc::types::TransactionReceipt {
-            inner: ReceiptWithBloom { receipt: with_rpc_logs, logs_bloom },
-            transaction_hash: tx_hash,
-            transaction_index: Some(at.index),
-            block_hash: Some(at.block_hash),
-            block_number: Some(at.block_number),
-            gas_used,
-            effective_gas_price: if tx.is_deposit() {
-                0
-            } else {
-                tx.effective_gas_price(at.base_fee)
-            },
-            blob_gas_used: None,
-            blob_gas_price: None,
-            from: sender,
-            to: tx.to(),
-            contract_address,
-        },
-        l1_block_info,
-        op_gas_refund: None,
+    // The fields every receipt shares, around a receipt body filled in below.
+    let fields = alloy::rpc::types::TransactionReceipt {
+        inner: (),
+        transaction_hash: tx_hash,
+        transaction_index: Some(at.index),
+        block_hash: Some(at.block_hash),
+        block_number: Some(at.block_number),
+        gas_used,
+        effective_gas_price: if tx.is_deposit() { 0 } else { tx.effective_gas_price(at.base_fee) },
+        blob_gas_used: None,
+        blob_gas_price: None,
+        from: sender,
+        to: tx.to(),
+        contract_address: tx.kind().is_create().then(|| sender.create(tx.nonce())),
+    };
+    Ok(match receipt {
+        Receipt::Op(op) => {
+            let receipt = OpReceipt::from(op.clone()).map_logs(rpc_log);
+            let l1_block_info = match l1_info {
+                Some((info, spec)) if !tx.is_deposit() => l1_fields(info, *spec, tx),
+                _ => RpcL1BlockInfo::default(),
+            };
+            RpcReceipt::Op(OpTransactionReceipt {
+                inner: fields.map_inner(|()| ReceiptWithBloom { receipt, logs_bloom }),
+                l1_block_info,
+                op_gas_refund: None,
+            })
+        }
+        Receipt::Eip4844(blob) => {
+            let receipt = blob.receipt.clone().map_logs(rpc_log);
+            let blobs = tx.blob_versioned_hashes().map_or(0, <[B256]>::len) as u64;
+            let blob_gas_price = header
+                .excess_blob_gas
+                .map(|excess| BlobParams::prague().calc_blob_fee(excess))
+                .ok_or_else(|| {
+                    RpcError::internal(format!(
+                        "{tx_hash}: a blob receipt in a block without blob gas"
+                    ))
+                })?;
+            RpcReceipt::Blob(alloy::rpc::types::TransactionReceipt {
+                blob_gas_used: Some(blobs * DATA_GAS_PER_BLOB),
+                blob_gas_price: Some(blob_gas_price),
+                ..fields.map_inner(|()| {
+                    alloy::consensus::ReceiptEnvelope::Eip4844(ReceiptWithBloom {
+                        receipt,
+                        logs_bloom,
+                    })
+                })
+            })
+        }
     })
 }
 

@@ -2,8 +2,26 @@
 
 use super::EthHandler;
 use crate::RpcError;
-use alloy::{consensus::Transaction, eips::BlockNumberOrTag, rpc::types::FeeHistory};
+use alloy::{
+    consensus::{Header, Transaction},
+    eips::{BlockNumberOrTag, eip7840::BlobParams},
+    rpc::types::FeeHistory,
+};
 use alloy_primitives::U256;
+
+/// The blob base fee of `header`'s block (from its excess blob gas at Prague's parameters); 0
+/// for a block from before blobs.
+fn blob_fee(header: &Header) -> u128 {
+    header.blob_fee(BlobParams::prague()).unwrap_or_default()
+}
+
+/// The blob base fee of the block after `header`. An OP chain carries no blobs (from Jovian its
+/// headers' `blob_gas_used` holds the DA footprint instead), so its excess stays 0 and the
+/// fee at its 1 wei floor.
+pub(crate) fn next_blob_fee(header: &Header, optimism: bool) -> u128 {
+    let next = if optimism { None } else { header.next_block_blob_fee(BlobParams::prague()) };
+    next.unwrap_or(BlobParams::prague().min_blob_fee)
+}
 
 /// The tip suggested when recent blocks hold no transactions: op-geth's floor, 0.001 gwei.
 pub(crate) const MIN_SUGGESTED_TIP: u128 = 1_000_000;
@@ -58,6 +76,7 @@ impl EthHandler {
             return Ok(FeeHistory::default());
         }
         let oldest = newest + 1 - count;
+        let optimism = self.ctx.evm.chain().is_optimism();
         let mut history = FeeHistory { oldest_block: oldest, ..Default::default() };
         let mut rewards = Vec::new();
         let mut last = None;
@@ -66,8 +85,11 @@ impl EthHandler {
             let base_fee = header.base_fee_per_gas.unwrap_or_default();
             history.base_fee_per_gas.push(base_fee.into());
             history.gas_used_ratio.push(header.gas_used as f64 / header.gas_limit.max(1) as f64);
-            history.base_fee_per_blob_gas.push(0);
-            history.blob_gas_used_ratio.push(0.0);
+            history.base_fee_per_blob_gas.push(blob_fee(&header));
+            let blob_gas_used = if optimism { 0 } else { header.blob_gas_used.unwrap_or_default() };
+            history
+                .blob_gas_used_ratio
+                .push(blob_gas_used as f64 / BlobParams::prague().max_blob_gas_per_block() as f64);
             if let Some(percentiles) = &percentiles {
                 rewards.push(self.block_rewards(number, base_fee, percentiles)?);
             }
@@ -76,7 +98,7 @@ impl EthHandler {
         if let Some(last) = last {
             let next = self.ctx.evm.chain().next_base_fee(&last, last.timestamp + 1);
             history.base_fee_per_gas.push(next.into());
-            history.base_fee_per_blob_gas.push(0);
+            history.base_fee_per_blob_gas.push(next_blob_fee(&last, optimism));
         }
         history.reward = percentiles.map(|_| rewards);
         Ok(history)

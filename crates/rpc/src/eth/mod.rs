@@ -3,6 +3,7 @@
 mod call;
 pub(crate) mod convert;
 mod fees;
+use fees::next_blob_fee;
 mod filter;
 mod pending;
 mod recent;
@@ -14,7 +15,7 @@ pub(crate) use recent::RecentBlocks;
 
 use crate::{
     RpcContext, RpcError, RpcResult,
-    api::{EthApiServer, RpcBlock, RpcTransaction},
+    api::{EthApiServer, RpcBlock, RpcReceipt, RpcTransaction},
 };
 use alloy::{
     eips::{BlockId, BlockNumberOrTag},
@@ -26,7 +27,6 @@ use alloy::{
 use alloy_primitives::{Address, B256, Bytes, U64, U256};
 use convert::{position, rpc_block, rpc_receipt, rpc_receipts, rpc_transaction};
 use jsonrpsee::{PendingSubscriptionSink, core::SubscriptionResult};
-use op_alloy::rpc_types::OpTransactionReceipt;
 use op_revm::OpSpecId;
 use revm::database::WrapDatabaseRef;
 use serde_json::Value;
@@ -116,10 +116,7 @@ impl EthHandler {
     }
 
     /// The receipts of block `number` in RPC form.
-    pub(crate) fn receipts_of(
-        &self,
-        number: u64,
-    ) -> Result<Option<Vec<OpTransactionReceipt>>, RpcError> {
+    pub(crate) fn receipts_of(&self, number: u64) -> Result<Option<Vec<RpcReceipt>>, RpcError> {
         let db = &self.ctx.db;
         let Some(header) = db.sealed_header(number)? else { return Ok(None) };
         let Some(extras) = self.extras(&header)? else { return Ok(None) };
@@ -133,11 +130,7 @@ impl EthHandler {
     }
 
     /// The receipt of the transaction at `index` in block `number`.
-    fn receipt_at(
-        &self,
-        number: u64,
-        index: usize,
-    ) -> Result<Option<OpTransactionReceipt>, RpcError> {
+    fn receipt_at(&self, number: u64, index: usize) -> Result<Option<RpcReceipt>, RpcError> {
         let db = &self.ctx.db;
         let Some(header) = db.sealed_header(number)? else { return Ok(None) };
         let Some(extras) = self.extras(&header)? else { return Ok(None) };
@@ -322,6 +315,11 @@ impl EthApiServer for EthHandler {
         self.blocking(|this| this.gas_price_inner()).await
     }
 
+    async fn blob_base_fee(&self) -> RpcResult<U256> {
+        let optimism = self.ctx.evm.chain().is_optimism();
+        Ok(U256::from(next_blob_fee(&self.ctx.db.head(), optimism)))
+    }
+
     async fn max_priority_fee(&self) -> RpcResult<U256> {
         self.blocking(|this| this.suggested_tip().map(U256::from)).await
     }
@@ -404,7 +402,7 @@ impl EthApiServer for EthHandler {
         self.blocking(move |this| this.tx_in_block(this.resolve_tag(block), index.to())).await
     }
 
-    async fn transaction_receipt(&self, hash: B256) -> RpcResult<Option<OpTransactionReceipt>> {
+    async fn transaction_receipt(&self, hash: B256) -> RpcResult<Option<RpcReceipt>> {
         self.blocking(move |this| {
             let Some(location) = this.ctx.db.transaction_location(&hash)? else {
                 // Not sealed yet: preconfirmed in the block being built, if it is there.
@@ -415,7 +413,7 @@ impl EthApiServer for EthHandler {
         .await
     }
 
-    async fn block_receipts(&self, block: BlockId) -> RpcResult<Option<Vec<OpTransactionReceipt>>> {
+    async fn block_receipts(&self, block: BlockId) -> RpcResult<Option<Vec<RpcReceipt>>> {
         self.blocking(move |this| {
             if block == BlockId::Number(BlockNumberOrTag::Pending)
                 && let Some(pending) = this.pending_receipts()

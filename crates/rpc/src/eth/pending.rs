@@ -24,7 +24,6 @@ use crate::api::RpcBlock;
 use alloy::consensus::Header;
 use alloy::eips::{BlockId, BlockNumberOrTag};
 use alloy_primitives::{Address, B256, U256, map::HashMap};
-use op_alloy::rpc_types::OpTransactionReceipt;
 use op_revm::OpSpecId;
 use parking_lot::RwLock;
 use revm::database::CacheDB;
@@ -155,7 +154,7 @@ impl EthHandler {
     }
 
     /// The receipt of `hash` in the block being built.
-    pub(crate) fn pending_receipt(&self, hash: &B256) -> Option<OpTransactionReceipt> {
+    pub(crate) fn pending_receipt(&self, hash: &B256) -> Option<crate::api::RpcReceipt> {
         let block = self.pending()?;
         let index = *block.index.get(hash)?;
         let extras = &block.extras;
@@ -203,7 +202,7 @@ impl EthHandler {
     }
 
     /// `eth_getBlockReceipts("pending")` while a block is being built.
-    pub(crate) fn pending_receipts(&self) -> Option<Vec<OpTransactionReceipt>> {
+    pub(crate) fn pending_receipts(&self) -> Option<Vec<crate::api::RpcReceipt>> {
         let block = self.pending()?;
         let extras = &block.extras;
         let mut receipts = convert::rpc_receipts(
@@ -220,9 +219,22 @@ impl EthHandler {
 }
 
 /// A receipt of a block not sealed yet: no block hash, in the receipt or its logs.
-fn unsealed(receipt: &mut OpTransactionReceipt) {
-    receipt.inner.block_hash = None;
-    for log in &mut receipt.inner.inner.receipt.as_receipt_mut().logs {
+fn unsealed(receipt: &mut crate::api::RpcReceipt) {
+    use crate::api::RpcReceipt;
+    let logs = match receipt {
+        RpcReceipt::Op(receipt) => {
+            receipt.inner.block_hash = None;
+            &mut receipt.inner.inner.receipt.as_receipt_mut().logs
+        }
+        RpcReceipt::Blob(receipt) => {
+            receipt.block_hash = None;
+            match receipt.inner.as_receipt_with_bloom_mut() {
+                Some(receipt) => &mut receipt.receipt.logs,
+                None => return,
+            }
+        }
+    };
+    for log in logs {
         log.block_hash = None;
     }
 }

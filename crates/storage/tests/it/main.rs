@@ -298,6 +298,7 @@ fn one_transaction_of_a_body_by_index() {
         receipts: vec![],
         state: diff,
         batches: vec![],
+        blob_sidecars: vec![],
     };
     db.commit_block(&block, root).unwrap();
     for (index, tx) in body.iter().enumerate() {
@@ -423,6 +424,7 @@ fn next_block(
         receipts: vec![],
         state: diff,
         batches: vec![],
+        blob_sidecars: vec![],
     }
 }
 
@@ -559,4 +561,35 @@ fn settled_batches_are_indexed_with_their_block_and_unwound_with_it() {
     let db = open(dir.path());
     assert_eq!(db.inference_batch(1).unwrap(), Some(settled(1, 1)));
     assert_eq!(db.batched_model_totals(7).unwrap(), totals(5));
+}
+
+/// A block's blob sidecars are stored beside it, read back in order after a reopen, and
+/// removed when the block is unwound; a block without blobs has none.
+#[test]
+fn blob_sidecars_are_kept_with_their_block_and_unwound_with_it() {
+    use alloy::eips::eip4844::{Blob, BlobTransactionSidecar, Bytes48};
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    let sidecar = |byte: u8, blobs: usize| {
+        BlobTransactionSidecar::new(
+            vec![Blob::repeat_byte(byte); blobs],
+            vec![Bytes48::repeat_byte(byte); blobs],
+            vec![Bytes48::repeat_byte(byte + 1); blobs],
+        )
+    };
+    let kept = vec![sidecar(1, 2), sidecar(5, 1)];
+    let diff = set(&db, Address::repeat_byte(1), Some(account(1, 0)), &[]);
+    let root = db.state_root(&diff).unwrap();
+    let mut block = next_block(&db, diff, &root);
+    block.blob_sidecars = kept.iter().cloned().map(std::sync::Arc::new).collect();
+    db.commit_block(&block, root).unwrap();
+    commit(&db, set(&db, Address::repeat_byte(2), Some(account(1, 0)), &[]));
+    assert_eq!(db.blob_sidecars(1).unwrap(), kept);
+    assert!(db.blob_sidecars(2).unwrap().is_empty());
+    drop(db);
+
+    let db = open(dir.path());
+    assert_eq!(db.blob_sidecars(1).unwrap(), kept, "kept across a reopen");
+    db.unwind(2).unwrap();
+    assert!(db.blob_sidecars(1).unwrap().is_empty(), "unwound with the block");
 }
