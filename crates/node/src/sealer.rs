@@ -481,17 +481,23 @@ mod tests {
 
     /// A sealer over a fresh dev-chain database in `dir`.
     fn sealer(dir: &std::path::Path) -> BlockSealer {
-        let chain = Arc::new(ChainSpec::dev());
+        sealer_on(ChainSpec::dev(), dir)
+    }
+
+    /// A sealer over a fresh database of `chain` in `dir`, its pool as `launch` makes it.
+    fn sealer_on(chain: ChainSpec, dir: &std::path::Path) -> BlockSealer {
+        let chain = Arc::new(chain);
         let db = Database::open(dir, &chain, Default::default()).unwrap();
         let head = db.head();
-        let pool = Arc::new(TxPool::new(
+        let pool = TxPool::new(
             Default::default(),
             chain.chain_id(),
             chain.spec_id_at(head.timestamp + 1),
             head.gas_limit,
             chain.next_base_fee(&head, head.timestamp + 1),
             Arc::new(crate::HeadState(db.clone())),
-        ));
+        );
+        let pool = Arc::new(if chain.is_optimism() { pool } else { pool.with_blob_transactions() });
         BlockSealer {
             db,
             evm: EvmConfig::new(chain),
@@ -541,6 +547,39 @@ mod tests {
         let block = sealer.seal(&head, attrs).unwrap().unwrap();
         sealer.db.wait_persisted().unwrap();
         block
+    }
+
+    /// On the L1 a sealed block keeps the sidecars of its blob transactions, taken from the
+    /// pool; rewound, a blob transaction goes back to the pool in network form, sidecar and
+    /// all.
+    #[test]
+    fn blob_sidecars_are_kept_with_the_block_and_come_back_on_a_rewind() {
+        let dir = tempfile::tempdir().unwrap();
+        let sealer = sealer_on(ChainSpec::l1_dev(1_000), dir.path());
+        let key: PrivateKeySigner =
+            "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80".parse().unwrap();
+        let fields = tributary_l1::BlobTxFields {
+            chain_id: 900,
+            nonce: 0,
+            to: Address::repeat_byte(0xff),
+            gas_limit: 21_000,
+            max_fee_per_gas: 10_000_000_000,
+            max_priority_fee_per_gas: 1,
+            max_fee_per_blob_gas: 1_000_000_000,
+            payloads: vec![b"one".to_vec().into(), b"two".to_vec().into()],
+        };
+        let signed = tributary_l1::sign_blob_tx(&key, fields).unwrap();
+        let hash = sealer.pool.add_raw(&signed.raw).unwrap();
+        let block = seal_first(&sealer);
+        assert_eq!(block.body.len(), 1);
+        assert_eq!(block.blob_sidecars.len(), 1);
+        assert_eq!(sealer.db.blob_sidecars(1).unwrap()[0].blobs.len(), 2);
+        assert!(sealer.pool.get(&hash).is_none(), "mined");
+
+        sealer.rewind(0).unwrap();
+        let pooled = sealer.pool.get(&hash).expect("pending again");
+        assert_eq!(pooled.pooled_encoding(), signed.raw.to_vec(), "with its sidecar");
+        assert!(sealer.db.blob_sidecars(1).unwrap().is_empty());
     }
 
     /// A sealed block that is rewound gives its transactions back to the pool.

@@ -121,3 +121,83 @@ async fn the_l1_dev_chain_serves_the_beacon_endpoints_rollup_nodes_read() {
     assert_eq!(hex_u64(&node.rpc("eth_chainId", vec![]).await), 900);
     node.stop().await;
 }
+
+/// A blob transaction sent in network form is mined at Prague's rules and its blobs are
+/// served by the beacon API of the block's slot: a type-3 receipt with its blob gas and blob
+/// gas price, the blob base fee and fee history, sidecars our beacon client verifies and
+/// decodes back to the payloads, and only the indices asked for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blob_transactions_are_mined_and_their_blobs_served_by_slot() {
+    use alloy_primitives::Bytes;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let rpc = tributary_rpc::RpcConfig { beacon_seconds_per_slot: Some(1), ..Default::default() };
+    let node = TestNode::start_with_rpc(ChainSpec::l1_dev(now), Duration::from_secs(1), rpc).await;
+    assert_eq!(hex_u256(&node.rpc("eth_blobBaseFee", vec![]).await), U256::from(1));
+    let payloads: Vec<Bytes> = vec![b"first frame".to_vec().into(), vec![9u8; 100_000].into()];
+    let key = dev_key(2);
+    let signed = tributary_l1::sign_blob_tx(
+        &key,
+        tributary_l1::BlobTxFields {
+            chain_id: 900,
+            nonce: 0,
+            to: Address::repeat_byte(0xff),
+            gas_limit: 21_000,
+            max_fee_per_gas: 3 * GWEI,
+            max_priority_fee_per_gas: GWEI,
+            max_fee_per_blob_gas: GWEI,
+            payloads: payloads.clone(),
+        },
+    )
+    .unwrap();
+    let hash = node.send(signed.raw.to_vec()).await.unwrap();
+    assert_eq!(hash, signed.hash);
+
+    let served_blobs = |receipt: serde_json::Value| {
+        let node = &node;
+        async move {
+            let number = receipt["blockNumber"].as_str().unwrap().to_string();
+            let block = node.rpc("eth_getBlockByNumber", vec![number.into(), true.into()]).await;
+            let tx = &block["transactions"][0];
+            assert_eq!(tx["type"], "0x3");
+            let hashes: Vec<alloy_primitives::B256> =
+                serde_json::from_value(tx["blobVersionedHashes"].clone()).unwrap();
+            let timestamp = hex_u64(&block["timestamp"]);
+            let beacon = tributary_l1::BeaconClient::new(&node.url).unwrap();
+            let sidecars = beacon.blob_sidecars(timestamp).await.unwrap();
+            assert_eq!(sidecars.iter().map(|s| s.index).collect::<Vec<_>>(), vec![0, 1]);
+            let blobs = tributary_l1::blobs_for(&hashes, &sidecars).unwrap();
+            blobs
+                .iter()
+                .map(|blob| tributary_protocol::decode_blob(blob).unwrap())
+                .collect::<Vec<_>>()
+        }
+    };
+
+    let receipt = node.receipt(hash).await;
+    assert_eq!(receipt["type"], "0x3", "{receipt}");
+    assert_eq!(receipt["status"], "0x1");
+    assert_eq!(hex_u64(&receipt["blobGasUsed"]), 2 * 131_072);
+    assert_eq!(hex_u64(&receipt["blobGasPrice"]), 1);
+    let block =
+        node.rpc("eth_getBlockByNumber", vec![receipt["blockNumber"].clone(), false.into()]).await;
+    assert_eq!(hex_u64(&block["blobGasUsed"]), 2 * 131_072);
+    let history = node
+        .rpc(
+            "eth_feeHistory",
+            vec!["0x1".into(), receipt["blockNumber"].clone(), serde_json::json!([])],
+        )
+        .await;
+    assert_eq!(history["blobGasUsedRatio"][0].as_f64().unwrap(), 2.0 / 9.0);
+    assert_eq!(history["baseFeePerBlobGas"][0], "0x1");
+    assert_eq!(served_blobs(receipt).await, payloads, "the blobs decode to the payloads");
+    // only the blobs asked for
+    let slot = hex_u64(&block["timestamp"]) - now;
+    let (status, one) =
+        node.http_get(&format!("/eth/v1/beacon/blob_sidecars/{slot}?indices=1")).await;
+    assert_eq!(status, 200);
+    assert_eq!(one["data"].as_array().unwrap().len(), 1);
+    assert_eq!(one["data"][0]["index"], "1");
+    assert_eq!(one["data"][0]["kzg_commitment_inclusion_proof"].as_array().unwrap().len(), 17);
+
+    node.stop().await;
+}
