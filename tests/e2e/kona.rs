@@ -3,9 +3,10 @@
 //! and passes without running).
 //!
 //! L1 dev chain + our sequencer and batch poster + a second Tributary node in `--engine-only`
-//! mode whose rollup node is kona-node: kona derives the chain from our L1 (calldata batches,
-//! the beacon endpoints on the L1 RPC port) and builds it on the engine-only node, whose safe
-//! head must reach the same block hashes and state roots as the sequencer's.
+//! mode whose rollup node is kona-node: kona derives the chain from our L1 (batches in
+//! EIP-4844 blobs, read through the beacon endpoints on the L1 RPC port) and builds it on the
+//! engine-only node, whose safe head must reach the same block hashes and state roots as the
+//! sequencer's.
 //!
 //! kona-node 1.0.0-rc.1 does not know Jovian, so this chain stops at Isthmus (`jovianTime`
 //! left out of the L2 spec). It starts deriving only once it has inserted an unsafe payload
@@ -124,7 +125,12 @@ async fn kona_node_drives_an_engine_only_node_to_the_sequencers_chain() {
         .output()
         .unwrap();
     assert!(init.status.success(), "devnet init: {}", String::from_utf8_lossy(&init.stderr));
-    let sequencer = crate::rollup::start_sequencer(cfg, &l1_url, &["--p2p.disable"]);
+    // Batches in blobs, as OP chains post them: kona reads them through our beacon API.
+    let sequencer = crate::rollup::start_sequencer(
+        cfg,
+        &l1_url,
+        &["--p2p.disable", "--batcher.data-availability-type", "blobs", "--l1.beacon", &l1_url],
+    );
 
     // The engine-only node and its secret.
     let auth_port = free_port();
@@ -207,5 +213,18 @@ async fn kona_node_drives_an_engine_only_node_to_the_sequencers_chain() {
         count
     };
     assert_eq!(user_txs(&engine).await, 5, "the five transfers, derived by kona");
+    // What kona read were blobs: the batcher's transactions on L1 are type 3.
+    let l1 = HttpClientBuilder::default().build(&l1_url).unwrap();
+    let l1_head: Value = l1.request("eth_blockNumber", jsonrpsee::rpc_params![]).await.unwrap();
+    let mut blob_txs = 0;
+    for number in 1..=hex_u64(&l1_head) {
+        let block: Value = l1
+            .request("eth_getBlockByNumber", jsonrpsee::rpc_params![format!("{number:#x}"), true])
+            .await
+            .unwrap();
+        let txs = block["transactions"].as_array().cloned().unwrap_or_default();
+        blob_txs += txs.iter().filter(|tx| tx["type"] == "0x3").count();
+    }
+    assert!(blob_txs > 0, "the batches went to L1 in blobs");
     drop(kona);
 }

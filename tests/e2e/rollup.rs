@@ -23,7 +23,7 @@ use tributary_devnet::accounts::dev_signer;
 use tributary_l1::{L1Client, TxFields, sign_eip1559};
 use tributary_protocol::{
     Batch, Channel, L1BlockInfo, SpanBatchConfig, apply_l1_to_l2_alias, decode_batcher_tx,
-    decode_channel_batches, decompress,
+    decode_blob, decode_channel_batches, decompress,
 };
 
 sol! {
@@ -145,10 +145,36 @@ struct L1Batches {
     incomplete: Vec<[u8; 16]>,
     /// The most batcher transactions one L1 block holds.
     most_in_one_l1_block: usize,
+    /// Batcher transactions that carried their frames in blobs.
+    blob_txs: usize,
 }
 
-/// Reads all batcher transactions from L1 with L1 RPC and the protocol decoders.
-async fn read_l1_batches(l1: &L1Client, rollup: &RollupConfig) -> L1Batches {
+/// An L1 as these tests read it: JSON-RPC, and the beacon API on the same port for blobs.
+pub(crate) struct L1 {
+    rpc: L1Client,
+    beacon: tributary_l1::BeaconClient,
+}
+
+impl L1 {
+    pub(crate) fn new(url: &str) -> Self {
+        Self {
+            rpc: L1Client::new(url).unwrap(),
+            beacon: tributary_l1::BeaconClient::new(url).unwrap(),
+        }
+    }
+}
+
+impl std::ops::Deref for L1 {
+    type Target = L1Client;
+
+    fn deref(&self) -> &L1Client {
+        &self.rpc
+    }
+}
+
+/// Reads all batcher transactions from L1 with L1 RPC, the beacon API (for blobs) and the
+/// protocol decoders.
+async fn read_l1_batches(l1: &L1, rollup: &RollupConfig) -> L1Batches {
     let config = SpanBatchConfig {
         genesis_timestamp: rollup.genesis.l2_time,
         block_time: rollup.block_time,
@@ -167,7 +193,19 @@ async fn read_l1_batches(l1: &L1Client, rollup: &RollupConfig) -> L1Batches {
             }
             in_block += 1;
             out.most_in_one_l1_block = out.most_in_one_l1_block.max(in_block);
-            for frame in decode_batcher_tx(tx.input()).expect("batcher calldata decodes") {
+            let payloads: Vec<Bytes> = match tx.blob_versioned_hashes() {
+                Some(hashes) => {
+                    out.blob_txs += 1;
+                    let sidecars = l1.beacon.blob_sidecars(block.header.timestamp).await.unwrap();
+                    let blobs = tributary_l1::blobs_for(hashes, &sidecars).unwrap();
+                    blobs.iter().map(|blob| decode_blob(blob).unwrap().into()).collect()
+                }
+                None => vec![tx.input().clone()],
+            };
+            let frames = payloads.iter().flat_map(|payload| {
+                decode_batcher_tx(payload).expect("batcher calldata or blob decodes")
+            });
+            for frame in frames {
                 let id = frame.channel_id;
                 let channel = channels.entry(id).or_insert_with(|| Channel::new(id));
                 channel.add_frame(frame).expect("no malformed or duplicate frames");
@@ -217,7 +255,7 @@ async fn read_l1_batches(l1: &L1Client, rollup: &RollupConfig) -> L1Batches {
 /// Checks that L1 holds exactly L2 blocks `1..=through`: no gap, no duplicate, and each one's
 /// transactions, timestamp and L1 origin as the L2 node serves them.
 async fn assert_l1_rebuilds_l2(
-    l1: &L1Client,
+    l1: &L1,
     l2: &NodeProcess,
     rollup: &RollupConfig,
     through: u64,
@@ -262,13 +300,14 @@ async fn dev_node_takes_deposits_and_l1_rebuilds_every_block() {
     let dir = tempfile::tempdir().unwrap();
     let metrics_port = free_port();
     let mut args = dev_node_args(dir.path());
-    // `auto` data availability: the dev L1 has no blobs (no `eth_blobBaseFee`), so every
-    // channel goes as calldata and the L1 still rebuilds every block.
+    // `auto` data availability: at the dev L1's blob base fee (its 1 wei floor) a blob costs
+    // far less than the calldata it replaces, so the channels go in blobs, and the L1 (RPC
+    // plus the beacon API) still rebuilds every block.
     args.extend(strings(&["--batcher.data-availability-type", "auto"]));
     args.extend(strings(&["--batcher.batch-type", "singular", "--metrics"]));
     args.push(format!("127.0.0.1:{metrics_port}"));
     let (l2, urls) = NodeProcess::spawn(&args, &["L1 RPC: ", "L2 RPC: "]);
-    let l1 = L1Client::new(&urls[0]).unwrap();
+    let l1 = L1::new(&urls[0]);
     let rollup = read_rollup(dir.path());
     let portal = rollup.deposit_contract_address;
 
@@ -342,6 +381,7 @@ async fn dev_node_takes_deposits_and_l1_rebuilds_every_block() {
     wait_for_safe(&l2, through, "the safe head", Duration::from_secs(90)).await;
     let posted = assert_l1_rebuilds_l2(&l1, &l2, &rollup, through).await;
     assert!(posted.complete_channels >= 1);
+    assert!(posted.blob_txs >= 1, "auto chose blobs on an L1 that prices them at 1 wei");
 
     let status = l2.rpc("optimism_syncStatus", vec![]).await;
     assert!(hex_or_number(&status["safe_l2"]["number"]) >= through, "{status}");
@@ -357,7 +397,7 @@ async fn dev_node_takes_deposits_and_l1_rebuilds_every_block() {
     ] {
         assert!(body.contains(name), "{name} missing from the metrics:\n{body}");
     }
-    assert!(!body.contains("tributary_batcher_blobs_posted_total"), "no blobs on this L1");
+    assert!(metric(&body, "tributary_batcher_blobs_posted_total") >= 1.0, "blobs posted");
     l2.terminate();
 }
 
@@ -463,7 +503,7 @@ async fn batcher_restart_mid_channel_and_l1_outage_leave_no_gap() {
     let dir = tempfile::tempdir().unwrap();
     let l1_dir = dir.path().join("l1");
     let (l1_node, port, l1_url, rollup) = start_l1_and_init(dir.path(), 1);
-    let l1 = L1Client::new(&l1_url).unwrap();
+    let l1 = L1::new(&l1_url);
 
     // `devnet init` again (a compose `up` on kept volumes) keeps the chain it made.
     let written = std::fs::read(dir.path().join("rollup.json")).unwrap();
@@ -541,7 +581,7 @@ async fn batcher_restart_mid_channel_and_l1_outage_leave_no_gap() {
 async fn several_batcher_transactions_in_flight_land_in_order() {
     let dir = tempfile::tempdir().unwrap();
     let (l1_node, _, l1_url, rollup) = start_l1_and_init(dir.path(), 2);
-    let l1 = L1Client::new(&l1_url).unwrap();
+    let l1 = L1::new(&l1_url);
     let flags = [
         "--batcher.max-l1-tx-size",
         "1000",
@@ -586,7 +626,7 @@ async fn newest_batcher_tx(l1: &L1Client, rollup: &RollupConfig) -> Option<(B256
 async fn l1_reorg_that_drops_a_batch_gets_it_posted_again() {
     let dir = tempfile::tempdir().unwrap();
     let (l1_node, _, l1_url, rollup) = start_l1_and_init(dir.path(), 1);
-    let l1 = L1Client::new(&l1_url).unwrap();
+    let l1 = L1::new(&l1_url);
     // Origins four blocks deep: the reorg below takes only the newest two L1 blocks, so it
     // drops batches but no L1 origin.
     // TODO(issue 5): wait until the batcher counts the batch as included before the reorg,
@@ -634,7 +674,7 @@ async fn standalone_batcher_posts_what_the_sequencer_serves_and_bumps_stuck_fees
     // L1 blocks every 3 s and a 1 s resubmission timeout: every batcher transaction waits long
     // enough to be replaced with a fee bump at least once before a block takes it.
     let (l1_node, _, l1_url, rollup) = start_l1_and_init(dir.path(), 3);
-    let l1 = L1Client::new(&l1_url).unwrap();
+    let l1 = L1::new(&l1_url);
     let mut args = strings(&["node", "--sequencer", "--http.port", "0", "--l1.rpc", &l1_url]);
     args.extend(strings(&["--p2p.disable"]));
     for (flag, path) in [("--chain", "genesis.json"), ("--rollup.config", "rollup.json")] {
