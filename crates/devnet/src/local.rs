@@ -1,8 +1,9 @@
 //! `tributary devnet up | status | down`: a whole devnet as local processes.
 //!
 //! `up` starts, each as its own process detached from the terminal: the L1 dev chain, the
-//! sequencer with its batch poster, and N followers that take unsafe blocks from the
-//! sequencer over P2P and derive the chain from L1. The first `up` in a datadir runs
+//! sequencer with its batch poster (posting blobs: `auto`), and N followers that take unsafe
+//! blocks from the sequencer over P2P and derive the chain from L1 (`--l1.beacon` for the
+//! blobs). The first `up` in a datadir runs
 //! `devnet init` against the fresh L1; later ones reuse its genesis and rollup config, so a
 //! devnet stopped with `down` comes back with its chain.
 //!
@@ -218,6 +219,8 @@ pub async fn up(config: &UpConfig) -> Result<DevnetState, DevnetError> {
         let seq_url = format!("http://127.0.0.1:{}", ports.sequencer);
         let mut args = l2_args(datadir, "sequencer", &l1_url, ports.sequencer, ports.p2p);
         args.extend(["--sequencer".into(), "--batcher".into()]);
+        // As OP chains post them: blobs, which `auto` picks on the dev L1.
+        args.extend(["--batcher.data-availability-type".into(), "auto".into()]);
         let batcher = dev_signer(crate::DEV_BATCHER_INDEX).to_bytes();
         let signer = dev_signer(crate::DEV_SIGNER_INDEX).to_bytes();
         args.extend(["--batcher.private-key".into(), batcher.to_string()]);
@@ -269,6 +272,9 @@ fn l2_args(datadir: &Path, name: &str, l1_url: &str, port: u16, p2p: u16) -> Vec
         "--datadir".into(),
         datadir.join(name).display().to_string(),
         "--l1.rpc".into(),
+        l1_url.into(),
+        // The L1 dev chain's beacon API, on its RPC port: batches come in blobs.
+        "--l1.beacon".into(),
         l1_url.into(),
         "--http.port".into(),
         port.to_string(),

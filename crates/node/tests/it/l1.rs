@@ -176,6 +176,7 @@ async fn blob_transactions_are_mined_and_their_blobs_served_by_slot() {
     let receipt = node.receipt(hash).await;
     assert_eq!(receipt["type"], "0x3", "{receipt}");
     assert_eq!(receipt["status"], "0x1");
+    assert_eq!(hex_u64(&receipt["gasUsed"]), 21_000);
     assert_eq!(hex_u64(&receipt["blobGasUsed"]), 2 * 131_072);
     assert_eq!(hex_u64(&receipt["blobGasPrice"]), 1);
     let block =
