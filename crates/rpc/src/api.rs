@@ -20,9 +20,9 @@ use serde_json::Value;
 #[serde(untagged)]
 pub enum RpcReceipt {
     /// An OP transaction's receipt.
-    Op(OpTransactionReceipt),
+    Op(Box<OpTransactionReceipt>),
     /// A blob transaction's receipt.
-    Blob(alloy::rpc::types::TransactionReceipt),
+    Blob(Box<alloy::rpc::types::TransactionReceipt>),
 }
 
 /// A block as served.

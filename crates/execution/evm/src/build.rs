@@ -389,37 +389,43 @@ impl EvmConfig {
             let mut l1_fee = None;
             loop {
                 for tx in round {
-                    if refusals.is_deferred(&tx.signer()) {
+                    let (hash, signer) = (tx.tx_hash(), tx.signer());
+                    if refusals.is_deferred(&signer) {
                         continue;
                     }
                     // The OP executor takes op-alloy's envelope: a transaction type it has
-                    // not (a blob transaction) is refused here.
-                    let op = match OpTxEnvelope::try_from(tx.inner().clone()) {
-                        Ok(op) => Recovered::new_unchecked(op, tx.signer()),
+                    // not (a blob transaction) is refused here. Moved, not copied, there and
+                    // back.
+                    let op = match OpTxEnvelope::try_from(tx.into_inner()) {
+                        Ok(op) => Recovered::new_unchecked(op, signer),
                         Err(unsupported) => {
                             if strict {
                                 return Err(ExecutionError::InvalidBlock {
                                     number: header.number,
-                                    reason: format!("transaction {}: {unsupported}", tx.tx_hash()),
+                                    reason: format!("transaction {hash}: {unsupported}"),
                                 });
                             }
-                            refusals.rejected.push((tx.tx_hash(), unsupported.to_string()));
+                            refusals.rejected.push((hash, unsupported.to_string()));
                             continue;
                         }
                     };
                     match executor.execute_transaction(&op) {
                         Ok(_) => {
-                            refusals.included(tx.inner());
-                            included.push(tx);
+                            // Every OP type but 0x7d, which no `TxEnvelope` converts into.
+                            let tx = TxEnvelope::try_from(op.into_inner()).map_err(|err| {
+                                BlockExecutionError::msg(format!("transaction {hash}: {err}"))
+                            })?;
+                            refusals.included(&tx);
+                            included.push(Recovered::new_unchecked(tx, signer));
                         }
                         Err(BlockExecutionError::Validation(err)) => {
                             if strict {
                                 return Err(ExecutionError::InvalidBlock {
                                     number: header.number,
-                                    reason: format!("transaction {}: {err}", tx.tx_hash()),
+                                    reason: format!("transaction {hash}: {err}"),
                                 });
                             }
-                            refusals.refuse(tx.tx_hash(), tx.signer(), &err);
+                            refusals.refuse(hash, signer, &err);
                         }
                         Err(err) => return Err(err.into()),
                     }

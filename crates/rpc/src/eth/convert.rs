@@ -189,11 +189,11 @@ pub(crate) fn rpc_receipt(
                 Some((info, spec)) if !tx.is_deposit() => l1_fields(info, *spec, tx),
                 _ => RpcL1BlockInfo::default(),
             };
-            RpcReceipt::Op(OpTransactionReceipt {
+            RpcReceipt::Op(Box::new(OpTransactionReceipt {
                 inner: fields.map_inner(|()| ReceiptWithBloom { receipt, logs_bloom }),
                 l1_block_info,
                 op_gas_refund: None,
-            })
+            }))
         }
         Receipt::Eip4844(blob) => {
             let receipt = blob.receipt.clone().map_logs(rpc_log);
@@ -206,7 +206,7 @@ pub(crate) fn rpc_receipt(
                         "{tx_hash}: a blob receipt in a block without blob gas"
                     ))
                 })?;
-            RpcReceipt::Blob(alloy::rpc::types::TransactionReceipt {
+            RpcReceipt::Blob(Box::new(alloy::rpc::types::TransactionReceipt {
                 blob_gas_used: Some(blobs * DATA_GAS_PER_BLOB),
                 blob_gas_price: Some(blob_gas_price),
                 ..fields.map_inner(|()| {
@@ -215,7 +215,7 @@ pub(crate) fn rpc_receipt(
                         logs_bloom,
                     })
                 })
-            })
+            }))
         }
     })
 }
