@@ -90,7 +90,14 @@ impl DevProducer {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or_default();
-        let timestamp = now.max(parent.timestamp + 1);
+        // On the L1 a block's slot (for the beacon API) is its block-time window: one block
+        // per window, however late a block was sealed.
+        let step = if self.sealer.evm.chain().is_optimism() {
+            1
+        } else {
+            self.block_time.as_secs().max(1)
+        };
+        let timestamp = now.max(parent.timestamp + step);
         let attrs = BlockAttributes {
             timestamp,
             prev_randao: keccak256(parent.hash()),

@@ -24,8 +24,9 @@
 //! # Blob sidecars (the L1 dev chain)
 //!
 //! A block keeps the sidecars of its blob transactions beside it (`ExecutedBlock::
-//! blob_sidecars`, for the beacon API). They come from the pool, which holds every blob
-//! transaction with its KZG-checked sidecar until the block is written. A block whose
+//! blob_sidecars`, for the beacon API). They come from the pool, taken with the picks when a
+//! block is built (a blob transaction whose sidecar the pool no longer holds, replaced since
+//! it was picked, is left out), or looked up when a block is imported. A block whose
 //! sidecars are not all at hand (one imported without them) keeps none, and the beacon API
 //! says so rather than serving a partial list. A rewind gives blob transactions back to the
 //! pool in network form, with the sidecars read from the removed blocks.
@@ -96,13 +97,20 @@ impl Engine for BlockSealer {
         let deposits = attrs.deposits.len();
         let forced_hashes: Vec<B256> = forced.iter().map(|tx| tx.tx_hash()).collect();
         let mut txs = forced;
+        // The sidecars of the blob transactions picked, taken with them: a transaction
+        // replaced or evicted while the block is built must not take its blobs along.
+        let mut sidecars = HashMap::default();
         if from_pool {
             let base_fee = self.evm.chain().next_base_fee(parent, attrs.timestamp);
             let mut picks = self.pool_picks(base_fee);
             picks.retain(|tx| !forced_hashes.contains(&tx.tx_hash()));
+            picks.retain(|tx| self.take_sidecar(tx, &mut sidecars));
             txs.extend(picks);
         }
-        let Some(built) = self.build(parent, attrs, txs)? else { return Ok(Payload::HeadMoved) };
+        let Some(mut built) = self.build(parent, attrs, txs)? else {
+            return Ok(Payload::HeadMoved);
+        };
+        built.block.blob_sidecars = sidecars_in_order(&built.block.body, &sidecars);
         let included = built.block.body.iter().skip(1 + deposits).map(|tx| tx.tx_hash());
         if !included.take(forced_hashes.len()).eq(forced_hashes.iter().copied()) {
             let reason = built
@@ -315,21 +323,38 @@ impl BlockSealer {
         Ok(sidecars)
     }
 
-    /// The pool's sidecars for the blob transactions of `body`, in order; empty when any is
-    /// missing (see the module docs).
+    /// For a blob transaction: puts its pooled sidecar into `sidecars`, or says to leave the
+    /// transaction out when the pool no longer holds it (replaced since it was picked). Any
+    /// other transaction is kept.
+    fn take_sidecar(
+        &self,
+        tx: &Recovered<TxEnvelope>,
+        sidecars: &mut HashMap<B256, Arc<BlobTransactionSidecar>>,
+    ) -> bool {
+        if tx.ty() != 3 {
+            return true;
+        }
+        let hash = tx.tx_hash();
+        match self.pool.get(&hash).and_then(|pooled| pooled.sidecar.clone()) {
+            Some(sidecar) => {
+                sidecars.insert(hash, sidecar);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The pool's sidecars for the blob transactions of `body` (an imported block's), in
+    /// order; empty when any is missing (see the module docs).
     fn pooled_sidecars(&self, body: &[TxEnvelope]) -> Vec<Arc<BlobTransactionSidecar>> {
-        let mut sidecars = Vec::new();
+        let mut sidecars = HashMap::default();
         for tx in body.iter().filter(|tx| tx.ty() == 3) {
             let hash = tx.tx_hash();
-            match self.pool.get(&hash).and_then(|pooled| pooled.sidecar.clone()) {
-                Some(sidecar) => sidecars.push(sidecar),
-                None => {
-                    tracing::warn!(target: "node::seal", %hash, "blob sidecar not at hand; the block keeps none");
-                    return Vec::new();
-                }
+            if let Some(sidecar) = self.pool.get(&hash).and_then(|pooled| pooled.sidecar.clone()) {
+                sidecars.insert(hash, sidecar);
             }
         }
-        sidecars
+        sidecars_in_order(body, &sidecars)
     }
 
     /// Executes a block someone else built (a gossiped one) on the tip, checks it against
@@ -409,7 +434,10 @@ impl BlockSealer {
         what: &'static str,
     ) -> Result<Option<Arc<ExecutedBlock>>, NodeError> {
         let mut block = built.block;
-        block.blob_sidecars = self.pooled_sidecars(&block.body);
+        if block.blob_sidecars.is_empty() {
+            // Built here, they came with the picks; imported, from the pool if it has them.
+            block.blob_sidecars = self.pooled_sidecars(&block.body);
+        }
         let block = Arc::new(block);
         let announcer = self.clone();
         let rejected = built.rejected;
@@ -465,6 +493,26 @@ impl BlockSealer {
         );
         let _ = self.blocks.send(block.clone());
     }
+}
+
+/// The sidecars of `body`'s blob transactions from `sidecars`, in block order; empty when any
+/// is missing (see the module docs).
+fn sidecars_in_order(
+    body: &[TxEnvelope],
+    sidecars: &HashMap<B256, Arc<BlobTransactionSidecar>>,
+) -> Vec<Arc<BlobTransactionSidecar>> {
+    let mut ordered = Vec::new();
+    for tx in body.iter().filter(|tx| tx.ty() == 3) {
+        let hash = tx.tx_hash();
+        match sidecars.get(&hash) {
+            Some(sidecar) => ordered.push(sidecar.clone()),
+            None => {
+                tracing::warn!(target: "node::seal", %hash, "blob sidecar not at hand; the block keeps none");
+                return Vec::new();
+            }
+        }
+    }
+    ordered
 }
 
 #[cfg(test)]

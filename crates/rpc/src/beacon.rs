@@ -174,7 +174,8 @@ fn blob_indices(query: Option<&str>) -> Result<Option<Vec<u64>>, (u16, String)> 
     let mut indices: Option<Vec<u64>> = None;
     for pair in query.unwrap_or_default().split('&') {
         let Some(list) = pair.strip_prefix("indices=") else { continue };
-        for item in list.split(',').flat_map(|item| item.split("%2C")) {
+        let list = list.replace("%2C", ",").replace("%2c", ",");
+        for item in list.split(',').filter(|item| !item.is_empty()) {
             let index =
                 item.parse().map_err(|_| (400, format!("indices: {item:?} is not an index")))?;
             indices.get_or_insert_default().push(index);

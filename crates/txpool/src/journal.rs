@@ -11,7 +11,8 @@
 //! Records of mined, replaced or dropped transactions stay until the journal is compacted:
 //! rewritten from the pool's content (to a temporary file, fsynced, renamed over) at every open,
 //! and after a new block once it holds more than 4096 records and more than twice the pool's
-//! transactions. On open the records are added
+//! transactions, or more than 64 MiB and more than twice the bytes of the pool's transactions
+//! (a blob transaction is up to 1.2 MB). On open the records are added
 //! back through the pool's normal checks, so the ones mined meanwhile fall out as
 //! "nonce too low".
 
@@ -23,6 +24,9 @@ use std::{
 
 /// Compaction waits for at least this many records.
 const MIN_RECORDS_TO_COMPACT: usize = 4096;
+
+/// Or for at least this many bytes (blob transactions are up to 1.2 MB a record).
+const MIN_BYTES_TO_COMPACT: u64 = 64 * 1024 * 1024;
 
 /// An open journal file.
 #[derive(Debug)]
@@ -96,9 +100,11 @@ impl Journal {
         Ok(())
     }
 
-    /// Whether the journal has grown past twice the `live` transactions it needs to hold.
-    pub(crate) fn wants_compaction(&self, live: usize) -> bool {
+    /// Whether the journal has grown past twice the `live` transactions (of `live_bytes`) it
+    /// needs to hold, in records or in bytes.
+    pub(crate) fn wants_compaction(&self, live: usize, live_bytes: u64) -> bool {
         self.records > MIN_RECORDS_TO_COMPACT.max(live.saturating_mul(2))
+            || self.len > MIN_BYTES_TO_COMPACT.max(live_bytes.saturating_mul(2))
     }
 
     /// Where the journal lives.
@@ -136,6 +142,6 @@ mod tests {
         assert_eq!(Journal::read(&path).unwrap().len(), 3);
         let journal = Journal::rewrite(&path, [&b"x"[..]]).unwrap();
         assert_eq!(Journal::read(&path).unwrap(), vec![b"x".to_vec()]);
-        assert!(!journal.wants_compaction(0));
+        assert!(!journal.wants_compaction(0, 0));
     }
 }

@@ -1,7 +1,10 @@
 use crate::{
     PoolError, StateView,
     journal::Journal,
-    validate::{ChainLimits, check_stateless, max_cost},
+    validate::{
+        ChainLimits, MAX_BLOB_TXS, MAX_BLOB_TXS_PER_SENDER, check_stateless, max_cost,
+        verify_sidecar,
+    },
 };
 use alloy::consensus::{Transaction, transaction::Recovered};
 use alloy::eips::eip4844::BlobTransactionSidecar;
@@ -159,6 +162,8 @@ struct Inner {
     seq: u64,
     /// Bumped by every `on_new_block`: a nonce read under an older generation may be stale.
     generation: u64,
+    /// Blob transactions held.
+    blob_txs: usize,
 }
 
 /// The transaction pool. Shared by the RPC (adds) and the block producer (takes, prunes).
@@ -194,6 +199,7 @@ impl TxPool {
             limits,
             seq: 0,
             generation: 0,
+            blob_txs: 0,
         };
         let (added, _) = broadcast::channel(4096);
         Self { inner: RwLock::new(inner), journal: Mutex::new(None), config, state, added }
@@ -238,7 +244,7 @@ impl TxPool {
         let inner = self.inner.read();
         let mut journal = self.journal.lock();
         let Some(open) = journal.as_ref() else { return };
-        if !open.wants_compaction(inner.by_hash.len()) {
+        if !open.wants_compaction(inner.by_hash.len(), inner.live_bytes()) {
             return;
         }
         let path = open.path().to_path_buf();
@@ -282,6 +288,10 @@ impl TxPool {
         if cost > balance {
             return Err(PoolError::InsufficientFunds { balance, cost });
         }
+        if let Some(sidecar) = &checked.sidecar {
+            // The costly check last, and outside the lock.
+            verify_sidecar(&checked.tx, sidecar)?;
+        }
 
         let mut inner = self.inner.write();
         if inner.by_hash.contains_key(&hash) {
@@ -314,6 +324,15 @@ impl TxPool {
         } else if held >= self.config.max_account_slots {
             return Err(PoolError::AccountLimit { held, limit: self.config.max_account_slots });
         }
+        if checked.sidecar.is_some() && replaced.as_ref().is_none_or(|old| old.sidecar.is_none()) {
+            let own = known.map_or(0, |s| s.txs.values().filter(|tx| tx.sidecar.is_some()).count());
+            if own >= MAX_BLOB_TXS_PER_SENDER {
+                return Err(PoolError::BlobLimit { held: own, limit: MAX_BLOB_TXS_PER_SENDER });
+            }
+            if inner.blob_txs >= MAX_BLOB_TXS {
+                return Err(PoolError::BlobLimit { held: inner.blob_txs, limit: MAX_BLOB_TXS });
+            }
+        }
         let victim = if replaced.is_none() && inner.by_hash.len() >= self.config.max_count {
             // Never the sender's own tail: the new transaction would wait behind the gap.
             let victim = inner.cheapest_tail(&sender).ok_or(PoolError::PoolFull)?;
@@ -344,6 +363,7 @@ impl TxPool {
             sidecar: checked.sidecar,
             seq: inner.seq,
         });
+        inner.blob_txs += usize::from(pooled.sidecar.is_some());
         inner.by_hash.insert(hash, pooled.clone());
         let entry = inner.senders.entry(sender).or_default();
         entry.state_nonce = state_nonce;
@@ -525,9 +545,22 @@ impl Inner {
         self.senders.values().flat_map(|s| s.txs.values()).map(|tx| tx.pooled_encoding()).collect()
     }
 
+    /// About how many journal bytes the pool's transactions take: their size plus their
+    /// blobs.
+    fn live_bytes(&self) -> u64 {
+        self.by_hash
+            .values()
+            .map(|tx| {
+                let blobs = tx.sidecar.as_ref().map_or(0, |sidecar| sidecar.blobs.len());
+                (tx.size + blobs * alloy::eips::eip4844::BYTES_PER_BLOB) as u64
+            })
+            .sum()
+    }
+
     /// Removes one transaction; whether it was there.
     fn remove(&mut self, hash: &B256) -> bool {
         let Some(tx) = self.by_hash.remove(hash) else { return false };
+        self.blob_txs -= usize::from(tx.sidecar.is_some());
         let sender = tx.tx.signer();
         if let Some(entry) = self.senders.get_mut(&sender) {
             entry.txs.remove(&tx.tx.nonce());

@@ -16,6 +16,12 @@ use tributary_primitives::{PooledTransaction, TxEnvelope};
 /// Most blobs one transaction may carry: as many as a Prague block holds.
 pub(crate) const MAX_BLOBS_PER_TX: usize = 9;
 
+/// Most blob transactions one sender holds in the pool (geth's blob pool allows 16).
+pub(crate) const MAX_BLOB_TXS_PER_SENDER: usize = 16;
+
+/// Most blob transactions the pool holds: at most about 300 MB of blobs.
+pub(crate) const MAX_BLOB_TXS: usize = 256;
+
 /// What a sidecar adds to a transaction's size at most, per blob: the blob, its commitment and
 /// proof, and RLP headers.
 const SIDECAR_BYTES_PER_BLOB: usize = BYTES_PER_BLOB + 48 + 48 + 16;
@@ -52,6 +58,15 @@ pub enum PoolError {
     /// A blob fee cap of zero, below any blob base fee.
     #[error("max fee per blob gas less than the minimum blob base fee of 1 wei")]
     BlobFeeCapTooLow,
+    /// The sender already holds as many blob transactions as one sender may, or the pool as
+    /// many as it keeps (each holds up to 1.2 MB of blobs).
+    #[error("blob transaction limit: {held} blob transactions held, limit {limit}")]
+    BlobLimit {
+        /// Blob transactions held (the sender's, or the pool's).
+        held: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// Signed for another chain (or a legacy transaction without EIP-155).
     #[error("invalid chain id: expected {expected}, got {got:?}")]
     WrongChainId {
@@ -194,10 +209,6 @@ pub(crate) fn check_stateless(
     if size > max_size {
         return Err(PoolError::Oversized { size, limit: max_size });
     }
-    let sidecar = match tx.blob_versioned_hashes() {
-        Some(hashes) => Some(Arc::new(check_blobs(&tx, hashes, sidecar)?)),
-        None => None,
-    };
     if tx.chain_id() != Some(limits.chain_id) {
         return Err(PoolError::WrongChainId { expected: limits.chain_id, got: tx.chain_id() });
     }
@@ -232,11 +243,17 @@ pub(crate) fn check_stateless(
     if tx.gas_limit() < needed {
         return Err(PoolError::IntrinsicGasTooLow { gas: tx.gas_limit(), needed });
     }
+    // The blobs' shape here; their KZG proofs only once the sender's nonce and balance pass
+    // (`verify_sidecar`), so that neither junk nor a mined journal entry costs a KZG check.
+    let sidecar = match tx.blob_versioned_hashes() {
+        Some(hashes) => Some(Arc::new(check_blobs(&tx, hashes, sidecar)?)),
+        None => None,
+    };
     Ok(Checked { tx, sender, size, sidecar })
 }
 
-/// A blob transaction's blobs: counted, priced above zero, and each matching its versioned
-/// hash with a KZG proof that verifies.
+/// A blob transaction's blobs: counted, priced above zero, and one blob and proof per
+/// versioned hash. The proofs are checked by [`verify_sidecar`].
 fn check_blobs(
     tx: &TxEnvelope,
     hashes: &[alloy_primitives::B256],
@@ -257,10 +274,19 @@ fn check_blobs(
             hashes.len()
         )));
     }
+    Ok(sidecar)
+}
+
+/// Each blob of `sidecar` matches its versioned hash in `tx` (the commitment) and its KZG
+/// proof verifies (c-kzg, Ethereum's trusted setup).
+pub(crate) fn verify_sidecar(
+    tx: &TxEnvelope,
+    sidecar: &BlobTransactionSidecar,
+) -> Result<(), PoolError> {
+    let hashes = tx.blob_versioned_hashes().unwrap_or_default();
     sidecar
         .validate(hashes, EnvKzgSettings::Default.get())
-        .map_err(|err| PoolError::InvalidSidecar(err.to_string()))?;
-    Ok(sidecar)
+        .map_err(|err| PoolError::InvalidSidecar(err.to_string()))
 }
 
 /// `gas * maxFee + value`, plus `blob gas * maxFeePerBlobGas` for a blob transaction: what the

@@ -199,6 +199,9 @@ async fn blob_transactions_are_mined_and_their_blobs_served_by_slot() {
     assert_eq!(one["data"].as_array().unwrap().len(), 1);
     assert_eq!(one["data"][0]["index"], "1");
     assert_eq!(one["data"][0]["kzg_commitment_inclusion_proof"].as_array().unwrap().len(), 17);
+    let (_, both) =
+        node.http_get(&format!("/eth/v1/beacon/blob_sidecars/{slot}?indices=0%2c1")).await;
+    assert_eq!(both["data"].as_array().unwrap().len(), 2, "a URL-encoded list");
 
     node.stop().await;
 }

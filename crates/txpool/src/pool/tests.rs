@@ -460,6 +460,39 @@ mod blobs {
         assert_eq!(f.pool.add_raw(&same_blob_fee), Err(PoolError::ReplacementUnderpriced));
     }
 
+    /// One sender holds at most 16 blob transactions; ordinary ones are not counted.
+    #[test]
+    fn a_sender_holds_at_most_sixteen_blob_transactions() {
+        let f = l1_fixture();
+        for nonce in 0..16 {
+            f.pool.add_raw(&valid(&f.key, nonce, 1, 1)).unwrap();
+        }
+        assert_eq!(
+            f.pool.add_raw(&valid(&f.key, 16, 1, 1)),
+            Err(PoolError::BlobLimit { held: 16, limit: 16 })
+        );
+        f.pool.add_raw(&eip1559(&f.key, 16, 10_000, 10)).unwrap();
+        // replacing one of the sixteen is not a seventeenth
+        f.pool.add_raw(&valid(&f.key, 3, 2, 1)).unwrap_err();
+        let sidecar = sidecar(1);
+        let hashes = sidecar.versioned_hashes().collect();
+        let mut tx = TxEip4844 {
+            chain_id: CHAIN,
+            nonce: 3,
+            gas_limit: 21_000,
+            max_fee_per_gas: 20_000,
+            max_priority_fee_per_gas: 20,
+            to: Address::repeat_byte(7),
+            blob_versioned_hashes: hashes,
+            max_fee_per_blob_gas: 2,
+            ..Default::default()
+        };
+        let signature = f.key.sign_transaction_sync(&mut tx).unwrap();
+        let tx = TxEnvelope::Eip4844(tx.into_signed(signature));
+        f.pool.add_raw(&PooledTransaction { tx, sidecar: Some(sidecar) }.encode()).unwrap();
+        assert_eq!(f.pool.len(), 17);
+    }
+
     /// The journal keeps the network form: after a crash the blob transaction comes back with
     /// its sidecar.
     #[test]
