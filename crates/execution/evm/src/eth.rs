@@ -181,6 +181,22 @@ mod tests {
     use tributary_primitives::{Block, Receipt, TxEnvelope};
     use tributary_storage::Database;
 
+    /// Dev account 0.
+    fn dev_key() -> PrivateKeySigner {
+        "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80".parse().unwrap()
+    }
+
+    /// The attributes of an L1 block 12 s after `parent`.
+    fn next_attrs(parent: &tributary_primitives::SealedHeader) -> BlockAttributes {
+        BlockAttributes {
+            timestamp: parent.timestamp + 12,
+            prev_randao: B256::ZERO,
+            parent_beacon_block_root: B256::ZERO,
+            l1_info: Default::default(),
+            deposits: Vec::new(),
+        }
+    }
+
     /// A blob transaction from dev account 0 carrying `blobs` blobs.
     fn blob_tx(key: &PrivateKeySigner, nonce: u64, blobs: usize) -> Recovered<TxEnvelope> {
         blob_tx_paying(key, nonce, blobs, 1_000_000_000)
@@ -224,17 +240,10 @@ mod tests {
         let (dir, other) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let db = Database::open(dir.path(), &chain, Default::default()).unwrap();
         let importer = Database::open(other.path(), &chain, Default::default()).unwrap();
-        let key: PrivateKeySigner =
-            "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80".parse().unwrap();
+        let key = dev_key();
         let evm = EvmConfig::new(chain.clone());
         let parent = db.head();
-        let attrs = BlockAttributes {
-            timestamp: parent.timestamp + 12,
-            prev_randao: B256::ZERO,
-            parent_beacon_block_root: B256::ZERO,
-            l1_info: Default::default(),
-            deposits: Vec::new(),
-        };
+        let attrs = next_attrs(&parent);
         // Nine blobs fill Prague's block maximum; the tenth waits for the next block.
         let txs = vec![blob_tx(&key, 0, 9), blob_tx(&key, 1, 1)];
         let built = evm.build_block(&db, &parent, attrs, txs).unwrap();
@@ -273,16 +282,9 @@ mod tests {
         let chain = Arc::new(ChainSpec::l1_dev(1_000));
         let dir = tempfile::tempdir().unwrap();
         let db = Database::open(dir.path(), &chain, Default::default()).unwrap();
-        let key: PrivateKeySigner =
-            "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80".parse().unwrap();
+        let key = dev_key();
         let parent = db.head();
-        let attrs = BlockAttributes {
-            timestamp: parent.timestamp + 12,
-            prev_randao: B256::ZERO,
-            parent_beacon_block_root: B256::ZERO,
-            l1_info: Default::default(),
-            deposits: Vec::new(),
-        };
+        let attrs = next_attrs(&parent);
         // At zero excess the blob base fee is 1 wei.
         let built = EvmConfig::new(chain)
             .build_block(&db, &parent, attrs, vec![blob_tx_paying(&key, 0, 1, 0)])

@@ -319,6 +319,19 @@ mod blobs {
     use alloy_eips::eip4844::env_settings::EnvKzgSettings;
     use tributary_primitives::PooledTransaction;
 
+    /// A fresh pool that takes blob transactions over `state`, as the L1 dev chain's does.
+    fn l1_pool(state: &Arc<MapState>) -> TxPool {
+        TxPool::new(
+            PoolConfig::default(),
+            CHAIN,
+            OpSpecId::JOVIAN,
+            30_000_000,
+            1_000,
+            state.clone(),
+        )
+        .with_blob_transactions()
+    }
+
     /// A pool that takes blob transactions, as the L1 dev chain's does.
     fn l1_fixture() -> Fixture {
         let f = fixture(PoolConfig::default());
@@ -503,28 +516,12 @@ mod blobs {
         f.pool.open_journal(&path).unwrap();
         let hash = f.pool.add_raw(&valid(&f.key, 0, 7, 1)).unwrap();
         drop(f.pool);
-        let pool = TxPool::new(
-            PoolConfig::default(),
-            CHAIN,
-            OpSpecId::JOVIAN,
-            30_000_000,
-            1_000,
-            f.state.clone(),
-        )
-        .with_blob_transactions();
+        let pool = l1_pool(&f.state);
         assert_eq!(pool.open_journal(&path).unwrap(), (1, 0));
         assert_eq!(pool.get(&hash).unwrap().sidecar.as_ref().unwrap().blobs.len(), 1);
         // and the rewritten journal still holds it whole
         drop(pool);
-        let again = TxPool::new(
-            PoolConfig::default(),
-            CHAIN,
-            OpSpecId::JOVIAN,
-            30_000_000,
-            1_000,
-            f.state.clone(),
-        )
-        .with_blob_transactions();
+        let again = l1_pool(&f.state);
         assert_eq!(again.open_journal(&path).unwrap(), (1, 0));
     }
 }
