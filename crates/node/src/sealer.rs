@@ -311,6 +311,10 @@ impl BlockSealer {
         number: u64,
     ) -> Result<HashMap<B256, BlobTransactionSidecar>, NodeError> {
         let mut sidecars = HashMap::default();
+        if self.evm.chain().is_optimism() {
+            // No blobs on an OP chain: a deep rewind reads nothing more than it did.
+            return Ok(sidecars);
+        }
         for n in number.saturating_add(1)..=self.db.head_number() {
             let kept = self.db.blob_sidecars(n)?;
             if kept.is_empty() {
@@ -628,6 +632,40 @@ mod tests {
         let pooled = sealer.pool.get(&hash).expect("pending again");
         assert_eq!(pooled.pooled_encoding(), signed.raw.to_vec(), "with its sidecar");
         assert!(sealer.db.blob_sidecars(1).unwrap().is_empty());
+    }
+
+    /// A blob transaction replaced in the pool after it was picked is left out of the block
+    /// (its sidecar is gone with it); its replacement is taken with its own.
+    #[test]
+    fn a_blob_transaction_replaced_after_the_pick_is_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let sealer = sealer_on(ChainSpec::l1_dev(1_000), dir.path());
+        let key: PrivateKeySigner =
+            "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80".parse().unwrap();
+        let signed = |fee: u128| {
+            let fields = tributary_l1::BlobTxFields {
+                chain_id: 900,
+                nonce: 0,
+                to: Address::repeat_byte(0xff),
+                gas_limit: 21_000,
+                max_fee_per_gas: 10_000_000_000 * fee,
+                max_priority_fee_per_gas: fee,
+                max_fee_per_blob_gas: 1_000_000_000 * fee,
+                payloads: vec![b"frame".to_vec().into()],
+            };
+            tributary_l1::sign_blob_tx(&key, fields).unwrap()
+        };
+        sealer.pool.add_raw(&signed(1).raw).unwrap();
+        let picked = sealer.pool_picks(1);
+        assert_eq!(picked.len(), 1);
+        // the batcher bumps its fees meanwhile
+        let bumped = sealer.pool.add_raw(&signed(2).raw).unwrap();
+        let mut sidecars = HashMap::default();
+        assert!(!sealer.take_sidecar(&picked[0], &mut sidecars), "the old one is left out");
+        assert!(sidecars.is_empty());
+        let picked = sealer.pool_picks(1);
+        assert!(sealer.take_sidecar(&picked[0], &mut sidecars));
+        assert!(sidecars.contains_key(&bumped));
     }
 
     /// A sealed block that is rewound gives its transactions back to the pool.
